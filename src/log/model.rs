@@ -1,0 +1,244 @@
+//! What the commit log stores: commits, per-table changes and the actions that make them.
+//!
+//! Everything here is serialized as JSON. A commit holds the changes of one statement to every
+//! table it touched, so one conditional put makes a multi-table statement atomic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A column of a table: its lowercase name and its MaxCompute type (`string`, `bigint`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    /// Column name, lowercase.
+    pub name: String,
+    /// MaxCompute type name, lowercase (`string`, `decimal(10,2)`, …).
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+/// The schema of a table: data columns, then partition columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSchema {
+    /// Columns stored in the data files.
+    pub columns: Vec<ColumnDef>,
+    /// Partition columns (values live in metadata, not in the files).
+    #[serde(default)]
+    pub partition_columns: Vec<ColumnDef>,
+}
+
+impl TableSchema {
+    /// True when the table has partition columns.
+    pub fn is_partitioned(&self) -> bool {
+        !self.partition_columns.is_empty()
+    }
+
+    /// The schema as MaxCompute prints it in errors: `[{"comment":"","id":"","name":"a","type":"string"}]`.
+    pub fn describe(&self) -> String {
+        let cols: Vec<String> = self
+            .columns
+            .iter()
+            .chain(&self.partition_columns)
+            .map(|c| {
+                format!(
+                    r#"{{"comment":"","id":"","name":{},"type":{}}}"#,
+                    serde_json::Value::String(c.name.clone()),
+                    serde_json::Value::String(c.data_type.clone())
+                )
+            })
+            .collect();
+        format!("[{}]", cols.join(","))
+    }
+}
+
+/// One immutable Parquet file, by its path relative to the project root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// Path relative to the project directory (`data/<table>/<partition>/<uuid>.parquet`).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of rows.
+    pub rows: u64,
+}
+
+/// A partition: its ObjectId, its values (in partition-column order) and its files.
+/// An unpartitioned table has exactly one partition with no values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// ObjectId of the partition.
+    pub id: String,
+    /// Values of the partition columns.
+    pub values: Vec<String>,
+    /// Files holding the partition's rows.
+    pub files: Vec<DataFile>,
+}
+
+/// How a [`Action::PutPartition`] combines with what the partition held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PutMode {
+    /// Add the files to the partition's files (INSERT INTO).
+    Append,
+    /// The files become the partition's only files (create, overwrite, restore).
+    Replace,
+}
+
+/// One change to a table's state. A table version is the previous version plus its actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// The table comes into existence (empty).
+    Create {
+        /// Table name.
+        name: String,
+        /// Table schema.
+        schema: TableSchema,
+    },
+    /// The table gets a new name.
+    Rename {
+        /// The new name.
+        name: String,
+    },
+    /// The table is dropped (its history stays until it expires).
+    Drop,
+    /// A dropped table is live again under `name`.
+    Undrop {
+        /// The name it comes back under.
+        name: String,
+    },
+    /// The whole content and schema are replaced (restore to an LSN).
+    Replace {
+        /// The schema of the restored version.
+        schema: TableSchema,
+        /// Its partitions.
+        partitions: Vec<Partition>,
+    },
+    /// A partition gets files (creating it if needed).
+    PutPartition {
+        /// The partition (its files are added or replace the old ones, per `mode`).
+        partition: Partition,
+        /// Append or replace.
+        mode: PutMode,
+    },
+    /// A partition is removed.
+    DropPartition {
+        /// Values of the partition to remove.
+        values: Vec<String>,
+    },
+}
+
+/// The operation shown in history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Operation {
+    /// CREATE TABLE, or a partition created.
+    Create,
+    /// INSERT INTO.
+    Append,
+    /// INSERT OVERWRITE, or a restore into an existing table.
+    Overwrite,
+    /// DROP TABLE / DROP PARTITION.
+    Drop,
+    /// RESTORE.
+    Restore,
+    /// ALTER TABLE … RENAME TO.
+    Rename,
+    /// TRUNCATE TABLE.
+    Truncate,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Operation::Create => "CREATE",
+            Operation::Append => "APPEND",
+            Operation::Overwrite => "OVERWRITE",
+            Operation::Drop => "DROP",
+            Operation::Restore => "RESTORE",
+            Operation::Rename => "RENAME",
+            Operation::Truncate => "TRUNCATE",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Whether a history row is about the table or one of its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ObjectType {
+    /// The table itself.
+    Table,
+    /// A partition of the table.
+    Partition,
+}
+
+impl fmt::Display for ObjectType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ObjectType::Table => "TABLE",
+            ObjectType::Partition => "PARTITION",
+        })
+    }
+}
+
+/// One row of `SHOW HISTORY` (without LSN and time, which come from the version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    /// TABLE or PARTITION.
+    pub object_type: ObjectType,
+    /// ObjectId of the table or partition.
+    pub object_id: String,
+    /// Table name, or partition spec `ds=20191201`.
+    pub object_name: String,
+    /// What happened.
+    pub operation: Operation,
+}
+
+/// The change one statement made to one table: its next LSN, history rows and actions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableChange {
+    /// ObjectId of the table.
+    pub table_id: String,
+    /// The table's new LSN (previous + 1; 1 for CREATE).
+    pub lsn: u64,
+    /// Rows shown by SHOW HISTORY for this version.
+    pub history: Vec<HistoryRow>,
+    /// The state change.
+    pub actions: Vec<Action>,
+}
+
+/// One entry of the project's commit log: everything one statement changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Commit {
+    /// Position in the project log (1, 2, …).
+    pub version: u64,
+    /// Commit time.
+    pub time: DateTime<Utc>,
+    /// The statement, for auditing.
+    #[serde(default)]
+    pub statement: String,
+    /// Per-table changes.
+    #[serde(default)]
+    pub tables: Vec<TableChange>,
+    /// Project properties set by this commit.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Formats an LSN the way MaxCompute shows it: 16 zero-padded digits.
+pub fn format_lsn(lsn: u64) -> String {
+    format!("{lsn:016}")
+}
+
+/// Formats partition values as a spec: `ds=20191201`, `a=1/b=2`.
+pub fn partition_spec(columns: &[ColumnDef], values: &[String]) -> String {
+    columns
+        .iter()
+        .zip(values)
+        .map(|(c, v)| format!("{}={}", c.name, v))
+        .collect::<Vec<_>>()
+        .join("/")
+}

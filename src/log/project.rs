@@ -1,0 +1,267 @@
+//! A project handle: opening (checkpoint + log replay), refreshing, and the commit loop.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use super::model::{Commit, TableChange};
+use super::state::{Checkpoint, ProjectState};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::warehouse::Warehouse;
+
+/// A checkpoint is written after every commit whose number is a multiple of this.
+pub const CHECKPOINT_INTERVAL: u64 = 50;
+
+/// Give up after this many lost races for one statement.
+const MAX_COMMIT_ATTEMPTS: usize = 10_000;
+
+/// What a statement wants to commit, computed against the latest state.
+#[derive(Debug, Default)]
+pub struct Draft {
+    /// Per-table changes (LSNs computed from the state the draft was built on).
+    pub tables: Vec<TableChange>,
+    /// Project properties to set.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// An open project: its object store, its latest known state, and the clock it commits with.
+pub struct Project {
+    name: String,
+    warehouse: Warehouse,
+    root: Path,
+    clock: Arc<dyn Clock>,
+    state: RwLock<ProjectState>,
+    refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for Project {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Project")
+            .field("name", &self.name)
+            .field("warehouse", &self.warehouse)
+            .finish()
+    }
+}
+
+fn numbered(dir: &Path, version: u64) -> Path {
+    dir.clone().join(format!("{version:020}.json"))
+}
+
+fn parse_number(path: &Path) -> Option<u64> {
+    path.filename()?.strip_suffix(".json")?.parse().ok()
+}
+
+impl Project {
+    /// Opens (or starts) the project `name` in `warehouse`: reads the newest readable
+    /// checkpoint, then the commits after it.
+    pub async fn open(warehouse: Warehouse, name: &str, clock: Arc<dyn Clock>) -> Result<Self> {
+        crate::names::validate_identifier("project", name)?;
+        let project = Self {
+            name: name.to_string(),
+            root: Path::from(name),
+            warehouse,
+            clock,
+            state: RwLock::new(ProjectState::default()),
+            refresh_lock: tokio::sync::Mutex::new(()),
+        };
+        let state = project.load_checkpoint().await?;
+        *project.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+        project.refresh().await?;
+        Ok(project)
+    }
+
+    /// The project name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The warehouse holding the project.
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        self.warehouse.store()
+    }
+
+    /// The clock used for commit times and retention.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Object path of a project-relative path (`data/…`).
+    pub fn path(&self, relative: &str) -> Path {
+        Path::from(format!("{}/{relative}", self.root))
+    }
+
+    fn log_dir(&self) -> Path {
+        self.root.clone().join("_log")
+    }
+
+    fn checkpoint_dir(&self) -> Path {
+        self.root.clone().join("_checkpoints")
+    }
+
+    /// The latest state this handle knows (call [`Project::refresh`] first to catch up).
+    pub fn state(&self) -> RwLockReadGuard<'_, ProjectState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn load_checkpoint(&self) -> Result<ProjectState> {
+        let mut versions: Vec<u64> = self
+            .store()
+            .list(Some(&self.checkpoint_dir()))
+            .map_ok(|m| parse_number(&m.location))
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        versions.sort_unstable();
+        // Newest first; an unreadable checkpoint falls back to the one before it.
+        let mut last_error = None;
+        for v in versions.into_iter().rev() {
+            let path = numbered(&self.checkpoint_dir(), v);
+            match self.read_json::<Checkpoint>(&path).await {
+                Ok(c) => return Ok(c.into()),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match last_error {
+            // Without any readable checkpoint the log must start at 1; refresh checks that.
+            Some(_) | None => Ok(ProjectState::default()),
+        }
+    }
+
+    async fn read_json<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<T> {
+        let bytes = self.store().get(path).await?.bytes().await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Corrupt { path: path.to_string(), message: e.to_string() })
+    }
+
+    /// Reads the commits that other writers added since this handle last looked.
+    pub async fn refresh(&self) -> Result<()> {
+        let _guard = self.refresh_lock.lock().await;
+        let from = self.state().version;
+        let dir = self.log_dir();
+        let listing = if from == 0 {
+            self.store().list(Some(&dir))
+        } else {
+            self.store().list_with_offset(Some(&dir), &numbered(&dir, from))
+        };
+        let mut versions: Vec<u64> = listing
+            .map_ok(|m| parse_number(&m.location))
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .filter(|v| *v > from)
+            .collect();
+        versions.sort_unstable();
+        for (i, v) in versions.into_iter().enumerate() {
+            let path = numbered(&dir, v);
+            if v != from + 1 + i as u64 {
+                return Err(Error::Corrupt {
+                    path: path.to_string(),
+                    message: format!("the log jumps from commit {} to {v}", from + i as u64),
+                });
+            }
+            let commit: Commit = self.read_json(&path).await?;
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            state
+                .apply(&commit)
+                .map_err(|message| Error::Corrupt { path: path.to_string(), message })?;
+        }
+        Ok(())
+    }
+
+    /// Commits one statement's changes: builds the draft against the latest state, writes it as
+    /// the next log entry with put-if-absent, and on losing the race re-reads and tries again.
+    /// `draft` is called once per attempt; it must check for logical conflicts with whatever
+    /// other writers committed and return an error if the statement can no longer apply.
+    pub async fn commit<F>(&self, statement: &str, mut draft: F) -> Result<Commit>
+    where
+        F: FnMut(&ProjectState) -> Result<Draft>,
+    {
+        for attempt in 0..MAX_COMMIT_ATTEMPTS {
+            self.refresh().await?;
+            let commit = {
+                let state = self.state();
+                let d = draft(&state)?;
+                let now = self.clock.now();
+                let time = state.last_time.map_or(now, |last| now.max(last));
+                let commit = Commit {
+                    version: state.version + 1,
+                    time,
+                    statement: statement.to_string(),
+                    tables: d.tables,
+                    properties: d.properties,
+                };
+                // Never write a commit that readers would reject.
+                state.check(&commit).map_err(Error::Invalid)?;
+                commit
+            };
+            let path = numbered(&self.log_dir(), commit.version);
+            let bytes = serde_json::to_vec_pretty(&commit).expect("commits serialize");
+            let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+            match self.store().put_opts(&path, PutPayload::from(bytes.clone()), opts).await {
+                Ok(_) => {}
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(e) => {
+                    // The put may have landed even though the call failed: look before failing.
+                    match self.store().get(&path).await {
+                        Ok(r) => {
+                            if r.bytes().await.ok().as_deref() != Some(&bytes[..]) {
+                                backoff(attempt).await;
+                                continue;
+                            }
+                        }
+                        Err(_) => return Err(e.into()),
+                    }
+                }
+            }
+            self.refresh().await?;
+            if commit.version % CHECKPOINT_INTERVAL == 0 {
+                // Best effort: a missing checkpoint only makes the next open replay more.
+                let _ = self.write_checkpoint(commit.version).await;
+            }
+            return Ok(commit);
+        }
+        Err(Error::conflict(format!(
+            "gave up after {MAX_COMMIT_ATTEMPTS} attempts to commit: too many concurrent writers"
+        )))
+    }
+
+    async fn write_checkpoint(&self, version: u64) -> Result<()> {
+        let bytes = {
+            let state = self.state();
+            if state.version != version {
+                return Ok(());
+            }
+            serde_json::to_vec(&Checkpoint::from(&*state)).expect("checkpoints serialize")
+        };
+        let path = numbered(&self.checkpoint_dir(), version);
+        let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+        match self.store().put_opts(&path, PutPayload::from(bytes), opts).await {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Waits a little after a lost race, longer as races repeat, with jitter so racers spread out.
+async fn backoff(attempt: usize) {
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
+    let ms = (attempt.min(6) as u64) * 2 + jitter;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}

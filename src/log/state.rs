@@ -1,0 +1,301 @@
+//! The in-memory state of a project, rebuilt from a checkpoint plus the commits after it.
+//!
+//! Each table keeps the deltas of its retained versions ([`VersionEntry`]) and the state just
+//! before the first of them (`base`). The current version is kept materialized; any older one
+//! is rebuilt by replaying deltas ([`TableHistory::state_at`]), so memory and checkpoints grow
+//! with the number of changes, not with versions × files.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::model::{Action, Commit, HistoryRow, Partition, PutMode, TableChange, TableSchema};
+
+/// A table as it is at one LSN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableSnapshot {
+    /// ObjectId of the table.
+    pub id: String,
+    /// The LSN of this version.
+    pub lsn: u64,
+    /// Commit time of this version.
+    pub time: DateTime<Utc>,
+    /// Table name at this version.
+    pub name: String,
+    /// Schema at this version.
+    pub schema: TableSchema,
+    /// Partitions by their values (an unpartitioned table has one, keyed by no values).
+    pub partitions: BTreeMap<Vec<String>, Partition>,
+    /// True once dropped (until undropped).
+    pub dropped: bool,
+}
+
+impl TableSnapshot {
+    fn empty(id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            lsn: 0,
+            time: DateTime::<Utc>::MIN_UTC,
+            name: String::new(),
+            schema: TableSchema { columns: vec![], partition_columns: vec![] },
+            partitions: BTreeMap::new(),
+            dropped: false,
+        }
+    }
+
+    /// Applies one version's actions in place.
+    fn apply(&mut self, lsn: u64, time: DateTime<Utc>, actions: &[Action]) {
+        self.lsn = lsn;
+        self.time = time;
+        for action in actions {
+            match action {
+                Action::Create { name, schema } => {
+                    self.name = name.clone();
+                    self.schema = schema.clone();
+                    self.partitions.clear();
+                    self.dropped = false;
+                    if !schema.is_partitioned() {
+                        let p = Partition { id: self.id.clone(), values: vec![], files: vec![] };
+                        self.partitions.insert(vec![], p);
+                    }
+                }
+                Action::Rename { name } => self.name = name.clone(),
+                Action::Drop => self.dropped = true,
+                Action::Undrop { name } => {
+                    self.dropped = false;
+                    self.name = name.clone();
+                }
+                Action::Replace { schema, partitions } => {
+                    self.schema = schema.clone();
+                    self.partitions =
+                        partitions.iter().map(|p| (p.values.clone(), p.clone())).collect();
+                }
+                Action::PutPartition { partition, mode } => {
+                    match (mode, self.partitions.get_mut(&partition.values)) {
+                        (PutMode::Append, Some(existing)) => {
+                            existing.files.extend(partition.files.iter().cloned())
+                        }
+                        _ => {
+                            self.partitions.insert(partition.values.clone(), partition.clone());
+                        }
+                    }
+                }
+                Action::DropPartition { values } => {
+                    self.partitions.remove(values);
+                }
+            }
+        }
+    }
+
+    /// Total rows over all partitions.
+    pub fn row_count(&self) -> u64 {
+        self.partitions.values().flat_map(|p| &p.files).map(|f| f.rows).sum()
+    }
+}
+
+/// One retained version of a table, as a delta on the version before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionEntry {
+    /// The version's LSN.
+    pub lsn: u64,
+    /// Commit time.
+    pub time: DateTime<Utc>,
+    /// Rows shown by SHOW HISTORY.
+    pub history: Vec<HistoryRow>,
+    /// The change from the previous version.
+    pub actions: Vec<Action>,
+}
+
+/// Every retained version of one table.
+#[derive(Debug, Clone)]
+pub struct TableHistory {
+    /// ObjectId of the table.
+    pub id: String,
+    /// When the table was created.
+    pub created: DateTime<Utc>,
+    /// State just before `entries[0]` (None when the entries start with CREATE).
+    pub base: Option<TableSnapshot>,
+    /// Retained versions, ascending LSN, no gaps.
+    pub entries: Vec<VersionEntry>,
+    /// The latest version, materialized.
+    pub current: Arc<TableSnapshot>,
+}
+
+impl TableHistory {
+    /// Rebuilds the history (and its current version) from its parts.
+    pub fn from_parts(
+        id: String,
+        created: DateTime<Utc>,
+        base: Option<TableSnapshot>,
+        entries: Vec<VersionEntry>,
+    ) -> Self {
+        let mut current = base.clone().unwrap_or_else(|| TableSnapshot::empty(&id));
+        for e in &entries {
+            current.apply(e.lsn, e.time, &e.actions);
+        }
+        Self { id, created, base, entries, current: Arc::new(current) }
+    }
+
+    /// The table as it was at `lsn`, if that version is retained.
+    pub fn state_at(&self, lsn: u64) -> Option<TableSnapshot> {
+        if lsn == self.current.lsn {
+            return Some(self.current.as_ref().clone());
+        }
+        if !self.entries.iter().any(|e| e.lsn == lsn) {
+            return None;
+        }
+        let mut s = self.base.clone().unwrap_or_else(|| TableSnapshot::empty(&self.id));
+        for e in self.entries.iter().take_while(|e| e.lsn <= lsn) {
+            s.apply(e.lsn, e.time, &e.actions);
+        }
+        Some(s)
+    }
+
+    fn push(&mut self, time: DateTime<Utc>, change: &TableChange) {
+        let mut next = self.current.as_ref().clone();
+        next.apply(change.lsn, time, &change.actions);
+        self.entries.push(VersionEntry {
+            lsn: change.lsn,
+            time,
+            history: change.history.clone(),
+            actions: change.actions.clone(),
+        });
+        self.current = Arc::new(next);
+    }
+}
+
+/// The whole project: every table (live or dropped and still retained) and the properties.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectState {
+    /// The last commit applied.
+    pub version: u64,
+    /// Time of the last commit applied.
+    pub last_time: Option<DateTime<Utc>>,
+    /// Project properties (`odps.timemachine.retention.days`, …).
+    pub properties: BTreeMap<String, String>,
+    /// Tables by ObjectId.
+    pub tables: BTreeMap<String, TableHistory>,
+}
+
+impl ProjectState {
+    /// The live (not dropped) table called `name`.
+    pub fn live_table(&self, name: &str) -> Option<&TableHistory> {
+        self.tables.values().find(|t| !t.current.dropped && t.current.name == name)
+    }
+
+    /// Names of all live tables, sorted.
+    pub fn live_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tables
+            .values()
+            .filter(|t| !t.current.dropped)
+            .map(|t| t.current.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Applies the next commit. Fails (without changing anything) if the commit does not follow
+    /// this state: wrong version, LSN gaps, a change to an unknown table.
+    pub fn apply(&mut self, commit: &Commit) -> Result<(), String> {
+        self.check(commit)?;
+        for change in &commit.tables {
+            let table = self.tables.entry(change.table_id.clone()).or_insert_with(|| {
+                TableHistory::from_parts(change.table_id.clone(), commit.time, None, vec![])
+            });
+            table.push(commit.time, change);
+        }
+        self.properties.extend(commit.properties.clone());
+        self.version = commit.version;
+        self.last_time = Some(commit.time);
+        Ok(())
+    }
+
+    /// Checks that `commit` follows this state, without applying it.
+    pub fn check(&self, commit: &Commit) -> Result<(), String> {
+        if commit.version != self.version + 1 {
+            return Err(format!(
+                "commit {} does not follow commit {}",
+                commit.version, self.version
+            ));
+        }
+        for change in &commit.tables {
+            let expected = self.tables.get(&change.table_id).map_or(1, |t| t.current.lsn + 1);
+            if change.lsn != expected {
+                return Err(format!(
+                    "table {} jumps to LSN {} (expected {expected})",
+                    change.table_id, change.lsn
+                ));
+            }
+            if expected == 1 && !matches!(change.actions.first(), Some(Action::Create { .. })) {
+                return Err(format!("table {} starts without CREATE", change.table_id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The serialized form of a [`ProjectState`] (a checkpoint).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The last commit included.
+    pub version: u64,
+    /// Its time.
+    pub last_time: Option<DateTime<Utc>>,
+    /// Project properties.
+    pub properties: BTreeMap<String, String>,
+    /// Every retained table.
+    pub tables: Vec<CheckpointTable>,
+}
+
+/// One table in a checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckpointTable {
+    /// ObjectId.
+    pub id: String,
+    /// Creation time.
+    pub created: DateTime<Utc>,
+    /// State before the first retained entry.
+    pub base: Option<TableSnapshot>,
+    /// Retained versions.
+    pub entries: Vec<VersionEntry>,
+}
+
+impl From<&ProjectState> for Checkpoint {
+    fn from(s: &ProjectState) -> Self {
+        Checkpoint {
+            version: s.version,
+            last_time: s.last_time,
+            properties: s.properties.clone(),
+            tables: s
+                .tables
+                .values()
+                .map(|t| CheckpointTable {
+                    id: t.id.clone(),
+                    created: t.created,
+                    base: t.base.clone(),
+                    entries: t.entries.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<Checkpoint> for ProjectState {
+    fn from(c: Checkpoint) -> Self {
+        ProjectState {
+            version: c.version,
+            last_time: c.last_time,
+            properties: c.properties,
+            tables: c
+                .tables
+                .into_iter()
+                .map(|t| {
+                    (t.id.clone(), TableHistory::from_parts(t.id, t.created, t.base, t.entries))
+                })
+                .collect(),
+        }
+    }
+}

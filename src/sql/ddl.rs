@@ -1,0 +1,331 @@
+//! CREATE, DROP, ALTER (rename, drop partition), LIST PARTITIONS and TRUNCATE on versioned tables.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::arrow::array::StringArray;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::dml::{cast_to, plan_query};
+use super::exec::live_table;
+use super::parser::{CreateTable, PartitionSpec};
+use crate::error::{Error, Result};
+use crate::log::Draft;
+use crate::log::model::{
+    Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange,
+    TableSchema, partition_spec,
+};
+use crate::log::state::{ProjectState, TableSnapshot};
+use crate::names::{validate_identifier, validate_partition_value};
+use crate::session::{StatementResult, TimeMachine};
+use crate::table::{PartitionWriter, WriteOutput};
+use crate::types;
+
+fn table_row(snapshot_id: &str, name: &str, operation: Operation) -> HistoryRow {
+    HistoryRow {
+        object_type: ObjectType::Table,
+        object_id: snapshot_id.to_string(),
+        object_name: name.to_string(),
+        operation,
+    }
+}
+
+/// The table `base` read, still live and unchanged since; otherwise a conflict.
+fn unchanged<'a>(state: &'a ProjectState, base: &TableSnapshot, doing: &str) -> Result<&'a TableSnapshot> {
+    match state.tables.get(&base.id) {
+        Some(t) if !t.current.dropped && t.current.lsn == base.lsn => Ok(&t.current),
+        _ => Err(Error::conflict(format!(
+            "table {} was changed by another statement while {doing}",
+            base.name
+        ))),
+    }
+}
+
+/// The values of a partition spec in partition-column order; every column exactly once.
+pub(super) fn spec_values(table: &str, schema: &TableSchema, spec: &PartitionSpec) -> Result<Vec<String>> {
+    let cols = &schema.partition_columns;
+    if cols.is_empty() {
+        return Err(Error::invalid(format!("table {table} is not partitioned")));
+    }
+    for (k, _) in spec {
+        if !cols.iter().any(|c| &c.name == k) {
+            return Err(Error::invalid(format!("table {table} has no partition column {k}")));
+        }
+    }
+    cols.iter()
+        .map(|c| {
+            let mut vals = spec.iter().filter(|(k, _)| k == &c.name);
+            match (vals.next(), vals.next()) {
+                (Some((_, v)), None) => {
+                    validate_partition_value(&c.name, v)?;
+                    Ok(v.clone())
+                }
+                _ => Err(Error::invalid(format!(
+                    "a partition spec of {table} names each partition column once: {}",
+                    cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))),
+            }
+        })
+        .collect()
+}
+
+fn check_columns(columns: &[ColumnDef], partition_columns: &[ColumnDef]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for c in columns.iter().chain(partition_columns) {
+        validate_identifier("column", &c.name)?;
+        if !seen.insert(c.name.as_str()) {
+            return Err(Error::invalid(format!("duplicate column name {}", c.name)));
+        }
+    }
+    if columns.is_empty() {
+        return Err(Error::invalid("a table needs at least one data column"));
+    }
+    Ok(())
+}
+
+/// CREATE TABLE, with or without AS SELECT.
+pub(super) async fn create_table(tm: &TimeMachine, text: &str, c: CreateTable) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    if tm.schema_provider().is_session_table(&c.name) {
+        return Err(Error::AlreadyExists(format!("table {} already exists (session table)", c.name)));
+    }
+    if project.state().live_table(&c.name).is_some() {
+        return if c.if_not_exists {
+            Ok(StatementResult::ok())
+        } else {
+            Err(Error::AlreadyExists(format!("table {} already exists", c.name)))
+        };
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (schema, written) = match c.query {
+        None => {
+            check_columns(&c.columns, &c.partition_columns)?;
+            (TableSchema { columns: c.columns, partition_columns: c.partition_columns }, None)
+        }
+        Some(query) => {
+            if !c.columns.is_empty() || !c.partition_columns.is_empty() {
+                return Err(Error::not_supported(
+                    "columns or PARTITIONED BY with AS SELECT; create the table, then INSERT … SELECT",
+                ));
+            }
+            let df = plan_query(tm, query).await?;
+            let columns = df
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| Ok(ColumnDef { name: f.name().to_lowercase(), data_type: types::from_arrow(f.data_type())? }))
+                .collect::<Result<Vec<_>>>()?;
+            check_columns(&columns, &[])?;
+            let schema = TableSchema { columns, partition_columns: vec![] };
+            let df = cast_to(df, &c.name, &schema.columns)?;
+            let writer = PartitionWriter::new(project.clone(), &id, &schema, vec![], Default::default())?;
+            let out = writer.write_stream(df.execute_stream().await?).await?;
+            (schema, Some(out))
+        }
+    };
+    let mut actions = vec![Action::Create { name: c.name.clone(), schema }];
+    if let Some(out) = &written {
+        actions.push(put_written(&id, out));
+    }
+    let history = vec![table_row(&id, &c.name, Operation::Create)];
+    let result = project
+        .commit(text, |state| {
+            if state.live_table(&c.name).is_some() {
+                return Err(Error::AlreadyExists(format!("table {} already exists", c.name)));
+            }
+            let change = TableChange { table_id: id.clone(), lsn: 1, history: history.clone(), actions: actions.clone() };
+            Ok(Draft { tables: vec![change], ..Default::default() })
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(written.map_or_else(StatementResult::ok, |o| StatementResult::rows_affected(o.rows))),
+        Err(Error::AlreadyExists(_)) if c.if_not_exists => Ok(StatementResult::ok()),
+        Err(e) => Err(e),
+    }
+}
+
+fn put_written(table_id: &str, out: &WriteOutput) -> Action {
+    let files = out.partitions.get(&Vec::new()).cloned().unwrap_or_default();
+    Action::PutPartition {
+        partition: Partition { id: table_id.to_string(), values: vec![], files },
+        mode: PutMode::Replace,
+    }
+}
+
+/// DROP TABLE: the table leaves the namespace; its versions stay restorable until they expire.
+pub(super) async fn drop_table(tm: &TimeMachine, text: &str, name: &str, if_exists: bool) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    let base = match live_table(&project.state(), name) {
+        Ok(b) => b,
+        Err(_) if if_exists => return Ok(StatementResult::ok()),
+        Err(e) => return Err(e),
+    };
+    project
+        .commit(text, |state| {
+            let cur = unchanged(state, &base, "being dropped")?;
+            let change = TableChange {
+                table_id: cur.id.clone(),
+                lsn: cur.lsn + 1,
+                history: vec![table_row(&cur.id, &cur.name, Operation::Drop)],
+                actions: vec![Action::Drop],
+            };
+            Ok(Draft { tables: vec![change], ..Default::default() })
+        })
+        .await?;
+    Ok(StatementResult::ok())
+}
+
+/// ALTER TABLE t RENAME TO u.
+pub(super) async fn rename(tm: &TimeMachine, text: &str, from: &str, to: &str) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    let base = live_table(&project.state(), from)?;
+    if tm.schema_provider().is_session_table(to) {
+        return Err(Error::AlreadyExists(format!("table {to} already exists (session table)")));
+    }
+    if from == to {
+        return Err(Error::invalid(format!("table {from} is already called {to}")));
+    }
+    project
+        .commit(text, |state| {
+            let cur = match state.tables.get(&base.id) {
+                Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
+                _ => return Err(Error::conflict(format!("table {from} was dropped or renamed by another statement"))),
+            };
+            if state.live_table(to).is_some() {
+                return Err(Error::AlreadyExists(format!("table {to} already exists")));
+            }
+            let change = TableChange {
+                table_id: cur.id.clone(),
+                lsn: cur.lsn + 1,
+                history: vec![table_row(&cur.id, to, Operation::Rename)],
+                actions: vec![Action::Rename { name: to.to_string() }],
+            };
+            Ok(Draft { tables: vec![change], ..Default::default() })
+        })
+        .await?;
+    Ok(StatementResult::ok())
+}
+
+/// ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]: all in one version.
+pub(super) async fn drop_partitions(
+    tm: &TimeMachine,
+    text: &str,
+    table: &str,
+    if_exists: bool,
+    specs: &[PartitionSpec],
+) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    let base = live_table(&project.state(), table)?;
+    let mut keys = Vec::new();
+    for spec in specs {
+        let key = spec_values(table, &base.schema, spec)?;
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    let present: Vec<Vec<String>> = keys.iter().filter(|k| base.partitions.contains_key(*k)).cloned().collect();
+    if present.len() < keys.len() && !if_exists {
+        let missing = keys.iter().find(|k| !base.partitions.contains_key(*k)).expect("one is missing");
+        return Err(Error::not_found(format!(
+            "partition {} of table {table} does not exist",
+            partition_spec(&base.schema.partition_columns, missing)
+        )));
+    }
+    if present.is_empty() {
+        return Ok(StatementResult::ok());
+    }
+    project
+        .commit(text, |state| {
+            let cur = match state.tables.get(&base.id) {
+                Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
+                _ => return Err(Error::conflict(format!("table {table} was dropped or restored by another statement"))),
+            };
+            let mut history = vec![];
+            let mut actions = vec![];
+            for key in &present {
+                let spec = partition_spec(&cur.schema.partition_columns, key);
+                let Some(p) = cur.partitions.get(key).filter(|p| Some(&p.id) == base.partitions.get(key).map(|b| &b.id)) else {
+                    return Err(Error::conflict(format!("partition {spec} of table {table} was dropped or re-created by another statement")));
+                };
+                history.push(HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: spec, operation: Operation::Drop });
+                actions.push(Action::DropPartition { values: key.clone() });
+            }
+            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions };
+            Ok(Draft { tables: vec![change], ..Default::default() })
+        })
+        .await?;
+    Ok(StatementResult::ok())
+}
+
+/// LIST PARTITIONS t: one row per partition, its spec.
+pub(super) async fn list_partitions(tm: &TimeMachine, table: &str) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    let snapshot = live_table(&project.state(), table)?;
+    if !snapshot.schema.is_partitioned() {
+        return Err(Error::invalid(format!("table {table} is not partitioned")));
+    }
+    let specs: Vec<String> = snapshot
+        .partitions
+        .keys()
+        .map(|k| partition_spec(&snapshot.schema.partition_columns, k))
+        .collect();
+    let schema = Arc::new(Schema::new(vec![Field::new("Partition", DataType::Utf8, false)]));
+    Ok(StatementResult::query(RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(specs))])?))
+}
+
+/// TRUNCATE TABLE t [PARTITION (…)…]: the named partitions (or all) become empty.
+pub(super) async fn truncate(tm: &TimeMachine, text: &str, table: &str, specs: &[PartitionSpec]) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    let base = live_table(&project.state(), table)?;
+    let keys: Vec<Vec<String>> = if specs.is_empty() {
+        base.partitions.keys().cloned().collect()
+    } else {
+        let mut keys = vec![];
+        for spec in specs {
+            let key = spec_values(table, &base.schema, spec)?;
+            if !base.partitions.contains_key(&key) {
+                return Err(Error::not_found(format!(
+                    "partition {} of table {table} does not exist",
+                    partition_spec(&base.schema.partition_columns, &key)
+                )));
+            }
+            keys.push(key);
+        }
+        keys
+    };
+    project
+        .commit(text, |state| {
+            let cur = unchanged(state, &base, "being truncated")?;
+            let mut history = vec![];
+            let mut actions = vec![];
+            for key in &keys {
+                let p = &cur.partitions[key];
+                if !specs.is_empty() {
+                    history.push(HistoryRow {
+                        object_type: ObjectType::Partition,
+                        object_id: p.id.clone(),
+                        object_name: partition_spec(&cur.schema.partition_columns, key),
+                        operation: Operation::Truncate,
+                    });
+                }
+                actions.push(Action::PutPartition {
+                    partition: Partition { id: p.id.clone(), values: key.clone(), files: vec![] },
+                    mode: PutMode::Replace,
+                });
+            }
+            if history.is_empty() {
+                history.push(table_row(&cur.id, &cur.name, Operation::Truncate));
+            }
+            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions };
+            Ok(Draft { tables: vec![change], ..Default::default() })
+        })
+        .await?;
+    Ok(StatementResult::ok())
+}

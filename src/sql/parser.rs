@@ -1,0 +1,600 @@
+//! The MaxCompute dialect: statements this crate owns, parsed beside DataFusion's own SQL.
+//!
+//! Text is tokenized with sqlparser's generic dialect, then double-quoted words are turned back
+//! into string literals (MaxCompute reads `"0"` as a string; identifiers use backticks). The
+//! statements below are parsed here; everything else goes to DataFusion's parser unchanged.
+
+use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{
+    self, BinaryOperator, Expr as AstExpr, Query, TableObject, Value,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+use crate::error::{Error, Result};
+use crate::log::model::ColumnDef;
+use crate::names::validate_identifier;
+use crate::types::normalize_type;
+
+/// A partition spec as written: `(ds='20191201', hr='00')`, or `('id'='…')` for an ObjectId.
+pub type PartitionSpec = Vec<(String, String)>;
+
+/// A statement, as this crate executes it.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `CREATE TABLE [IF NOT EXISTS] t (…) [PARTITIONED BY (…)] [LIFECYCLE n] [AS SELECT …]`.
+    CreateTable(CreateTable),
+    /// `DROP TABLE [IF EXISTS] t`.
+    DropTable {
+        /// Table name.
+        name: String,
+        /// IF EXISTS given.
+        if_exists: bool,
+    },
+    /// `ALTER TABLE t RENAME TO u`.
+    Rename {
+        /// Current name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// `ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]`.
+    DropPartitions {
+        /// Table name.
+        table: String,
+        /// IF EXISTS given.
+        if_exists: bool,
+        /// The partitions.
+        specs: Vec<PartitionSpec>,
+    },
+    /// `LIST PARTITIONS t`.
+    ListPartitions {
+        /// Table name.
+        table: String,
+    },
+    /// `INSERT {INTO|OVERWRITE} [TABLE] t [PARTITION (…)] {VALUES …|SELECT …}`.
+    Insert(Insert),
+    /// `TRUNCATE TABLE t [PARTITION (…)…]`.
+    Truncate {
+        /// Table name.
+        table: String,
+        /// Partitions to empty (all when none).
+        specs: Vec<PartitionSpec>,
+    },
+    /// `SHOW HISTORY FOR TABLES`.
+    ShowHistoryTables,
+    /// `SHOW HISTORY FOR TABLE t [('id'='…')] [PARTITION (…)…]`.
+    ShowHistory {
+        /// Table name.
+        table: String,
+        /// `('id'='…')` given.
+        id: Option<String>,
+        /// Partition specs (or `('id'='…')` forms).
+        specs: Vec<PartitionSpec>,
+    },
+    /// Every RESTORE form.
+    Restore(Restore),
+    /// `SETPROJECT [key=value]`.
+    SetProject {
+        /// `(key, value)`, or None to list the properties.
+        property: Option<(String, String)>,
+    },
+    /// `PURGE TABLE t`.
+    Purge {
+        /// Table name.
+        table: String,
+    },
+    /// Anything else: DataFusion plans and runs it.
+    DataFusion(Box<DfStatement>),
+}
+
+/// `CREATE TABLE`.
+#[derive(Debug, Clone)]
+pub struct CreateTable {
+    /// Table name.
+    pub name: String,
+    /// IF NOT EXISTS given.
+    pub if_not_exists: bool,
+    /// Data columns.
+    pub columns: Vec<ColumnDef>,
+    /// Partition columns.
+    pub partition_columns: Vec<ColumnDef>,
+    /// LIFECYCLE in days (accepted and recorded; data lifecycle is not enforced).
+    pub lifecycle: Option<u64>,
+    /// The query of CREATE TABLE … AS.
+    pub query: Option<Box<Query>>,
+}
+
+/// `INSERT`.
+#[derive(Debug, Clone)]
+pub struct Insert {
+    /// Target table.
+    pub table: String,
+    /// OVERWRITE rather than INTO.
+    pub overwrite: bool,
+    /// `PARTITION (k='v', k2)`: a value per static column, None for dynamic ones.
+    pub partition: Option<Vec<(String, Option<String>)>>,
+    /// The rows.
+    pub source: Box<Query>,
+    /// The original sqlparser statement (for inserts into session-only tables).
+    pub original: Box<DfStatement>,
+}
+
+/// `RESTORE TABLE …`.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    /// Table name.
+    pub table: String,
+    /// `('id'='…')`: the ObjectId of a dropped table.
+    pub id: Option<String>,
+    /// `PARTITION (…)` specs, or `PARTITION ('id'='…')`.
+    pub specs: Vec<PartitionSpec>,
+    /// `TO LSN '…'`.
+    pub lsn: Option<String>,
+    /// `AS u`.
+    pub target: Option<String>,
+}
+
+/// Splits a script into statements at `;` outside quotes and comments.
+///
+/// ```
+/// use datafusion_timemachine::sql::split_statements;
+/// let parts = split_statements("select ';' as a; -- done;\nselect 2");
+/// assert_eq!(parts, vec!["select ';' as a", "-- done;\nselect 2"]);
+/// ```
+pub fn split_statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = script.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                cur.push(c);
+                if c == '\\' && q != '`' {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => {
+                    quote = Some(c);
+                    cur.push(c);
+                }
+                '-' if chars.peek() == Some(&'-') => {
+                    cur.push('-');
+                    for n in chars.by_ref() {
+                        cur.push(n);
+                        if n == '\n' {
+                            break;
+                        }
+                    }
+                }
+                ';' => {
+                    let s = cur.trim();
+                    if !s.is_empty() && !is_only_comments(s) {
+                        out.push(s.to_string());
+                    }
+                    cur.clear();
+                }
+                _ => cur.push(c),
+            },
+        }
+    }
+    let s = cur.trim();
+    if !s.is_empty() && !is_only_comments(s) {
+        out.push(s.to_string());
+    }
+    out
+}
+
+fn is_only_comments(s: &str) -> bool {
+    s.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+}
+
+/// Tokenizes with MaxCompute's reading of double quotes: `"x"` is a string literal.
+fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
+    let dialect = GenericDialect {};
+    let mut tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| Error::Syntax(e.to_string()))?;
+    for t in &mut tokens {
+        if let Token::Word(w) = &t.token {
+            if w.quote_style == Some('"') {
+                t.token = Token::DoubleQuotedString(w.value.clone());
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// Parses one statement (a trailing `;` is optional).
+pub fn parse(sql: &str) -> Result<Statement> {
+    let tokens = tokenize(sql)?;
+    let dialect = GenericDialect {};
+    let mut df = DFParserBuilder::new(tokens).with_dialect(&dialect).build()?;
+    let stmt = parse_custom(&mut df)?;
+    let p = &mut df.parser;
+    while p.consume_token(&Token::SemiColon) {}
+    let next = p.peek_token();
+    if next.token != Token::EOF {
+        return Err(Error::Syntax(format!(
+            "unexpected {} after the end of the statement (one statement at a time)",
+            next.token
+        )));
+    }
+    Ok(stmt)
+}
+
+/// The uppercase text of the unquoted word `n` tokens ahead, if it is one.
+fn word(p: &Parser, n: usize) -> Option<String> {
+    match p.peek_nth_token(n).token {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_uppercase()),
+        _ => None,
+    }
+}
+
+fn take_word(p: &mut Parser, expected: &str) -> bool {
+    if word(p, 0).as_deref() == Some(expected) {
+        p.next_token();
+        true
+    } else {
+        false
+    }
+}
+
+fn expect_word(p: &mut Parser, expected: &str) -> Result<()> {
+    if take_word(p, expected) {
+        Ok(())
+    } else {
+        Err(Error::Syntax(format!("expected {expected}, found {}", p.peek_token().token)))
+    }
+}
+
+fn parse_custom(df: &mut DFParser) -> Result<Statement> {
+    let p = &mut df.parser;
+    let w0 = word(p, 0).unwrap_or_default();
+    let w1 = word(p, 1).unwrap_or_default();
+    match (w0.as_str(), w1.as_str()) {
+        ("CREATE", "TABLE") => parse_create_table(p).map(Statement::CreateTable),
+        ("DROP", "TABLE") => {
+            p.next_token();
+            p.next_token();
+            let if_exists = take_word(p, "IF") && { expect_word(p, "EXISTS")?; true };
+            Ok(Statement::DropTable { name: table_name(p)?, if_exists })
+        }
+        ("ALTER", "TABLE") => parse_alter(p),
+        ("LIST", "PARTITIONS") => {
+            p.next_token();
+            p.next_token();
+            Ok(Statement::ListPartitions { table: table_name(p)? })
+        }
+        ("TRUNCATE", _) => {
+            p.next_token();
+            take_word(p, "TABLE");
+            let table = table_name(p)?;
+            Ok(Statement::Truncate { table, specs: parse_partition_specs(p, false)? })
+        }
+        ("SHOW", "HISTORY") => parse_show_history(p),
+        ("RESTORE", _) => parse_restore(p).map(Statement::Restore),
+        ("SETPROJECT", _) => parse_setproject(p),
+        ("PURGE", _) => {
+            p.next_token();
+            expect_word(p, "TABLE")?;
+            Ok(Statement::Purge { table: table_name(p)? })
+        }
+        ("INSERT", _) => {
+            let stmt = p.parse_statement()?;
+            match stmt {
+                ast::Statement::Insert(insert) => convert_insert(insert),
+                other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
+            }
+        }
+        _ => Ok(Statement::DataFusion(Box::new(df.parse_statement()?))),
+    }
+}
+
+/// A table name: one identifier, lowercased (names are case-insensitive).
+fn table_name(p: &mut Parser) -> Result<String> {
+    let name = p.parse_object_name(false)?;
+    if name.0.len() != 1 {
+        return Err(Error::not_supported(format!(
+            "qualified table name {name}: name tables of the current project only"
+        )));
+    }
+    let ident = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?;
+    let name = ident.value.to_lowercase();
+    validate_identifier("table", &name)?;
+    Ok(name)
+}
+
+fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnDef>> {
+    p.expect_token(&Token::LParen)?;
+    let cols = p.parse_comma_separated(|p| {
+        let name = p.parse_identifier()?.value.to_lowercase();
+        let data_type = p.parse_data_type()?;
+        if take_word(p, "COMMENT") {
+            p.parse_literal_string()?;
+        }
+        Ok((name, data_type.to_string()))
+    })?;
+    p.expect_token(&Token::RParen)?;
+    cols.into_iter()
+        .map(|(name, t)| {
+            validate_identifier("column", &name)?;
+            Ok(ColumnDef { name, data_type: normalize_type(&t)? })
+        })
+        .collect()
+}
+
+fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
+    p.next_token();
+    p.next_token();
+    let if_not_exists = take_word(p, "IF") && {
+        expect_word(p, "NOT")?;
+        expect_word(p, "EXISTS")?;
+        true
+    };
+    let name = table_name(p)?;
+    let columns = if p.peek_token().token == Token::LParen { parse_columns(p)? } else { vec![] };
+    if take_word(p, "COMMENT") {
+        p.parse_literal_string()?;
+    }
+    let partition_columns = if take_word(p, "PARTITIONED") {
+        expect_word(p, "BY")?;
+        parse_columns(p)?
+    } else {
+        vec![]
+    };
+    let lifecycle = if take_word(p, "LIFECYCLE") { Some(p.parse_literal_uint()?) } else { None };
+    let query = if take_word(p, "AS") { Some(p.parse_query()?) } else { None };
+    if query.is_none() && columns.is_empty() {
+        return Err(Error::Syntax(format!("CREATE TABLE {name} needs columns or AS SELECT …")));
+    }
+    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, query })
+}
+
+fn parse_alter(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    p.next_token();
+    let table = table_name(p)?;
+    if take_word(p, "RENAME") {
+        expect_word(p, "TO")?;
+        return Ok(Statement::Rename { from: table, to: table_name(p)? });
+    }
+    if take_word(p, "DROP") {
+        let if_exists = take_word(p, "IF") && { expect_word(p, "EXISTS")?; true };
+        let mut specs = vec![];
+        loop {
+            expect_word(p, "PARTITION")?;
+            specs.push(parse_spec(p)?);
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        return Ok(Statement::DropPartitions { table, if_exists, specs });
+    }
+    Err(Error::not_supported(
+        "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…)",
+    ))
+}
+
+/// `(k='v', …)` or `('id'='…')`.
+fn parse_spec(p: &mut Parser) -> Result<PartitionSpec> {
+    p.expect_token(&Token::LParen)?;
+    let spec = p.parse_comma_separated(|p| {
+        let key = match p.next_token().token {
+            Token::Word(w) => w.value.to_lowercase(),
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s.to_lowercase(),
+            other => return p.expected("a partition column", TokenWithSpan::wrap(other)),
+        };
+        p.expect_token(&Token::Eq)?;
+        let value = match p.next_token().token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            Token::Number(n, _) => n,
+            other => return p.expected("a partition value", TokenWithSpan::wrap(other)),
+        };
+        Ok((key, value))
+    })?;
+    p.expect_token(&Token::RParen)?;
+    Ok(spec)
+}
+
+/// Zero or more `PARTITION (…)`, separated by spaces (or commas when `commas`).
+fn parse_partition_specs(p: &mut Parser, commas: bool) -> Result<Vec<PartitionSpec>> {
+    let mut specs = vec![];
+    while take_word(p, "PARTITION") {
+        specs.push(parse_spec(p)?);
+        if commas {
+            let _ = p.consume_token(&Token::Comma);
+        }
+    }
+    Ok(specs)
+}
+
+/// `('id'='…')` after a table name, if present.
+fn parse_table_id(p: &mut Parser) -> Result<Option<String>> {
+    if p.peek_token().token != Token::LParen {
+        return Ok(None);
+    }
+    let spec = parse_spec(p)?;
+    match spec.as_slice() {
+        [(k, v)] if k == "id" => Ok(Some(v.clone())),
+        _ => Err(Error::Syntax("expected ('id'='<table ObjectId>') after the table name".into())),
+    }
+}
+
+fn parse_show_history(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    p.next_token();
+    expect_word(p, "FOR")?;
+    if take_word(p, "TABLES") {
+        return Ok(Statement::ShowHistoryTables);
+    }
+    expect_word(p, "TABLE")?;
+    let table = table_name(p)?;
+    let id = parse_table_id(p)?;
+    let specs = parse_partition_specs(p, false)?;
+    Ok(Statement::ShowHistory { table, id, specs })
+}
+
+fn parse_restore(p: &mut Parser) -> Result<Restore> {
+    p.next_token();
+    expect_word(p, "TABLE")?;
+    let table = table_name(p)?;
+    let id = parse_table_id(p)?;
+    let specs = parse_partition_specs(p, false)?;
+    let lsn = if take_word(p, "TO") {
+        expect_word(p, "LSN")?;
+        Some(match p.next_token().token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            Token::Number(n, _) => n,
+            other => return Err(Error::Syntax(format!("expected an LSN such as '0000000000000004', found {other}"))),
+        })
+    } else {
+        None
+    };
+    let target = if take_word(p, "AS") { Some(table_name(p)?) } else { None };
+    Ok(Restore { table, id, specs, lsn, target })
+}
+
+fn parse_setproject(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    if matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+        return Ok(Statement::SetProject { property: None });
+    }
+    let mut key = String::new();
+    loop {
+        match p.next_token().token {
+            Token::Word(w) => key.push_str(&w.value.to_lowercase()),
+            Token::Period => key.push('.'),
+            Token::Eq => break,
+            other => return Err(Error::Syntax(format!("expected key=value after SETPROJECT, found {other}"))),
+        }
+    }
+    let value = match p.next_token().token {
+        Token::Number(n, _) => n,
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+        Token::Word(w) => w.value,
+        Token::Minus => match p.next_token().token {
+            Token::Number(n, _) => format!("-{n}"),
+            other => return Err(Error::Syntax(format!("expected a value, found -{other}"))),
+        },
+        other => return Err(Error::Syntax(format!("expected a value after {key}=, found {other}"))),
+    };
+    Ok(Statement::SetProject { property: Some((key, value)) })
+}
+
+fn literal(expr: &AstExpr) -> Option<String> {
+    match expr {
+        AstExpr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
+            Value::Number(n, _) => Some(n.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn convert_insert(insert: ast::Insert) -> Result<Statement> {
+    let original = Box::new(DfStatement::Statement(Box::new(ast::Statement::Insert(insert.clone()))));
+    let TableObject::TableName(name) = &insert.table else {
+        return Err(Error::not_supported("INSERT INTO a table function"));
+    };
+    if name.0.len() != 1 {
+        return Err(Error::not_supported(format!("qualified table name {name}")));
+    }
+    let table = name.0[0]
+        .as_ident()
+        .ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?
+        .value
+        .to_lowercase();
+    if !insert.columns.is_empty() {
+        return Err(Error::not_supported(
+            "an INSERT column list; give a value for every column, in table order",
+        ));
+    }
+    let source = insert.source.clone().ok_or_else(|| Error::Syntax("INSERT needs VALUES or SELECT".into()))?;
+    let partition = match &insert.partitioned {
+        None => None,
+        Some(exprs) => Some(
+            exprs
+                .iter()
+                .map(|e| match e {
+                    AstExpr::Identifier(id) => Ok((id.value.to_lowercase(), None)),
+                    AstExpr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
+                        let AstExpr::Identifier(id) = left.as_ref() else {
+                            return Err(Error::Syntax(format!("invalid partition spec item {e}")));
+                        };
+                        let v = literal(right).ok_or_else(|| {
+                            Error::Syntax(format!("partition value must be a literal in {e}"))
+                        })?;
+                        Ok((id.value.to_lowercase(), Some(v)))
+                    }
+                    other => Err(Error::Syntax(format!("invalid partition spec item {other}"))),
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+    Ok(Statement::Insert(Insert { table, overwrite: insert.overwrite, partition, source, original }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn double_quotes_are_strings() {
+        let Statement::Insert(i) = parse(r#"INSERT OVERWRITE TABLE t partition(ds="20191201") values ("1");"#).unwrap() else {
+            panic!("not an insert")
+        };
+        assert!(i.overwrite);
+        assert_eq!(i.partition, Some(vec![("ds".to_string(), Some("20191201".to_string()))]));
+        assert_eq!(i.source.to_string(), "VALUES ('1')".replace('\'', "\""));
+    }
+
+    #[test]
+    fn create_with_partitions_and_lifecycle() {
+        let Statement::CreateTable(c) =
+            parse("Create Table T1(a string, B BIGINT) PARTITIONED BY(ds string) LIFECYCLE 7").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c.name, "t1");
+        assert_eq!(c.columns[1], ColumnDef { name: "b".into(), data_type: "bigint".into() });
+        assert_eq!(c.partition_columns[0].name, "ds");
+        assert_eq!(c.lifecycle, Some(7));
+    }
+
+    #[test]
+    fn drop_partition_list_and_restore_forms() {
+        let Statement::DropPartitions { specs, .. } =
+            parse("alter table y drop partition(ds='20191201'),partition(ds='20191202');").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(specs.len(), 2);
+        let Statement::Restore(r) =
+            parse("restore table y partition(ds='1') partition(ds='2') to LSN '0000000000000010' as z").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((r.specs.len(), r.lsn.as_deref(), r.target.as_deref()), (2, Some("0000000000000010"), Some("z")));
+        assert!(matches!(parse("show history for tables;").unwrap(), Statement::ShowHistoryTables));
+        assert!(matches!(
+            parse("setproject odps.timemachine.retention.days=3").unwrap(),
+            Statement::SetProject { property: Some((k, v)) } if k == "odps.timemachine.retention.days" && v == "3"
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_names_and_trailing_garbage() {
+        assert!(parse("create table `../x` (a string)").is_err());
+        assert!(parse("drop table t extra").is_err());
+        assert!(matches!(parse("select 1").unwrap(), Statement::DataFusion(_)));
+    }
+}

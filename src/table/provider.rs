@@ -1,0 +1,256 @@
+//! The DataFusion `TableProvider` of one table version: scans its Parquet files with partition
+//! values (pruning partitions by filters), and accepts DataFusion's own INSERT.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::Session;
+use datafusion::common::{DFSchema, ScalarValue, Statistics, stats::Precision};
+use datafusion::datasource::TableProvider;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::sink::{DataSink, DataSinkExec};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema as DfTableSchema;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_expr::create_physical_expr;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
+use datafusion::arrow::array::AsArray;
+
+use crate::error::Result;
+use crate::log::Project;
+use crate::log::state::TableSnapshot;
+use crate::table::write_commit::{WriteMode, commit_write};
+use crate::table::writer::PartitionWriter;
+use crate::types;
+
+/// One version of a table, pinned: queries see exactly the files of that version.
+pub struct VersionedTable {
+    project: Arc<Project>,
+    snapshot: Arc<TableSnapshot>,
+    schema: SchemaRef,
+    file_schema: SchemaRef,
+    partition_fields: Vec<Field>,
+}
+
+impl fmt::Debug for VersionedTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VersionedTable")
+            .field("name", &self.snapshot.name)
+            .field("id", &self.snapshot.id)
+            .field("lsn", &self.snapshot.lsn)
+            .finish()
+    }
+}
+
+impl VersionedTable {
+    /// A provider for `snapshot` (a table version) of `project`.
+    pub fn try_new(project: Arc<Project>, snapshot: Arc<TableSnapshot>) -> Result<Self> {
+        Ok(Self {
+            schema: types::table_schema(&snapshot.schema)?,
+            file_schema: types::file_schema(&snapshot.schema)?,
+            partition_fields: types::partition_fields(&snapshot.schema)?,
+            project,
+            snapshot,
+        })
+    }
+
+    /// The pinned version.
+    pub fn snapshot(&self) -> &Arc<TableSnapshot> {
+        &self.snapshot
+    }
+
+    fn partition_names(&self) -> Vec<&str> {
+        self.partition_fields.iter().map(|f| f.name().as_str()).collect()
+    }
+
+    /// Files of the partitions that pass `filters` (which use partition columns only).
+    fn pruned_files(&self, filters: &[Expr]) -> DfResult<Vec<PartitionedFile>> {
+        let part_schema = Arc::new(Schema::new(self.partition_fields.clone()));
+        let predicate = match conjunction(filters.iter().cloned()) {
+            Some(expr) if !self.partition_fields.is_empty() => {
+                let df_schema = DFSchema::try_from(part_schema.clone())?;
+                Some(create_physical_expr(&expr, &df_schema, &Default::default(), &Default::default())?)
+            }
+            _ => None,
+        };
+        let mut files = Vec::new();
+        for partition in self.snapshot.partitions.values() {
+            let values = partition
+                .values
+                .iter()
+                .zip(&self.partition_fields)
+                .map(|(v, f)| ScalarValue::try_from_string(v.clone(), f.data_type()))
+                .collect::<DfResult<Vec<_>>>()?;
+            if let Some(predicate) = &predicate {
+                let arrays = values.iter().map(|v| v.to_array()).collect::<DfResult<Vec<_>>>()?;
+                let batch = RecordBatch::try_new(part_schema.clone(), arrays)?;
+                let keep = predicate.evaluate(&batch)?.into_array(1)?;
+                let keep = keep.as_boolean();
+                if datafusion::arrow::array::Array::is_null(keep, 0) || !keep.value(0) {
+                    continue;
+                }
+            }
+            for f in &partition.files {
+                let path = self.project.path(&f.path).to_string();
+                let pf = PartitionedFile::new(path, f.size).with_partition_values(values.clone());
+                files.push(pf);
+            }
+        }
+        Ok(files)
+    }
+}
+
+#[async_trait]
+impl TableProvider for VersionedTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let names = self.partition_names();
+        let partition_filters: Vec<Expr> =
+            filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned().collect();
+        let files = self.pruned_files(&partition_filters)?;
+        if files.is_empty() {
+            let projected = match projection {
+                Some(p) => Arc::new(self.schema.project(p)?),
+                None => self.schema.clone(),
+            };
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        let groups_wanted = state.config().target_partitions().max(1).min(files.len());
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); groups_wanted];
+        for (i, f) in files.into_iter().enumerate() {
+            groups[i % groups_wanted].push(f);
+        }
+        let table_schema = DfTableSchema::builder(self.file_schema.clone())
+            .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
+            .build();
+        let source = Arc::new(ParquetSource::new(table_schema));
+        let config = FileScanConfigBuilder::new(
+            self.project.warehouse().object_store_url().clone(),
+            source,
+        )
+        .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+        .with_projection_indices(projection.cloned())?
+        .with_limit(limit)
+        .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        let names = self.partition_names();
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if !names.is_empty() && expr_applicable_for_cols(&names, f) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        let mut stats = Statistics::new_unknown(&self.schema);
+        stats.num_rows = Precision::Exact(self.snapshot.row_count() as usize);
+        Some(stats)
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let mode = match op {
+            InsertOp::Append => WriteMode::Append,
+            InsertOp::Overwrite | InsertOp::Replace => WriteMode::Overwrite,
+        };
+        let sink = VersionedSink {
+            project: self.project.clone(),
+            snapshot: self.snapshot.clone(),
+            schema: self.schema.clone(),
+            mode,
+        };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+}
+
+/// DataFusion's INSERT into a versioned table: all partition values come from the rows.
+struct VersionedSink {
+    project: Arc<Project>,
+    snapshot: Arc<TableSnapshot>,
+    schema: SchemaRef,
+    mode: WriteMode,
+}
+
+impl fmt::Debug for VersionedSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VersionedSink({})", self.snapshot.name)
+    }
+}
+
+impl DisplayAs for VersionedSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VersionedSink: table={} mode={:?}", self.snapshot.name, self.mode)
+    }
+}
+
+#[async_trait]
+impl DataSink for VersionedSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(
+        &self,
+        data: SendableRecordBatchStream,
+        _context: &Arc<TaskContext>,
+    ) -> DfResult<u64> {
+        let run = async {
+            let schema = &self.snapshot.schema;
+            let existing = self
+                .snapshot
+                .partitions
+                .iter()
+                .map(|(k, p)| (k.clone(), p.id.clone()))
+                .collect();
+            let statics = vec![None; schema.partition_columns.len()];
+            let writer = PartitionWriter::new(
+                self.project.clone(),
+                &self.snapshot.id,
+                schema,
+                statics,
+                existing,
+            )?;
+            let out = writer.write_stream(data).await?;
+            commit_write(&self.project, "INSERT", &self.snapshot, self.mode, &out).await
+        };
+        run.await.map_err(DataFusionError::from)
+    }
+}

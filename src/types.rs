@@ -1,0 +1,143 @@
+//! MaxCompute type names and their Arrow types.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::{Error, Result};
+use crate::log::model::{ColumnDef, TableSchema};
+
+/// Normalizes a type as written in SQL (`STRING`, `Decimal(10, 2)`, `VARCHAR(5)`) to the stored
+/// MaxCompute name (`string`, `decimal(10,2)`), checking that it is supported.
+pub fn normalize_type(sql_type: &str) -> Result<String> {
+    let t: String = sql_type.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+    let base = t.split('(').next().unwrap_or_default();
+    let normalized = match base {
+        "string" | "varchar" | "char" | "text" => "string".to_string(),
+        "bigint" | "int8" => "bigint".to_string(),
+        "int" | "integer" | "int4" => "int".to_string(),
+        "smallint" | "int2" => "smallint".to_string(),
+        "tinyint" => "tinyint".to_string(),
+        "double" | "float8" | "float64" | "doubleprecision" => "double".to_string(),
+        "float" | "real" | "float4" | "float32" => "float".to_string(),
+        "boolean" | "bool" => "boolean".to_string(),
+        "datetime" => "datetime".to_string(),
+        "timestamp" => "timestamp".to_string(),
+        "date" => "date".to_string(),
+        "binary" | "bytea" | "blob" | "varbinary" => "binary".to_string(),
+        "decimal" | "numeric" => {
+            let (p, s) = match t.strip_prefix(base).filter(|r| !r.is_empty()) {
+                None => (38, 18),
+                Some(args) => parse_decimal_args(args)
+                    .ok_or_else(|| Error::invalid(format!("invalid decimal type {sql_type}")))?,
+            };
+            if !(1..=38).contains(&p) || s > p {
+                return Err(Error::invalid(format!(
+                    "invalid decimal type {sql_type}: precision must be 1..=38 and scale at most the precision"
+                )));
+            }
+            format!("decimal({p},{s})")
+        }
+        _ => {
+            return Err(Error::not_supported(format!(
+                "column type {sql_type}; supported: STRING, BIGINT, INT, SMALLINT, TINYINT, DOUBLE, \
+                 FLOAT, DECIMAL(p,s), BOOLEAN, DATETIME, TIMESTAMP, DATE, BINARY"
+            )));
+        }
+    };
+    Ok(normalized)
+}
+
+fn parse_decimal_args(args: &str) -> Option<(u8, u8)> {
+    let inner = args.strip_prefix('(')?.strip_suffix(')')?;
+    let mut parts = inner.split(',');
+    let p = parts.next()?.parse().ok()?;
+    let s = parts.next().map_or(Some(0), |s| s.parse().ok())?;
+    parts.next().is_none().then_some((p, s))
+}
+
+/// The Arrow type of a stored MaxCompute type name.
+pub fn arrow_type(name: &str) -> Result<DataType> {
+    Ok(match name {
+        "string" => DataType::Utf8,
+        "bigint" => DataType::Int64,
+        "int" => DataType::Int32,
+        "smallint" => DataType::Int16,
+        "tinyint" => DataType::Int8,
+        "double" => DataType::Float64,
+        "float" => DataType::Float32,
+        "boolean" => DataType::Boolean,
+        "datetime" => DataType::Timestamp(TimeUnit::Millisecond, None),
+        "timestamp" => DataType::Timestamp(TimeUnit::Nanosecond, None),
+        "date" => DataType::Date32,
+        "binary" => DataType::Binary,
+        other => {
+            let (p, s) = other
+                .strip_prefix("decimal")
+                .and_then(parse_decimal_args)
+                .ok_or_else(|| Error::invalid(format!("unknown stored column type {other:?}")))?;
+            DataType::Decimal128(p, s as i8)
+        }
+    })
+}
+
+/// The MaxCompute type for an Arrow type (for CREATE TABLE … AS SELECT).
+pub fn from_arrow(dt: &DataType) -> Result<String> {
+    Ok(match dt {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => "string".into(),
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => "bigint".into(),
+        DataType::Int32 | DataType::UInt16 => "int".into(),
+        DataType::Int16 | DataType::UInt8 => "smallint".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Float32 | DataType::Float16 => "float".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Decimal128(p, s) if *s >= 0 => format!("decimal({p},{s})"),
+        DataType::Timestamp(TimeUnit::Millisecond | TimeUnit::Second, _) => "datetime".into(),
+        DataType::Timestamp(_, _) => "timestamp".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        other => {
+            return Err(Error::not_supported(format!(
+                "a column of Arrow type {other} in a stored table"
+            )));
+        }
+    })
+}
+
+fn fields(cols: &[ColumnDef]) -> Result<Vec<Field>> {
+    cols.iter().map(|c| Ok(Field::new(&c.name, arrow_type(&c.data_type)?, true))).collect()
+}
+
+/// Arrow schema of the data files (data columns only).
+pub fn file_schema(schema: &TableSchema) -> Result<SchemaRef> {
+    Ok(Arc::new(Schema::new(fields(&schema.columns)?)))
+}
+
+/// Arrow schema of the table as queried: data columns, then partition columns.
+pub fn table_schema(schema: &TableSchema) -> Result<SchemaRef> {
+    let mut all = fields(&schema.columns)?;
+    all.extend(fields(&schema.partition_columns)?);
+    Ok(Arc::new(Schema::new(all)))
+}
+
+/// Arrow fields of the partition columns.
+pub fn partition_fields(schema: &TableSchema) -> Result<Vec<Field>> {
+    fields(&schema.partition_columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_and_maps() {
+        assert_eq!(normalize_type("STRING").unwrap(), "string");
+        assert_eq!(normalize_type("Decimal(10, 2)").unwrap(), "decimal(10,2)");
+        assert_eq!(normalize_type("varchar(5)").unwrap(), "string");
+        assert!(normalize_type("decimal(40,2)").is_err());
+        assert!(normalize_type("map<string,string>").is_err());
+        assert_eq!(arrow_type("decimal(10,2)").unwrap(), DataType::Decimal128(10, 2));
+        assert_eq!(from_arrow(&DataType::Utf8View).unwrap(), "string");
+    }
+}
