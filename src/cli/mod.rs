@@ -1,1 +1,218 @@
-//! CLI (coming).
+//! The `timemachine` command line: arguments, statement runner, REPL.
+//!
+//! Statements from `-c` and `-f` run in the order given; without either, statements come from
+//! the REPL (stdin is a terminal) or from stdin. Non-interactive runs stop at the first error.
+
+mod print;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+pub use print::{Format, print_batches, print_result};
+
+use crate::error::Result;
+use crate::session::TimeMachine;
+use crate::sql::{Statement, parse, split_statements};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(name = "timemachine", version, about = "DataFusion with a time machine for every table")]
+pub struct Args {
+    /// Warehouse: a directory, file://…, memory:// or s3://bucket/prefix.
+    #[arg(long, env = "TIMEMACHINE_WAREHOUSE", default_value = "./warehouse")]
+    pub warehouse: String,
+    /// Project (namespace of tables).
+    #[arg(long, default_value = "default")]
+    pub project: String,
+    /// Output format of query results.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Run these statements (repeatable), then exit.
+    #[arg(short = 'c', long = "command")]
+    pub commands: Vec<String>,
+    /// Run the statements in these files (repeatable), then exit.
+    #[arg(short = 'f', long = "file")]
+    pub files: Vec<PathBuf>,
+    /// Do not ask for confirmation before DROP TABLE / DROP PARTITION.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print only query results (no confirmations).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// A source of statements, in the order given on the command line.
+enum Script {
+    Command(String),
+    File(PathBuf),
+}
+
+/// Parses the process arguments and runs; returns the process exit code.
+pub fn main() -> ExitCode {
+    let matches = Args::command().get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
+    // Keep -c and -f in command-line order.
+    let mut scripts: Vec<(usize, Script)> = Vec::new();
+    if let Some(idx) = matches.indices_of("commands") {
+        scripts.extend(idx.zip(args.commands.iter().cloned().map(Script::Command)));
+    }
+    if let Some(idx) = matches.indices_of("files") {
+        scripts.extend(idx.zip(args.files.iter().cloned().map(Script::File)));
+    }
+    scripts.sort_by_key(|(i, _)| *i);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args, scripts.into_iter().map(|(_, s)| s).collect()))
+}
+
+async fn run(args: Args, scripts: Vec<Script>) -> ExitCode {
+    let tm = match TimeMachine::builder().location(&args.warehouse).project(&args.project).build().await {
+        Ok(tm) => tm,
+        Err(e) => {
+            eprintln!("error: cannot open warehouse {}: {e}", args.warehouse);
+            return ExitCode::FAILURE;
+        }
+    };
+    let interactive = std::io::stdin().is_terminal();
+    let runner = Runner { tm, format: args.format, quiet: args.quiet, confirm: interactive && !args.yes };
+    let ok = if !scripts.is_empty() {
+        runner.run_scripts(scripts).await
+    } else if interactive {
+        runner.repl().await
+    } else {
+        let mut text = String::new();
+        match std::io::stdin().read_to_string(&mut text) {
+            Ok(_) => runner.run_text(&text).await,
+            Err(e) => {
+                eprintln!("error: reading stdin: {e}");
+                false
+            }
+        }
+    };
+    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+struct Runner {
+    tm: TimeMachine,
+    format: Format,
+    quiet: bool,
+    confirm: bool,
+}
+
+impl Runner {
+    async fn run_scripts(&self, scripts: Vec<Script>) -> bool {
+        for script in scripts {
+            let text = match script {
+                Script::Command(c) => c,
+                Script::File(path) => match std::fs::read_to_string(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("error: cannot read {}: {e}", path.display());
+                        return false;
+                    }
+                },
+            };
+            if !self.run_text(&text).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs every statement of `text`; stops at the first failure.
+    async fn run_text(&self, text: &str) -> bool {
+        for stmt in split_statements(text) {
+            if let Err(e) = self.run_statement(&stmt).await {
+                eprintln!("error: {e}");
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Asks before destructive statements, as the MaxCompute client does.
+    fn confirmed(&self, sql: &str) -> bool {
+        if !self.confirm {
+            return true;
+        }
+        let destructive = matches!(parse(sql), Ok(Statement::DropTable { .. } | Statement::DropPartitions { .. }));
+        if !destructive {
+            return true;
+        }
+        print!("Confirm to \"{};\" (yes/no)? ", sql.trim_end_matches(';'));
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim().to_lowercase().as_str(), "yes" | "y")
+    }
+
+    async fn run_statement(&self, sql: &str) -> Result<()> {
+        if !self.confirmed(sql) {
+            println!("Cancelled");
+            return Ok(());
+        }
+        let result = self.tm.execute(sql).await?;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        print_result(&mut out, &result, self.format, self.quiet)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    async fn repl(&self) -> bool {
+        let mut editor = match rustyline::DefaultEditor::new() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: cannot start the line editor: {e}");
+                return false;
+            }
+        };
+        let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".timemachine_history"));
+        if let Some(h) = &history {
+            let _ = editor.load_history(h);
+        }
+        let prompt = format!("timemachine@ {}>", self.tm.project().name());
+        let mut buffer = String::new();
+        loop {
+            let p = if buffer.is_empty() { format!("{prompt} ") } else { format!("{}> ", " ".repeat(prompt.len() - 1)) };
+            match editor.readline(&p) {
+                Ok(line) => {
+                    let trimmed = line.trim();
+                    if buffer.is_empty() && matches!(trimmed, "quit" | "exit" | "\\q" | "quit;" | "exit;") {
+                        break;
+                    }
+                    buffer.push_str(&line);
+                    buffer.push('\n');
+                    if trimmed.ends_with(';') {
+                        let _ = editor.add_history_entry(buffer.trim());
+                        for stmt in split_statements(&buffer) {
+                            if let Err(e) = self.run_statement(&stmt).await {
+                                eprintln!("error: {e}");
+                            }
+                        }
+                        buffer.clear();
+                    }
+                }
+                Err(rustyline::error::ReadlineError::Interrupted) => buffer.clear(),
+                Err(_) => break,
+            }
+        }
+        if let Some(h) = &history {
+            let _ = editor.save_history(h);
+        }
+        true
+    }
+}

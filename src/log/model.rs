@@ -161,7 +161,7 @@ impl fmt::Display for Operation {
             Operation::Rename => "RENAME",
             Operation::Truncate => "TRUNCATE",
         };
-        f.write_str(s)
+        f.pad(s)
     }
 }
 
@@ -177,7 +177,7 @@ pub enum ObjectType {
 
 impl fmt::Display for ObjectType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             ObjectType::Table => "TABLE",
             ObjectType::Partition => "PARTITION",
         })

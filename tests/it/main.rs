@@ -1,1 +1,35 @@
+//! The one integration-test binary (one binary keeps link time down); a module per area.
 
+mod cli;
+mod commits;
+mod scan;
+mod storage;
+
+use datafusion_timemachine::{StatementResult, TimeMachine};
+
+/// Runs statements, panicking with the statement on error.
+pub async fn run(tm: &TimeMachine, sqls: &[&str]) {
+    for sql in sqls {
+        if let Err(e) = tm.execute(sql).await {
+            panic!("{sql}: {e}");
+        }
+    }
+}
+
+/// The rows of a query as `|`-joined strings, sorted.
+pub async fn rows(tm: &TimeMachine, sql: &str) -> Vec<String> {
+    let result: StatementResult = tm.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut out = Vec::new();
+    for batch in &result.batches {
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(batch))
+            .unwrap()
+            .to_string();
+        // Body rows of the pretty table: lines starting with "| ", minus the header.
+        for line in text.lines().filter(|l| l.starts_with("| ")).skip(1) {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            out.push(cells.join("|"));
+        }
+    }
+    out.sort();
+    out
+}
