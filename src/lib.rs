@@ -31,6 +31,7 @@ mod clock;
 mod error;
 pub mod log;
 pub mod names;
+pub mod ops;
 mod session;
 pub mod sql;
 pub mod table;

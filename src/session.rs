@@ -12,6 +12,7 @@ use crate::catalog::ProjectSchema;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
+use crate::ops::history::{HistoryFunction, TablesFunction};
 use crate::warehouse::Warehouse;
 
 /// What a statement returned.
@@ -169,6 +170,8 @@ impl TimeMachine {
         let catalog = ctx.catalog(&options.default_catalog).ok_or_else(|| {
             Error::invalid(format!("the context has no catalog {}", options.default_catalog))
         })?;
+        ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project))));
+        ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
         let schema = Arc::new(ProjectSchema::new(project));
         catalog.register_schema(&options.default_schema, schema.clone())?;
         Ok(Self { ctx, schema })

@@ -100,6 +100,8 @@ async fn run(args: Args, scripts: Vec<Script>) -> ExitCode {
             }
         }
     };
+    // Let an automatic purge this process started finish, so one-statement runs reclaim too.
+    runner.tm.project().wait_background().await;
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 

@@ -12,3 +12,4 @@ mod project;
 pub mod state;
 
 pub use project::{CHECKPOINT_INTERVAL, Draft, Project};
+pub(crate) use project::parse_number;

@@ -226,6 +226,18 @@ pub struct Commit {
     /// Project properties set by this commit.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// Versions that this commit (a purge) forgets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expire: Vec<Expiry>,
+}
+
+/// A purge's instruction to forget old versions of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expiry {
+    /// ObjectId of the table.
+    pub table_id: String,
+    /// Keep the versions from this LSN on; None forgets the table entirely.
+    pub keep_from: Option<u64>,
 }
 
 /// Formats an LSN the way MaxCompute shows it: 16 zero-padded digits.

@@ -18,6 +18,9 @@ use crate::warehouse::Warehouse;
 /// A checkpoint is written after every commit whose number is a multiple of this.
 pub const CHECKPOINT_INTERVAL: u64 = 50;
 
+/// Default of [`Project::grace`].
+const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+
 /// Give up after this many lost races for one statement.
 const MAX_COMMIT_ATTEMPTS: usize = 10_000;
 
@@ -28,6 +31,8 @@ pub struct Draft {
     pub tables: Vec<TableChange>,
     /// Project properties to set.
     pub properties: BTreeMap<String, String>,
+    /// Versions to forget (purge).
+    pub expire: Vec<super::model::Expiry>,
 }
 
 /// An open project: its object store, its latest known state, and the clock it commits with.
@@ -38,6 +43,10 @@ pub struct Project {
     clock: Arc<dyn Clock>,
     state: RwLock<ProjectState>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Unreferenced files and compacted log entries younger than this are left alone: a
+    /// statement in flight may still commit them.
+    grace: std::sync::Mutex<Duration>,
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl fmt::Debug for Project {
@@ -53,7 +62,7 @@ fn numbered(dir: &Path, version: u64) -> Path {
     dir.clone().join(format!("{version:020}.json"))
 }
 
-fn parse_number(path: &Path) -> Option<u64> {
+pub(crate) fn parse_number(path: &Path) -> Option<u64> {
     path.filename()?.strip_suffix(".json")?.parse().ok()
 }
 
@@ -69,11 +78,45 @@ impl Project {
             clock,
             state: RwLock::new(ProjectState::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
+            grace: std::sync::Mutex::new(DEFAULT_GRACE),
+            background: std::sync::Mutex::new(Vec::new()),
         };
         let state = project.load_checkpoint().await?;
         *project.state.write().unwrap_or_else(|e| e.into_inner()) = state;
         project.refresh().await?;
         Ok(project)
+    }
+
+    /// How old an unreferenced data file or a compacted log entry must be before a purge
+    /// deletes it (default one hour; tests set zero).
+    pub fn grace(&self) -> Duration {
+        *self.grace.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets [`Project::grace`].
+    pub fn set_grace(&self, grace: Duration) {
+        *self.grace.lock().unwrap_or_else(|e| e.into_inner()) = grace;
+    }
+
+    /// Keeps a background task (an automatic purge) so that [`Project::wait_background`] can
+    /// let it finish.
+    pub fn add_background(&self, task: tokio::task::JoinHandle<()>) {
+        let mut tasks = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+
+    /// True while a background task is running.
+    pub fn background_running(&self) -> bool {
+        self.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|t| !t.is_finished())
+    }
+
+    /// Waits for background tasks (a CLI calls this before exiting).
+    pub async fn wait_background(&self) {
+        let tasks: Vec<_> = self.background.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
+        for t in tasks {
+            let _ = t.await;
+        }
     }
 
     /// The project name.
@@ -101,11 +144,11 @@ impl Project {
         Path::from(format!("{}/{relative}", self.root))
     }
 
-    fn log_dir(&self) -> Path {
+    pub(crate) fn log_dir(&self) -> Path {
         self.root.clone().join("_log")
     }
 
-    fn checkpoint_dir(&self) -> Path {
+    pub(crate) fn checkpoint_dir(&self) -> Path {
         self.root.clone().join("_checkpoints")
     }
 
@@ -165,6 +208,22 @@ impl Project {
             .filter(|v| *v > from)
             .collect();
         versions.sort_unstable();
+        if versions.first().is_some_and(|v| *v > from + 1) {
+            // A purge compacted the log past where this handle was: restart from the newest
+            // checkpoint, which covers the removed entries.
+            let state = self.load_checkpoint().await?;
+            if state.version + 1 >= versions[0] {
+                let newer = state.version;
+                *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+                versions.retain(|v| *v > newer);
+                return self.apply_listed(newer, versions).await;
+            }
+        }
+        self.apply_listed(from, versions).await
+    }
+
+    async fn apply_listed(&self, from: u64, versions: Vec<u64>) -> Result<()> {
+        let dir = self.log_dir();
         for (i, v) in versions.into_iter().enumerate() {
             let path = numbered(&dir, v);
             if v != from + 1 + i as u64 {
@@ -203,6 +262,7 @@ impl Project {
                     statement: statement.to_string(),
                     tables: d.tables,
                     properties: d.properties,
+                    expire: d.expire,
                 };
                 // Never write a commit that readers would reject.
                 state.check(&commit).map_err(Error::Invalid)?;
@@ -242,7 +302,7 @@ impl Project {
         )))
     }
 
-    async fn write_checkpoint(&self, version: u64) -> Result<()> {
+    pub(crate) async fn write_checkpoint(&self, version: u64) -> Result<()> {
         let bytes = {
             let state = self.state();
             if state.version != version {

@@ -5,7 +5,7 @@
 //! is rebuilt by replaying deltas ([`TableHistory::state_at`]), so memory and checkpoints grow
 //! with the number of changes, not with versions × files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -144,13 +144,47 @@ impl TableHistory {
             return Some(self.current.as_ref().clone());
         }
         if !self.entries.iter().any(|e| e.lsn == lsn) {
-            return None;
+            return self.base.as_ref().filter(|b| b.lsn == lsn && lsn > 0).cloned();
         }
         let mut s = self.base.clone().unwrap_or_else(|| TableSnapshot::empty(&self.id));
         for e in self.entries.iter().take_while(|e| e.lsn <= lsn) {
             s.apply(e.lsn, e.time, &e.actions);
         }
         Some(s)
+    }
+
+    /// Forgets the versions before `lsn`: they fold into `base`.
+    fn expire_before(&mut self, lsn: u64) {
+        let n = self.entries.iter().take_while(|e| e.lsn < lsn).count();
+        if n == 0 || n == self.entries.len() {
+            return;
+        }
+        let mut base = self.base.take().unwrap_or_else(|| TableSnapshot::empty(&self.id));
+        for e in self.entries.drain(..n) {
+            base.apply(e.lsn, e.time, &e.actions);
+        }
+        self.base = Some(base);
+    }
+
+    /// Paths of every data file that some retained version references.
+    pub fn referenced_files(&self) -> HashSet<String> {
+        let mut out = HashSet::new();
+        let Some((first, rest)) = self.entries.split_first() else {
+            return out;
+        };
+        // The first retained version in full, then only what later versions add.
+        let mut s = self.base.clone().unwrap_or_else(|| TableSnapshot::empty(&self.id));
+        s.apply(first.lsn, first.time, &first.actions);
+        out.extend(s.partitions.values().flat_map(|p| &p.files).map(|f| f.path.clone()));
+        for action in rest.iter().flat_map(|e| &e.actions) {
+            let added: Vec<&Partition> = match action {
+                Action::PutPartition { partition, .. } => vec![partition],
+                Action::Replace { partitions, .. } => partitions.iter().collect(),
+                _ => vec![],
+            };
+            out.extend(added.into_iter().flat_map(|p| &p.files).map(|f| f.path.clone()));
+        }
+        out
     }
 
     fn push(&mut self, time: DateTime<Utc>, change: &TableChange) {
@@ -206,6 +240,18 @@ impl ProjectState {
                 TableHistory::from_parts(change.table_id.clone(), commit.time, None, vec![])
             });
             table.push(commit.time, change);
+        }
+        for expiry in &commit.expire {
+            match expiry.keep_from {
+                None => {
+                    self.tables.remove(&expiry.table_id);
+                }
+                Some(lsn) => {
+                    if let Some(t) = self.tables.get_mut(&expiry.table_id) {
+                        t.expire_before(lsn);
+                    }
+                }
+            }
         }
         self.properties.extend(commit.properties.clone());
         self.version = commit.version;

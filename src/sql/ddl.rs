@@ -43,7 +43,7 @@ fn unchanged<'a>(state: &'a ProjectState, base: &TableSnapshot, doing: &str) -> 
 }
 
 /// The values of a partition spec in partition-column order; every column exactly once.
-pub(super) fn spec_values(table: &str, schema: &TableSchema, spec: &PartitionSpec) -> Result<Vec<String>> {
+pub(crate) fn spec_values(table: &str, schema: &TableSchema, spec: &PartitionSpec) -> Result<Vec<String>> {
     let cols = &schema.partition_columns;
     if cols.is_empty() {
         return Err(Error::invalid(format!("table {table} is not partitioned")));

@@ -9,11 +9,20 @@ use datafusion::sql::parser::Statement as DfStatement;
 use super::parser::{self, Statement};
 use super::{ddl, dml};
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::log::state::{ProjectState, TableSnapshot};
 use crate::session::{ResultKind, StatementResult, TimeMachine};
 
 /// Parses and runs `sql`.
 pub(crate) async fn execute(tm: &TimeMachine, sql: &str) -> Result<StatementResult> {
+    let result = dispatch(tm, sql).await?;
+    if result.kind != ResultKind::Query {
+        ops::purge::spawn_auto(tm.project());
+    }
+    Ok(result)
+}
+
+async fn dispatch(tm: &TimeMachine, sql: &str) -> Result<StatementResult> {
     let statement = parser::parse(sql)?;
     let text = sql.trim().trim_end_matches(';').trim();
     match statement {
@@ -32,14 +41,18 @@ pub(crate) async fn execute(tm: &TimeMachine, sql: &str) -> Result<StatementResu
             datafusion_statement(tm, *insert.original).await
         }
         Statement::Insert(insert) => dml::insert(tm, text, insert).await,
-        Statement::ShowHistoryTables
-        | Statement::ShowHistory { .. }
-        | Statement::Restore(_)
-        | Statement::SetProject { .. }
-        | Statement::Purge { .. } => Err(Error::not_supported(
-            "SHOW HISTORY, RESTORE, SETPROJECT and PURGE are not implemented yet",
-        )),
-        Statement::DataFusion(stmt) => datafusion_statement(tm, *stmt).await,
+        Statement::ShowHistoryTables => ops::show::show_tables(tm).await,
+        Statement::ShowHistory { table, id, specs } => {
+            ops::show::show_table(tm, &table, id.as_deref(), &specs).await
+        }
+        Statement::Restore(r) => ops::restore::restore(tm, text, r).await,
+        Statement::SetProject { property } => ops::properties::setproject(tm, text, property).await,
+        Statement::Purge { table } => ops::purge::purge_table(tm, text, &table).await,
+        Statement::DataFusion(stmt) => {
+            // Table functions read the cached state: catch up first.
+            tm.project().refresh().await?;
+            datafusion_statement(tm, *stmt).await
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! SQL: the MaxCompute-dialect parser and the statement executor.
 
-mod ddl;
+pub(crate) mod ddl;
 mod dml;
 mod exec;
 mod parser;

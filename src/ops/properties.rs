@@ -1,0 +1,42 @@
+//! SETPROJECT: the project's properties, of which the time machine's retention is one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::StringArray;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::retention::{MAX_RETENTION_DAYS, RETENTION_KEY, retention_days};
+use crate::error::{Error, Result};
+use crate::log::Draft;
+use crate::session::{StatementResult, TimeMachine};
+
+/// `SETPROJECT` (list) or `SETPROJECT key=value` (set).
+pub(crate) async fn setproject(tm: &TimeMachine, text: &str, property: Option<(String, String)>) -> Result<StatementResult> {
+    let project = tm.project();
+    project.refresh().await?;
+    let Some((key, value)) = property else {
+        let state = project.state();
+        let mut props = state.properties.clone();
+        props.insert(RETENTION_KEY.to_string(), retention_days(&state).to_string());
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("Name", DataType::Utf8, false),
+            Field::new("Value", DataType::Utf8, false),
+        ]));
+        let (names, values): (Vec<String>, Vec<String>) = props.into_iter().unzip();
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(values))])?;
+        return Ok(StatementResult::query(batch));
+    };
+    if key != RETENTION_KEY {
+        return Err(Error::not_supported(format!("project property {key}; supported: {RETENTION_KEY}")));
+    }
+    let days: i64 = value
+        .parse()
+        .ok()
+        .filter(|d| (0..=MAX_RETENTION_DAYS).contains(d))
+        .ok_or_else(|| Error::invalid(format!("{RETENTION_KEY} must be an integer from 0 to {MAX_RETENTION_DAYS}, got {value}")))?;
+    let properties = BTreeMap::from([(key, days.to_string())]);
+    project.commit(text, |_| Ok(Draft { properties: properties.clone(), ..Default::default() })).await?;
+    Ok(StatementResult::ok())
+}

@@ -1,0 +1,105 @@
+//! What "backup kept N days" means: which versions of a table are still restorable.
+//!
+//! A version stays restorable while it was the table's current version at some moment of the
+//! last N days: the current version always; LSN k while the commit time of LSN k+1 is later than
+//! now − N days. A dropped table stays restorable while its drop is younger than N days.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::{Error, Result};
+use crate::log::model::format_lsn;
+use crate::log::state::{ProjectState, TableHistory, VersionEntry};
+
+/// The project property that sets the retention.
+pub const RETENTION_KEY: &str = "odps.timemachine.retention.days";
+/// Retention when the property is not set.
+pub const DEFAULT_RETENTION_DAYS: i64 = 1;
+/// Largest accepted retention.
+pub const MAX_RETENTION_DAYS: i64 = 30;
+
+/// The project's retention in days.
+pub fn retention_days(state: &ProjectState) -> i64 {
+    state
+        .properties
+        .get(RETENTION_KEY)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_RETENTION_DAYS)
+}
+
+/// Versions whose successor was committed at or before this instant have expired.
+pub fn cutoff(state: &ProjectState, now: DateTime<Utc>) -> DateTime<Utc> {
+    now - Duration::days(retention_days(state))
+}
+
+/// True when the whole table has expired (dropped longer ago than the retention).
+pub fn table_expired(table: &TableHistory, cutoff: DateTime<Utc>) -> bool {
+    table.current.dropped && table.current.time <= cutoff
+}
+
+/// The retained entries that are still restorable (a suffix of the entries; empty if the table
+/// expired).
+pub fn restorable(table: &TableHistory, cutoff: DateTime<Utc>) -> &[VersionEntry] {
+    if table_expired(table, cutoff) {
+        return &[];
+    }
+    let entries = &table.entries;
+    // Entry i is restorable while entry i+1 came after the cutoff; the last always is.
+    let first = (0..entries.len())
+        .find(|&i| i + 1 == entries.len() || entries[i + 1].time > cutoff)
+        .unwrap_or(entries.len());
+    &entries[first..]
+}
+
+/// The error for a version that is gone.
+pub fn expired_error(what: &str, state: &ProjectState) -> Error {
+    let days = retention_days(state);
+    Error::NotFound(format!(
+        "{what} has expired: versions are kept for {days} day{} ({RETENTION_KEY}={days})",
+        if days == 1 { "" } else { "s" }
+    ))
+}
+
+/// Parses an LSN as users write it: `0000000000000004` or `4`.
+pub fn parse_lsn(text: &str) -> Result<u64> {
+    let t = text.trim();
+    if t.is_empty() || t.len() > 16 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!(
+            "malformed LSN '{text}': write 1 to 16 digits, such as '0000000000000004'"
+        )));
+    }
+    match t.parse::<u64>() {
+        Ok(0) | Err(_) => Err(Error::invalid(format!("malformed LSN '{text}': LSNs start at 1"))),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// Checks that `lsn` is a restorable version of `table` and returns it.
+pub fn check_restorable(state: &ProjectState, table: &TableHistory, lsn: u64, now: DateTime<Utc>) -> Result<()> {
+    let name = &table.current.name;
+    if lsn > table.current.lsn {
+        return Err(Error::not_found(format!(
+            "table {name} has no LSN {} (its latest is {})",
+            format_lsn(lsn),
+            format_lsn(table.current.lsn)
+        )));
+    }
+    let cut = cutoff(state, now);
+    if !restorable(table, cut).iter().any(|e| e.lsn == lsn) {
+        return Err(expired_error(&format!("LSN {} of table {name}", format_lsn(lsn)), state));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_forms() {
+        assert_eq!(parse_lsn("0000000000000004").unwrap(), 4);
+        assert_eq!(parse_lsn("12").unwrap(), 12);
+        for bad in ["", "0", "00000000000000000004", "-1", "1a", "99999999999999999"] {
+            assert!(parse_lsn(bad).is_err(), "{bad}");
+        }
+    }
+}
