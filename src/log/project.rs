@@ -269,7 +269,8 @@ impl Project {
                 commit
             };
             let path = numbered(&self.log_dir(), commit.version);
-            let bytes = serde_json::to_vec_pretty(&commit).expect("commits serialize");
+            let bytes = serde_json::to_vec_pretty(&commit)
+                .map_err(|e| Error::invalid(format!("cannot serialize commit: {e}")))?;
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
             match self.store().put_opts(&path, PutPayload::from(bytes.clone()), opts).await {
                 Ok(_) => {}
@@ -308,7 +309,8 @@ impl Project {
             if state.version != version {
                 return Ok(());
             }
-            serde_json::to_vec(&Checkpoint::from(&*state)).expect("checkpoints serialize")
+            serde_json::to_vec(&Checkpoint::from(&*state))
+                .map_err(|e| Error::invalid(format!("cannot serialize checkpoint {version}: {e}")))?
         };
         let path = numbered(&self.checkpoint_dir(), version);
         let opts = PutOptions { mode: PutMode::Create, ..Default::default() };

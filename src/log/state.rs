@@ -27,6 +27,8 @@ pub struct TableSnapshot {
     /// Schema at this version.
     pub schema: TableSchema,
     /// Partitions by their values (an unpartitioned table has one, keyed by no values).
+    /// Serialized as a list: the key is each partition's `values`.
+    #[serde(with = "partition_list")]
     pub partitions: BTreeMap<Vec<String>, Partition>,
     /// True once dropped (until undropped).
     pub dropped: bool,
@@ -343,5 +345,23 @@ impl From<Checkpoint> for ProjectState {
                 })
                 .collect(),
         }
+    }
+}
+
+/// (De)serializes a partition map as the list of its partitions (JSON keys must be strings).
+mod partition_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::log::model::Partition;
+
+    pub(super) fn serialize<S: Serializer>(map: &BTreeMap<Vec<String>, Partition>, s: S) -> Result<S::Ok, S::Error> {
+        map.values().collect::<Vec<_>>().serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Vec<String>, Partition>, D::Error> {
+        let list = Vec::<Partition>::deserialize(d)?;
+        Ok(list.into_iter().map(|p| (p.values.clone(), p)).collect())
     }
 }

@@ -117,7 +117,9 @@ async fn sweep(project: &Project, budget: usize, report: &mut PurgeReport) -> Re
     let stale = checkpoints
         .iter()
         .filter(|m| parse_number(&m.location).is_some_and(|v| v < newest))
-        .chain(logs.iter().filter(|m| parse_number(&m.location).is_some_and(|v| v <= newest)));
+        // The newest entry stays: a handle behind the checkpoint notices the gap before it and
+        // reloads from the checkpoint.
+        .chain(logs.iter().filter(|m| parse_number(&m.location).is_some_and(|v| v < newest)));
     for meta in stale {
         if meta.last_modified <= old_enough {
             project.store().delete(&meta.location).await?;

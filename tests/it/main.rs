@@ -2,8 +2,10 @@
 
 mod cli;
 mod commits;
+mod recording;
 mod scan;
 mod storage;
+mod timemachine;
 
 use datafusion_timemachine::{StatementResult, TimeMachine};
 

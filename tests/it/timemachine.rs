@@ -1,0 +1,199 @@
+//! History, restore and purge through the library: no data copy, storage reclaimed when the
+//! clock moves, shared files kept while any table needs them, bad input changing nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Days;
+use datafusion_timemachine::{ManualClock, TimeMachine, Warehouse};
+
+use crate::recording::{Counters, Recording};
+use crate::storage::snapshot;
+use crate::{rows, run};
+
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new("2020-02-18T14:17:58Z".parse().unwrap()))
+}
+
+async fn open(dir: &std::path::Path, clock: &Arc<ManualClock>) -> TimeMachine {
+    let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(clock.clone()).build().await.unwrap();
+    tm.project().set_grace(Duration::ZERO);
+    tm
+}
+
+fn data_files(dir: &std::path::Path) -> usize {
+    snapshot(dir).keys().filter(|k| k.ends_with(".parquet")).count()
+}
+
+#[tokio::test]
+async fn restore_writes_one_small_commit_whatever_the_table_size() {
+    let mut cost = vec![];
+    for rows_in_table in [10u64, 300_000] {
+        let counters = Arc::new(Counters::default());
+        let store = Arc::new(Recording { inner: Arc::new(object_store::memory::InMemory::new()), counters: counters.clone() });
+        let tm = TimeMachine::builder().warehouse(Warehouse::with_store(store, "memory://")).build().await.unwrap();
+        run(&tm, &["CREATE TABLE t (v BIGINT, s STRING) PARTITIONED BY (ds STRING)"]).await;
+        tm.execute(&format!("INSERT INTO t PARTITION (ds='a') SELECT value, 'row ' || value FROM generate_series(1, {rows_in_table})")).await.unwrap();
+        run(&tm, &["INSERT OVERWRITE TABLE t PARTITION (ds='a') VALUES (0, 'wiped')"]).await;
+        let before = counters.snapshot();
+        for stmt in [
+            "RESTORE TABLE t TO LSN '2'",
+            "RESTORE TABLE t TO LSN '2' AS u",
+            "RESTORE TABLE t PARTITION (ds='a') TO LSN '2'",
+            "RESTORE TABLE t PARTITION (ds='a') TO LSN '2' AS w",
+        ] {
+            tm.execute(stmt).await.unwrap();
+        }
+        let after = counters.snapshot();
+        // Four statements, four puts (their log entries), no multipart upload of data.
+        assert_eq!((after.0 - before.0, after.1 - before.1), (4, 0));
+        cost.push(after.2 - before.2);
+        let expected = rows_in_table * (rows_in_table + 1) / 2;
+        for table in ["t", "u", "w"] {
+            assert_eq!(rows(&tm, &format!("SELECT sum(v) FROM {table}")).await, vec![expected.to_string()]);
+        }
+    }
+    // Bytes written by the restores do not grow with the data (same number of files).
+    assert!(cost[1] < cost[0] + 200, "restore cost grew with data: {cost:?}");
+}
+
+#[tokio::test]
+async fn retention_expires_versions_and_purge_reclaims_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE t (v BIGINT)"]).await;
+    for i in 1..=5 {
+        tm.execute(&format!("INSERT OVERWRITE TABLE t VALUES ({i})")).await.unwrap();
+    }
+    tm.project().wait_background().await;
+    assert_eq!(data_files(dir.path()), 5);
+    clock.advance(Days::days(2));
+    // The next commit starts an automatic purge; wait for it as the CLI does before exiting.
+    run(&tm, &["INSERT OVERWRITE TABLE t VALUES (6)"]).await;
+    tm.project().wait_background().await;
+    // Only LSN 7 is restorable now (LSN 6 stopped being current just now... within the day).
+    let lsns: Vec<u64> = tm.project().state().live_table("t").unwrap().entries.iter().map(|e| e.lsn).collect();
+    assert_eq!(lsns, vec![6, 7]);
+    assert_eq!(data_files(dir.path()), 2);
+    // Restoring an expired version fails and says why.
+    let err = tm.execute("RESTORE TABLE t TO LSN '3'").await.unwrap_err().to_string();
+    assert!(err.contains("has expired") && err.contains("1 day"), "{err}");
+    // Retention 0 keeps only the current version.
+    run(&tm, &["setproject odps.timemachine.retention.days=0"]).await;
+    tm.project().wait_background().await;
+    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    assert_eq!(data_files(dir.path()), 1);
+    assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["6"]);
+    // Another process opening the compacted warehouse sees the same.
+    let other = open(dir.path(), &clock).await;
+    assert_eq!(rows(&other, "SELECT v FROM t").await, vec!["6"]);
+}
+
+#[tokio::test]
+async fn dropped_tables_expire_and_their_files_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE d (v BIGINT) PARTITIONED BY (ds STRING)", "INSERT INTO d PARTITION (ds='1') VALUES (1)", "INSERT INTO d PARTITION (ds='2') VALUES (2)", "CREATE TABLE keep (v BIGINT)", "INSERT INTO keep VALUES (7)", "DROP TABLE d"]).await;
+    tm.project().wait_background().await;
+    assert_eq!(data_files(dir.path()), 3);
+    clock.advance(Days::hours(23));
+    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    assert_eq!(data_files(dir.path()), 3, "the drop is younger than a day");
+    clock.advance(Days::hours(2));
+    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    assert_eq!(data_files(dir.path()), 1);
+    assert_eq!(tm.project().state().tables.len(), 1);
+    assert_eq!(rows(&tm, "SELECT v FROM keep").await, vec!["7"]);
+}
+
+#[tokio::test]
+async fn files_shared_by_restore_as_survive_the_purge_of_either_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)", "RESTORE TABLE t TO LSN '3' AS u", "INSERT OVERWRITE TABLE t VALUES (9)", "DROP TABLE t", "PURGE TABLE t"]).await;
+    tm.project().wait_background().await;
+    // t is gone with its own file (the overwrite's); u keeps the two files it shares.
+    assert_eq!(data_files(dir.path()), 2);
+    assert_eq!(rows(&tm, "SELECT sum(v) FROM u").await, vec!["3"]);
+    run(&tm, &["INSERT OVERWRITE TABLE u VALUES (5)", "PURGE TABLE u"]).await;
+    assert_eq!(data_files(dir.path()), 1);
+}
+
+#[tokio::test]
+async fn orphans_from_failed_writes_are_swept_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (1)"]).await;
+    // A file that no commit references, as a crash between writing and committing leaves.
+    let orphan = dir.path().join("default/data/0123456789abcdef0123456789abcdef/x/orphan.parquet");
+    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    std::fs::write(&orphan, b"PAR1").unwrap();
+    tm.project().set_grace(Duration::from_secs(3600));
+    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    assert!(orphan.exists(), "a young orphan may belong to a commit in flight");
+    tm.project().set_grace(Duration::ZERO);
+    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    assert!(!orphan.exists());
+    assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["1"]);
+}
+
+#[tokio::test]
+async fn bad_time_machine_input_leaves_the_warehouse_byte_for_byte_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)", "INSERT INTO t PARTITION (ds='1') VALUES ('x')", "CREATE TABLE two (a STRING, b STRING)", "CREATE TABLE gone (a STRING)", "DROP TABLE gone"]).await;
+    tm.project().wait_background().await;
+    clock.advance(Days::hours(1));
+    run(&tm, &["INSERT INTO t PARTITION (ds='2') VALUES ('y')"]).await;
+    tm.project().wait_background().await;
+    let before = snapshot(dir.path());
+    let gone_id = tm.project().state().tables.values().find(|t| t.current.dropped).unwrap().id.clone();
+    for bad in [
+        "RESTORE TABLE t TO LSN '9'".to_string(),
+        "RESTORE TABLE t TO LSN 'x1'".into(),
+        "RESTORE TABLE t TO LSN '-1'".into(),
+        "RESTORE TABLE t TO LSN '99999999999999999999'".into(),
+        "RESTORE TABLE nope TO LSN '1'".into(),
+        "RESTORE TABLE t TO LSN '2' AS two".into(),
+        "RESTORE TABLE t PARTITION (ds='2') TO LSN '2'".into(),
+        "RESTORE TABLE t PARTITION (ds='1') TO LSN '2' AS two".into(),
+        "RESTORE TABLE t PARTITION ('id'='abc')".into(),
+        "RESTORE TABLE t ('id'='0123456789ABCDEF0123456789ABCDEF')".into(),
+        format!("RESTORE TABLE two ('id'='{gone_id}')"),
+        format!("RESTORE TABLE gone ('id'='{gone_id}') TO LSN '1'"),
+        "SHOW HISTORY FOR TABLE t PARTITION (ds='9')".into(),
+        "SHOW HISTORY FOR TABLE nope".into(),
+        "SETPROJECT odps.timemachine.retention.days=100".into(),
+        "SETPROJECT odps.timemachine.retention.days=abc".into(),
+        "PURGE TABLE nope".into(),
+        "RESTORE TABLE t".into(),
+    ] {
+        assert!(tm.execute(&bad).await.is_err(), "{bad} should fail");
+        tm.project().wait_background().await;
+        assert_eq!(snapshot(dir.path()), before, "{bad} changed the warehouse");
+    }
+}
+
+#[tokio::test]
+async fn a_handle_behind_a_compacted_log_catches_up_from_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let a = open(dir.path(), &clock).await;
+    let b = open(dir.path(), &clock).await;
+    run(&a, &["CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (1)"]).await;
+    assert_eq!(rows(&b, "SELECT v FROM t").await, vec!["1"]);
+    run(&a, &["INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (3)"]).await;
+    a.project().wait_background().await;
+    datafusion_timemachine::ops::purge::purge_project(a.project(), usize::MAX).await.unwrap();
+    assert!(!dir.path().join(format!("default/_log/{:020}.json", 3)).exists(), "the log was compacted");
+    // b last saw commit 2; the entries after it are gone, the checkpoint covers them.
+    assert_eq!(rows(&b, "SELECT sum(v) FROM t").await, vec!["6"]);
+    run(&b, &["INSERT INTO t VALUES (4)"]).await;
+    assert_eq!(b.project().state().live_table("t").unwrap().current.lsn, 5);
+}
+
