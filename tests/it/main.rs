@@ -6,6 +6,7 @@ mod recording;
 mod scan;
 mod storage;
 mod timemachine;
+mod transcript_cli;
 
 use datafusion_timemachine::{StatementResult, TimeMachine};
 
