@@ -53,13 +53,13 @@ impl SchemaProvider for ProjectSchema {
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if let Some(t) = self.session_tables.read().unwrap_or_else(|e| e.into_inner()).get(name) {
-            return Ok(Some(t.clone()));
+            return Ok(Some(Arc::clone(t)));
         }
         // Catch up with other writers so that every statement plans against the latest version.
         self.project.refresh().await?;
-        let snapshot = self.project.state().live_table(name).map(|t| t.current.clone());
+        let snapshot = self.project.state().live_table(name).map(|t| Arc::clone(&t.current));
         match snapshot {
-            Some(s) => Ok(Some(Arc::new(VersionedTable::try_new(self.project.clone(), s)?))),
+            Some(s) => Ok(Some(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), s)?))),
             None => Ok(None),
         }
     }

@@ -165,7 +165,7 @@ impl TimeMachine {
     /// is registered for scans. Use [`TimeMachine::execute`] for the time machine's statements.
     pub fn attach(ctx: SessionContext, project: Arc<Project>) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
-        ctx.register_object_store(url.as_ref(), project.store().clone());
+        ctx.register_object_store(url.as_ref(), Arc::clone(project.store()));
         let options = ctx.state().config().options().catalog.clone();
         let catalog = ctx.catalog(&options.default_catalog).ok_or_else(|| {
             Error::invalid(format!("the context has no catalog {}", options.default_catalog))
@@ -173,7 +173,7 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
         let schema = Arc::new(ProjectSchema::new(project));
-        catalog.register_schema(&options.default_schema, schema.clone())?;
+        catalog.register_schema(&options.default_schema, Arc::clone(&schema) as _)?;
         Ok(Self { ctx, schema })
     }
 

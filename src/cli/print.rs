@@ -2,6 +2,7 @@
 //! against any `Write`.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use clap::ValueEnum;
 use datafusion::arrow::csv::WriterBuilder;
@@ -59,7 +60,7 @@ pub fn print_result<W: Write>(out: &mut W, result: &StatementResult, format: For
     match result.kind {
         ResultKind::Query => {
             if result.batches.is_empty() && format == Format::Table {
-                let empty = RecordBatch::new_empty(result.schema.clone());
+                let empty = RecordBatch::new_empty(Arc::clone(&result.schema));
                 print_batches(out, &[empty], format)
             } else {
                 print_batches(out, &result.batches, format)

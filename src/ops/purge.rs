@@ -146,7 +146,7 @@ pub(crate) fn spawn_auto(project: &Arc<Project>) {
     }
     let needed = {
         let state = project.state();
-        !expired(&state, project.clock().now()).is_empty() || state.version % CHECKPOINT_INTERVAL == 0
+        !expired(&state, project.clock().now()).is_empty() || state.version.is_multiple_of(CHECKPOINT_INTERVAL)
     };
     if needed {
         let p = Arc::clone(project);

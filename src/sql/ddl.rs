@@ -120,7 +120,7 @@ pub(super) async fn create_table(tm: &TimeMachine, text: &str, c: CreateTable) -
             check_columns(&columns, &[])?;
             let schema = TableSchema { columns, partition_columns: vec![] };
             let df = cast_to(df, &c.name, &schema.columns)?;
-            let writer = PartitionWriter::new(project.clone(), &id, &schema, vec![], Default::default())?;
+            let writer = PartitionWriter::new(Arc::clone(project), &id, &schema, vec![], Default::default())?;
             let out = writer.write_stream(df.execute_stream().await?).await?;
             (schema, Some(out))
         }

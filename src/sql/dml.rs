@@ -2,6 +2,7 @@
 //! CREATE TABLE … AS shares with it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use datafusion::arrow::datatypes::Field;
 use datafusion::dataframe::DataFrame;
@@ -104,7 +105,7 @@ pub(super) async fn insert(tm: &TimeMachine, text: &str, ins: Insert) -> Result<
     let df = cast_to(plan_query(tm, ins.source).await?, &ins.table, &targets)?;
     let existing =
         snapshot.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
-    let writer = PartitionWriter::new(project.clone(), &snapshot.id, schema, statics, existing)?;
+    let writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, schema, statics, existing)?;
     let out = writer.write_stream(df.execute_stream().await?).await?;
     let mode = if ins.overwrite { WriteMode::Overwrite } else { WriteMode::Append };
     let rows = commit_write(project, text, &snapshot, mode, &out).await?;

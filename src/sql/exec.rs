@@ -94,6 +94,6 @@ fn count_of(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> u64 {
 pub(crate) fn live_table(state: &ProjectState, name: &str) -> Result<Arc<TableSnapshot>> {
     state
         .live_table(name)
-        .map(|t| t.current.clone())
+        .map(|t| Arc::clone(&t.current))
         .ok_or_else(|| Error::not_found(format!("table {name} does not exist")))
 }

@@ -203,11 +203,10 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
         .tokenize_with_location()
         .map_err(|e| Error::Syntax(e.to_string()))?;
     for t in &mut tokens {
-        if let Token::Word(w) = &t.token {
-            if w.quote_style == Some('"') {
+        if let Token::Word(w) = &t.token
+            && w.quote_style == Some('"') {
                 t.token = Token::DoubleQuotedString(w.value.clone());
             }
-        }
     }
     Ok(tokens)
 }

@@ -78,7 +78,7 @@ impl VersionedTable {
         let part_schema = Arc::new(Schema::new(self.partition_fields.clone()));
         let predicate = match conjunction(filters.iter().cloned()) {
             Some(expr) if !self.partition_fields.is_empty() => {
-                let df_schema = DFSchema::try_from(part_schema.clone())?;
+                let df_schema = DFSchema::try_from(Arc::clone(&part_schema))?;
                 Some(create_physical_expr(&expr, &df_schema, &Default::default(), &Default::default())?)
             }
             _ => None,
@@ -93,7 +93,7 @@ impl VersionedTable {
                 .collect::<DfResult<Vec<_>>>()?;
             if let Some(predicate) = &predicate {
                 let arrays = values.iter().map(|v| v.to_array()).collect::<DfResult<Vec<_>>>()?;
-                let batch = RecordBatch::try_new(part_schema.clone(), arrays)?;
+                let batch = RecordBatch::try_new(Arc::clone(&part_schema), arrays)?;
                 let keep = predicate.evaluate(&batch)?.into_array(1)?;
                 let keep = keep.as_boolean();
                 if datafusion::arrow::array::Array::is_null(keep, 0) || !keep.value(0) {
@@ -113,7 +113,7 @@ impl VersionedTable {
 #[async_trait]
 impl TableProvider for VersionedTable {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        Arc::clone(&self.schema)
     }
 
     fn table_type(&self) -> TableType {
@@ -134,7 +134,7 @@ impl TableProvider for VersionedTable {
         if files.is_empty() {
             let projected = match projection {
                 Some(p) => Arc::new(self.schema.project(p)?),
-                None => self.schema.clone(),
+                None => Arc::clone(&self.schema),
             };
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
@@ -143,7 +143,7 @@ impl TableProvider for VersionedTable {
         for (i, f) in files.into_iter().enumerate() {
             groups[i % groups_wanted].push(f);
         }
-        let table_schema = DfTableSchema::builder(self.file_schema.clone())
+        let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
             .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
             .build();
         let source = Arc::new(ParquetSource::new(table_schema));
@@ -192,9 +192,9 @@ impl TableProvider for VersionedTable {
             InsertOp::Overwrite | InsertOp::Replace => WriteMode::Overwrite,
         };
         let sink = VersionedSink {
-            project: self.project.clone(),
-            snapshot: self.snapshot.clone(),
-            schema: self.schema.clone(),
+            project: Arc::clone(&self.project),
+            snapshot: Arc::clone(&self.snapshot),
+            schema: Arc::clone(&self.schema),
             mode,
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
@@ -242,7 +242,7 @@ impl DataSink for VersionedSink {
                 .collect();
             let statics = vec![None; schema.partition_columns.len()];
             let writer = PartitionWriter::new(
-                self.project.clone(),
+                Arc::clone(&self.project),
                 &self.snapshot.id,
                 schema,
                 statics,

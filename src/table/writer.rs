@@ -105,7 +105,7 @@ impl PartitionWriter {
         }
         let n_data = self.file_schema.fields().len();
         let data = RecordBatch::try_new(
-            self.file_schema.clone(),
+            Arc::clone(&self.file_schema),
             batch.columns()[..n_data].to_vec(),
         )?;
         let dynamic: Vec<usize> =
@@ -179,9 +179,9 @@ impl PartitionWriter {
                 partition_id,
                 uuid::Uuid::new_v4().simple()
             );
-            let sink = BufWriter::new(self.project.store().clone(), self.project.path(&path));
+            let sink = BufWriter::new(Arc::clone(self.project.store()), self.project.path(&path));
             let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-            let writer = AsyncArrowWriter::try_new(sink, self.file_schema.clone(), Some(props))?;
+            let writer = AsyncArrowWriter::try_new(sink, Arc::clone(&self.file_schema), Some(props))?;
             self.open.insert(key.clone(), OpenFile { writer, path, rows: 0 });
         }
         let file = self.open.get_mut(&key).expect("just opened");

@@ -9,11 +9,10 @@ use crate::run;
 
 fn files_scanned(plan: &dyn ExecutionPlan) -> usize {
     let mut n = 0;
-    if let Some(exec) = plan.downcast_ref::<DataSourceExec>() {
-        if let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
+    if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
+        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
             n += config.file_groups.iter().map(|g| g.len()).sum::<usize>();
         }
-    }
     n + plan.children().iter().map(|c| files_scanned(c.as_ref())).sum::<usize>()
 }
 
