@@ -76,3 +76,18 @@ async fn overwrites_from_the_same_base_conflict() {
     let lsns: BTreeSet<u64> = tm.project().state().live_table("p").unwrap().entries.iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, (1..=4).collect());
 }
+
+#[tokio::test]
+async fn insert_against_a_concurrent_drop_fails_with_a_conflict() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(&tm, &["CREATE TABLE p (a STRING)", "INSERT INTO p VALUES ('kept')"]).await;
+    let insert = tm.context().sql("INSERT INTO p VALUES ('late')").await.unwrap();
+    run(&tm, &["DROP TABLE p"]).await;
+    let err = insert.collect().await.unwrap_err().to_string();
+    assert!(err.contains("conflict: table p was dropped by another statement"), "{err}");
+    // The drop won; the table's last version before it holds what was committed.
+    let state = tm.project().state();
+    let t = state.tables.values().next().unwrap();
+    assert!(t.current.dropped);
+    assert_eq!(t.state_at(2).unwrap().row_count(), 1);
+}

@@ -2,7 +2,9 @@
 
 mod cli;
 mod commits;
-mod recording;
+mod crash;
+mod processes;
+mod store;
 mod scan;
 mod storage;
 mod timemachine;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Duration as Days;
 use datafusion_timemachine::{ManualClock, TimeMachine, Warehouse};
 
-use crate::recording::{Counters, Recording};
+use crate::store::Instrumented;
 use crate::storage::snapshot;
 use crate::{rows, run};
 
@@ -29,8 +29,8 @@ fn data_files(dir: &std::path::Path) -> usize {
 async fn restore_writes_one_small_commit_whatever_the_table_size() {
     let mut cost = vec![];
     for rows_in_table in [10u64, 300_000] {
-        let counters = Arc::new(Counters::default());
-        let store = Arc::new(Recording { inner: Arc::new(object_store::memory::InMemory::new()), counters: counters.clone() });
+        let store = Arc::new(Instrumented::new(Arc::new(object_store::memory::InMemory::new())));
+        let counters = Arc::clone(&store.counters);
         let tm = TimeMachine::builder().warehouse(Warehouse::with_store(store, "memory://")).build().await.unwrap();
         run(&tm, &["CREATE TABLE t (v BIGINT, s STRING) PARTITIONED BY (ds STRING)"]).await;
         tm.execute(&format!("INSERT INTO t PARTITION (ds='a') SELECT value, 'row ' || value FROM generate_series(1, {rows_in_table})")).await.unwrap();
