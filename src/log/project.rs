@@ -280,18 +280,19 @@ impl Project {
                 }
                 Err(e) => {
                     // The put may have landed even though the call failed: look before failing.
-                    match self.store().get(&path).await {
-                        Ok(r) => {
-                            if r.bytes().await.ok().as_deref() != Some(&bytes[..]) {
-                                backoff(attempt).await;
-                                continue;
-                            }
+                    match self.landed(&path, &bytes).await {
+                        Some(true) => {}
+                        Some(false) => {
+                            backoff(attempt).await;
+                            continue;
                         }
-                        Err(_) => return Err(e.into()),
+                        None => return Err(e.into()),
                     }
                 }
             }
-            self.refresh().await?;
+            // The commit is durable now: nothing after this point may fail the statement.
+            // A failed catch-up leaves this handle behind; the next statement catches up.
+            let _ = self.refresh().await;
             if commit.version % CHECKPOINT_INTERVAL == 0 {
                 // Best effort: a missing checkpoint only makes the next open replay more.
                 let _ = self.write_checkpoint(commit.version).await;
@@ -301,6 +302,22 @@ impl Project {
         Err(Error::conflict(format!(
             "gave up after {MAX_COMMIT_ATTEMPTS} attempts to commit: too many concurrent writers"
         )))
+    }
+
+    /// Whether our commit is at `path` (Some(false): another writer's is; None: cannot tell,
+    /// so the put certainly did not land where anyone can read it now).
+    async fn landed(&self, path: &Path, bytes: &[u8]) -> Option<bool> {
+        for _ in 0..3 {
+            match self.store().get(path).await {
+                Ok(r) => match r.bytes().await {
+                    Ok(b) => return Some(b.as_ref() == bytes),
+                    Err(_) => continue,
+                },
+                Err(object_store::Error::NotFound { .. }) => return None,
+                Err(_) => continue,
+            }
+        }
+        None
     }
 
     pub(crate) async fn write_checkpoint(&self, version: u64) -> Result<()> {

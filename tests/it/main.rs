@@ -3,6 +3,7 @@
 mod cli;
 mod commits;
 mod crash;
+mod model;
 mod processes;
 mod store;
 mod scan;

@@ -40,12 +40,6 @@ pub struct Faults {
     pub seed: AtomicU64,
 }
 
-impl Faults {
-    pub fn random(per_mille: u64, seed: u64) -> Self {
-        Faults { fail_from: AtomicU64::new(0), per_mille: AtomicU64::new(per_mille), seed: AtomicU64::new(seed | 1) }
-    }
-}
-
 /// xorshift64*: a small deterministic generator for tests.
 pub fn next_random(state: &AtomicU64) -> u64 {
     let mut x = state.load(Ordering::SeqCst);
