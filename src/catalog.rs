@@ -57,7 +57,16 @@ impl SchemaProvider for ProjectSchema {
         }
         // Catch up with other writers so that every statement plans against the latest version.
         self.project.refresh().await?;
-        let snapshot = self.project.state().live_table(name).map(|t| Arc::clone(&t.current));
+        let snapshot = {
+            let state = self.project.state();
+            match state.live_table(name) {
+                Some(t) => {
+                    state.check_readable(&t.id)?;
+                    Some(Arc::clone(&t.current))
+                }
+                None => None,
+            }
+        };
         match snapshot {
             Some(s) => Ok(Some(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), s)?))),
             None => Ok(None),

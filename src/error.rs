@@ -45,6 +45,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A table whose metadata could not be read (see [`Error::Corrupt`]); other tables work.
+    #[error("table {table} is unreadable: {reason}")]
+    Unreadable {
+        /// The table's name (as last known).
+        table: String,
+        /// The file and the error, and how to recover.
+        reason: String,
+    },
+
     /// The object store failed.
     #[error("storage error: {0}")]
     Storage(#[from] object_store::Error),

@@ -81,10 +81,20 @@ impl Project {
             grace: std::sync::Mutex::new(DEFAULT_GRACE),
             background: std::sync::Mutex::new(Vec::new()),
         };
-        let state = project.load_checkpoint().await?;
+        let (state, unreadable_checkpoint) = project.read_checkpoints().await?;
         *project.state.write().unwrap_or_else(|e| e.into_inner()) = state;
-        project.refresh().await?;
-        Ok(project)
+        match (project.refresh().await, unreadable_checkpoint) {
+            (Ok(()), _) => Ok(project),
+            // Without that checkpoint the log (compacted behind it) cannot rebuild the state.
+            (Err(_), Some(Error::Corrupt { path, message })) => Err(Error::Corrupt {
+                path,
+                message: format!(
+                    "{message}; no older checkpoint or complete log to fall back on. Recover by \
+                     restoring that file from a backup of the warehouse"
+                ),
+            }),
+            (Err(e), _) => Err(e),
+        }
     }
 
     /// How old an unreferenced data file or a compacted log entry must be before a purge
@@ -158,6 +168,12 @@ impl Project {
     }
 
     async fn load_checkpoint(&self) -> Result<ProjectState> {
+        Ok(self.read_checkpoints().await?.0)
+    }
+
+    /// The newest readable checkpoint (or the empty state), and the error of the newest
+    /// unreadable one if it was skipped.
+    async fn read_checkpoints(&self) -> Result<(ProjectState, Option<Error>)> {
         let mut versions: Vec<u64> = self
             .store()
             .list(Some(&self.checkpoint_dir()))
@@ -169,18 +185,19 @@ impl Project {
             .collect();
         versions.sort_unstable();
         // Newest first; an unreadable checkpoint falls back to the one before it.
-        let mut last_error = None;
+        let mut skipped = None;
         for v in versions.into_iter().rev() {
             let path = numbered(&self.checkpoint_dir(), v);
             match self.read_json::<Checkpoint>(&path).await {
-                Ok(c) => return Ok(c.into()),
-                Err(e) => last_error = Some(e),
+                Ok(c) => return Ok((c.into(), skipped)),
+                Err(e @ Error::Corrupt { .. }) => {
+                    skipped.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
             }
         }
-        match last_error {
-            // Without any readable checkpoint the log must start at 1; refresh checks that.
-            Some(_) | None => Ok(ProjectState::default()),
-        }
+        // Without any readable checkpoint the log must start at 1; refresh checks that.
+        Ok((ProjectState::default(), skipped))
     }
 
     async fn read_json<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<T> {
@@ -232,11 +249,27 @@ impl Project {
                     message: format!("the log jumps from commit {} to {v}", from + i as u64),
                 });
             }
-            let commit: Commit = self.read_json(&path).await?;
+            let bytes = self.store().get(&path).await?.bytes().await?;
+            let parsed = serde_json::from_slice::<Commit>(&bytes).map_err(|e| e.to_string());
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-            state
-                .apply(&commit)
-                .map_err(|message| Error::Corrupt { path: path.to_string(), message })?;
+            let applied = parsed.and_then(|commit| {
+                if commit.version != v {
+                    return Err(format!("the file holds commit {}", commit.version));
+                }
+                state.apply(&commit)
+            });
+            if let Err(message) = applied {
+                // Keep the other tables working: only the tables this entry names (as far as
+                // they can be read from it) become unreadable.
+                let ids = salvage_table_ids(&bytes);
+                if ids.is_empty() {
+                    return Err(Error::Corrupt { path: path.to_string(), message });
+                }
+                let reason = format!(
+                    "corrupt metadata in {path}: {message}. Recover by restoring that file from a                      backup of the warehouse; other tables are not affected"
+                );
+                state.skip_corrupt(v, &ids, &reason);
+            }
         }
         Ok(())
     }
@@ -264,6 +297,9 @@ impl Project {
                     properties: d.properties,
                     expire: d.expire,
                 };
+                for change in &commit.tables {
+                    state.check_readable(&change.table_id)?;
+                }
                 // Never write a commit that readers would reject.
                 state.check(&commit).map_err(Error::Invalid)?;
                 commit
@@ -336,6 +372,20 @@ impl Project {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The table ObjectIds a (possibly damaged) commit file names.
+fn salvage_table_ids(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut ids = Vec::new();
+    for (i, _) in text.match_indices("\"table_id\"") {
+        let rest = text[i + 10..].trim_start_matches([':', ' ', '"']);
+        let id: String = rest.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        if id.len() == 32 && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// Waits a little after a lost race, longer as races repeat, with jitter so racers spread out.

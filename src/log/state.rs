@@ -213,6 +213,9 @@ pub struct ProjectState {
     pub properties: BTreeMap<String, String>,
     /// Tables by ObjectId.
     pub tables: BTreeMap<String, TableHistory>,
+    /// Tables whose metadata could not be read, by ObjectId, with the reason (file and error).
+    /// Their later changes are skipped; reading or writing them fails with the reason.
+    pub corrupt: BTreeMap<String, String>,
 }
 
 impl ProjectState {
@@ -237,7 +240,7 @@ impl ProjectState {
     /// this state: wrong version, LSN gaps, a change to an unknown table.
     pub fn apply(&mut self, commit: &Commit) -> Result<(), String> {
         self.check(commit)?;
-        for change in &commit.tables {
+        for change in commit.tables.iter().filter(|c| !self.corrupt.contains_key(&c.table_id)) {
             let table = self.tables.entry(change.table_id.clone()).or_insert_with(|| {
                 TableHistory::from_parts(change.table_id.clone(), commit.time, None, vec![])
             });
@@ -261,6 +264,31 @@ impl ProjectState {
         Ok(())
     }
 
+    /// Skips the unreadable commit `version`: the tables it may have changed (`table_ids`, as far
+    /// as they could be salvaged from the file) become unreadable with `reason`.
+    pub fn skip_corrupt(&mut self, version: u64, table_ids: &[String], reason: &str) {
+        for id in table_ids {
+            self.corrupt.insert(id.clone(), reason.to_string());
+        }
+        self.version = version;
+    }
+
+    /// The reason the table `id` is unreadable, if it is.
+    pub fn corruption(&self, id: &str) -> Option<&str> {
+        self.corrupt.get(id).map(String::as_str)
+    }
+
+    /// Fails if the table `id` is unreadable.
+    pub fn check_readable(&self, id: &str) -> crate::Result<()> {
+        match self.corruption(id) {
+            None => Ok(()),
+            Some(reason) => Err(crate::Error::Unreadable {
+                table: self.tables.get(id).map_or_else(|| id.to_string(), |t| t.current.name.clone()),
+                reason: reason.to_string(),
+            }),
+        }
+    }
+
     /// Checks that `commit` follows this state, without applying it.
     pub fn check(&self, commit: &Commit) -> Result<(), String> {
         if commit.version != self.version + 1 {
@@ -269,7 +297,7 @@ impl ProjectState {
                 commit.version, self.version
             ));
         }
-        for change in &commit.tables {
+        for change in commit.tables.iter().filter(|c| !self.corrupt.contains_key(&c.table_id)) {
             let expected = self.tables.get(&change.table_id).map_or(1, |t| t.current.lsn + 1);
             if change.lsn != expected {
                 return Err(format!(
@@ -296,6 +324,9 @@ pub struct Checkpoint {
     pub properties: BTreeMap<String, String>,
     /// Every retained table.
     pub tables: Vec<CheckpointTable>,
+    /// Tables whose metadata could not be read, with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub corrupt: BTreeMap<String, String>,
 }
 
 /// One table in a checkpoint.
@@ -327,6 +358,7 @@ impl From<&ProjectState> for Checkpoint {
                     entries: t.entries.clone(),
                 })
                 .collect(),
+            corrupt: s.corrupt.clone(),
         }
     }
 }
@@ -344,6 +376,7 @@ impl From<Checkpoint> for ProjectState {
                     (t.id.clone(), TableHistory::from_parts(t.id, t.created, t.base, t.entries))
                 })
                 .collect(),
+            corrupt: c.corrupt,
         }
     }
 }

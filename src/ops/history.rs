@@ -58,9 +58,20 @@ pub fn resolve<'a>(
             if table_expired(t, cut) {
                 return Err(expired_error(&format!("dropped table {name} ('id'='{id}')"), state));
             }
+            state.check_readable(&t.id)?;
             Ok(t)
         }
-        None => state.live_table(name).ok_or_else(|| {
+        None => {
+            let t = live_or_dropped_hint(state, name, cut)?;
+            state.check_readable(&t.id)?;
+            Ok(t)
+        }
+    }
+}
+
+/// The live table `name`, or an error that lists the dropped tables of that name.
+fn live_or_dropped_hint<'a>(state: &'a ProjectState, name: &str, cut: DateTime<Utc>) -> Result<&'a TableHistory> {
+    state.live_table(name).ok_or_else(|| {
             let dropped: Vec<&str> = state
                 .tables
                 .values()
@@ -76,8 +87,7 @@ pub fn resolve<'a>(
                     dropped.join(", ")
                 ))
             }
-        }),
-    }
+        })
 }
 
 /// One history row with its version's LSN and time.

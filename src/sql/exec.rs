@@ -92,8 +92,9 @@ fn count_of(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> u64 {
 
 /// The current version of the live table `name`.
 pub(crate) fn live_table(state: &ProjectState, name: &str) -> Result<Arc<TableSnapshot>> {
-    state
+    let t = state
         .live_table(name)
-        .map(|t| Arc::clone(&t.current))
-        .ok_or_else(|| Error::not_found(format!("table {name} does not exist")))
+        .ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
+    state.check_readable(&t.id)?;
+    Ok(Arc::clone(&t.current))
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commits;
+mod corrupt;
 mod crash;
 mod model;
 mod processes;
