@@ -4,6 +4,7 @@ mod cli;
 mod commits;
 mod corrupt;
 mod crash;
+mod fuzz;
 mod model;
 mod processes;
 mod store;
