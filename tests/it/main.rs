@@ -7,6 +7,7 @@ mod crash;
 mod fuzz;
 mod model;
 mod processes;
+mod s3;
 mod store;
 mod scan;
 mod storage;

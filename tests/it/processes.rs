@@ -32,11 +32,11 @@ fn cli(wh: &Path, sql: &str) -> bool {
         .success()
 }
 
-/// `writers` processes each append `appends` rows, one INSERT per row, all at once. Returns
-/// the elapsed time.
-pub fn concurrent_appends(wh: &Path, writers: usize, appends: usize) -> Duration {
+/// `writers` processes each append `appends` rows, one INSERT per row, all at once, to the
+/// warehouse `wh` (a path or URL); scripts go to `scratch`. Returns the elapsed time.
+pub fn concurrent_appends(wh: &Path, scratch: &Path, writers: usize, appends: usize) -> Duration {
     assert!(cli(wh, "CREATE TABLE log (writer BIGINT, i BIGINT)"));
-    let dir = wh.parent().unwrap();
+    let dir = scratch;
     let start = Instant::now();
     let children: Vec<Child> = (0..writers)
         .map(|w| {
@@ -65,7 +65,7 @@ pub async fn check_appends(location: &str, writers: usize, appends: usize) {
 async fn processes_appending_to_one_table_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    concurrent_appends(&wh, 4, 15);
+    concurrent_appends(&wh, dir.path(), 4, 15);
     check_appends(wh.to_str().unwrap(), 4, 15).await;
 }
 
@@ -76,7 +76,7 @@ async fn processes_appending_to_one_table_lose_nothing() {
 async fn full_size_8_processes_250_appends() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let elapsed = concurrent_appends(&wh, 8, 250);
+    let elapsed = concurrent_appends(&wh, dir.path(), 8, 250);
     check_appends(wh.to_str().unwrap(), 8, 250).await;
     println!("8 × 250 appends: 2000 commits in {elapsed:?} = {:.1} commits/s", 2000.0 / elapsed.as_secs_f64());
 }
