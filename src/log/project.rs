@@ -43,6 +43,8 @@ pub struct Project {
     clock: Arc<dyn Clock>,
     state: RwLock<ProjectState>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// When the last full listing of the log started.
+    last_listed: std::sync::Mutex<Option<std::time::Instant>>,
     /// Unreferenced files and compacted log entries younger than this are left alone: a
     /// statement in flight may still commit them.
     grace: std::sync::Mutex<Duration>,
@@ -78,6 +80,7 @@ impl Project {
             clock,
             state: RwLock::new(ProjectState::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
+            last_listed: std::sync::Mutex::new(None),
             grace: std::sync::Mutex::new(DEFAULT_GRACE),
             background: std::sync::Mutex::new(Vec::new()),
         };
@@ -89,8 +92,7 @@ impl Project {
             (Err(_), Some(Error::Corrupt { path, message })) => Err(Error::Corrupt {
                 path,
                 message: format!(
-                    "{message}; no older checkpoint or complete log to fall back on. Recover by \
-                     restoring that file from a backup of the warehouse"
+                    "{message}; no older checkpoint or complete log to fall back on. Recover by restoring that file from a backup of the warehouse"
                 ),
             }),
             (Err(e), _) => Err(e),
@@ -207,8 +209,43 @@ impl Project {
     }
 
     /// Reads the commits that other writers added since this handle last looked.
+    ///
+    /// After a full listing, later catch-ups within half the grace period only probe for the next
+    /// numbered entries (a GET each, whatever the length of the log): compaction deletes only
+    /// entries older than the grace period, so none that this handle has not seen yet.
     pub async fn refresh(&self) -> Result<()> {
         let _guard = self.refresh_lock.lock().await;
+        let recent = self
+            .last_listed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < self.grace() / 2);
+        if recent {
+            return self.probe().await;
+        }
+        let started = std::time::Instant::now();
+        self.list_and_apply().await?;
+        *self.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        Ok(())
+    }
+
+    /// Reads `_log/<v+1>`, `_log/<v+2>`, … until one is missing.
+    async fn probe(&self) -> Result<()> {
+        loop {
+            let next = self.state().version + 1;
+            let path = numbered(&self.log_dir(), next);
+            match self.store().get(&path).await {
+                Ok(r) => {
+                    let bytes = r.bytes().await?;
+                    self.apply_entry(next, &path, &bytes)?;
+                }
+                Err(object_store::Error::NotFound { .. }) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn list_and_apply(&self) -> Result<()> {
         let from = self.state().version;
         let dir = self.log_dir();
         let listing = if from == 0 {
@@ -250,7 +287,15 @@ impl Project {
                 });
             }
             let bytes = self.store().get(&path).await?.bytes().await?;
-            let parsed = serde_json::from_slice::<Commit>(&bytes).map_err(|e| e.to_string());
+            self.apply_entry(v, &path, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Applies log entry `v` (its bytes); an unreadable entry makes the tables it names unreadable.
+    fn apply_entry(&self, v: u64, path: &Path, bytes: &[u8]) -> Result<()> {
+        {
+            let parsed = serde_json::from_slice::<Commit>(bytes).map_err(|e| e.to_string());
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
             let applied = parsed.and_then(|commit| {
                 if commit.version != v {
@@ -261,12 +306,12 @@ impl Project {
             if let Err(message) = applied {
                 // Keep the other tables working: only the tables this entry names (as far as
                 // they can be read from it) become unreadable.
-                let ids = salvage_table_ids(&bytes);
+                let ids = salvage_table_ids(bytes);
                 if ids.is_empty() {
                     return Err(Error::Corrupt { path: path.to_string(), message });
                 }
                 let reason = format!(
-                    "corrupt metadata in {path}: {message}. Recover by restoring that file from a                      backup of the warehouse; other tables are not affected"
+                    "corrupt metadata in {path}: {message}. Recover by restoring that file from a backup of the warehouse; other tables are not affected"
                 );
                 state.skip_corrupt(v, &ids, &reason);
             }
@@ -330,8 +375,7 @@ impl Project {
             // A failed catch-up leaves this handle behind; the next statement catches up.
             let _ = self.refresh().await;
             if commit.version % CHECKPOINT_INTERVAL == 0 {
-                // Best effort: a missing checkpoint only makes the next open replay more.
-                let _ = self.write_checkpoint(commit.version).await;
+                self.spawn_checkpoint(commit.version);
             }
             return Ok(commit);
         }
@@ -354,6 +398,26 @@ impl Project {
             }
         }
         None
+    }
+
+    /// Writes the checkpoint of `version` in the background, so that the commit that reached it
+    /// does not wait (best effort: a missing checkpoint only makes the next open replay more).
+    fn spawn_checkpoint(&self, version: u64) {
+        let checkpoint = {
+            let state = self.state();
+            if state.version != version {
+                return;
+            }
+            Checkpoint::from(&*state)
+        };
+        let store = Arc::clone(self.store());
+        let path = numbered(&self.checkpoint_dir(), version);
+        self.add_background(tokio::spawn(async move {
+            if let Ok(bytes) = serde_json::to_vec(&checkpoint) {
+                let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+                let _ = store.put_opts(&path, PutPayload::from(bytes), opts).await;
+            }
+        }));
     }
 
     pub(crate) async fn write_checkpoint(&self, version: u64) -> Result<()> {

@@ -101,3 +101,61 @@ fn bad_warehouse_and_bad_statement_exit_non_zero() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported warehouse URL"));
 }
+
+/// Runs the CLI on a terminal (a pty made by `script`), typing `input`.
+fn on_terminal(home: &Path, args: &str, input: &str) -> String {
+    use std::io::Write;
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_timemachine"));
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("HOME", home)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) runs");
+    // One line at a time, as a person types: a line editor discards input typed ahead of it.
+    let mut stdin = child.stdin.take().unwrap();
+    for line in input.split_inclusive('\n') {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn interactive_drops_ask_for_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    ok(&wh, &["-c", "CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)", "-c", "INSERT INTO t PARTITION (ds='1') VALUES ('x')"]);
+    let args = format!("--warehouse {} -c \"DROP TABLE t\"", wh.display());
+    let out = on_terminal(dir.path(), &args, "no\n");
+    assert!(out.contains("Confirm to \"DROP TABLE t;\" (yes/no)?") && out.contains("Cancelled"), "{out}");
+    assert_eq!(ok(&wh, &["--format", "csv", "-c", "SELECT count(*) AS n FROM t"]), "n\n1\n");
+    let args = format!("--warehouse {} -c \"ALTER TABLE t DROP PARTITION (ds='1')\"", wh.display());
+    let out = on_terminal(dir.path(), &args, "yes\n");
+    assert!(out.contains("Confirm to \"ALTER TABLE t DROP PARTITION (ds='1');\" (yes/no)?"), "{out}");
+    assert_eq!(ok(&wh, &["--format", "csv", "-c", "SELECT count(*) AS n FROM t"]), "n\n0\n");
+    // --yes skips the question.
+    let out = on_terminal(dir.path(), &format!("--yes --warehouse {} -c \"DROP TABLE t\"", wh.display()), "");
+    assert!(!out.contains("Confirm"), "{out}");
+    assert!(!timemachine(&wh, &["-c", "SELECT * FROM t"]).status.success());
+}
+
+#[test]
+fn repl_runs_multi_line_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let out = on_terminal(
+        dir.path(),
+        &format!("--warehouse {}", wh.display()),
+        "create table r (a string);\ninsert into r\n  values ('multi-line');\nselect * from r;\nselect nope;\nquit\n",
+    );
+    assert!(out.contains("timemachine@ default>"), "{out}");
+    assert!(out.contains("| multi-line |"), "{out}");
+    assert!(out.contains("error:"), "errors are reported and the REPL goes on: {out}");
+    assert!(dir.path().join(".timemachine_history").exists());
+}
