@@ -84,19 +84,10 @@ impl Project {
             grace: std::sync::Mutex::new(DEFAULT_GRACE),
             background: std::sync::Mutex::new(Vec::new()),
         };
-        let (state, unreadable_checkpoint) = project.read_checkpoints().await?;
+        let (state, _) = project.read_checkpoints().await?;
         *project.state.write().unwrap_or_else(|e| e.into_inner()) = state;
-        match (project.refresh().await, unreadable_checkpoint) {
-            (Ok(()), _) => Ok(project),
-            // Without that checkpoint the log (compacted behind it) cannot rebuild the state.
-            (Err(_), Some(Error::Corrupt { path, message })) => Err(Error::Corrupt {
-                path,
-                message: format!(
-                    "{message}; no older checkpoint or complete log to fall back on. Recover by restoring that file from a backup of the warehouse"
-                ),
-            }),
-            (Err(e), _) => Err(e),
-        }
+        project.refresh().await?;
+        Ok(project)
     }
 
     /// How old an unreferenced data file or a compacted log entry must be before a purge
@@ -169,10 +160,6 @@ impl Project {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn load_checkpoint(&self) -> Result<ProjectState> {
-        Ok(self.read_checkpoints().await?.0)
-    }
-
     /// The newest readable checkpoint (or the empty state), and the error of the newest
     /// unreadable one if it was skipped.
     async fn read_checkpoints(&self) -> Result<(ProjectState, Option<Error>)> {
@@ -208,11 +195,14 @@ impl Project {
             .map_err(|e| Error::Corrupt { path: path.to_string(), message: e.to_string() })
     }
 
-    /// Reads the commits that other writers added since this handle last looked.
+    /// Reads the commits that other writers added since this handle last looked: GETs
+    /// `_log/<v+1>`, `_log/<v+2>`, … until one is missing, so the cost does not grow with the
+    /// length of the log.
     ///
-    /// After a full listing, later catch-ups within half the grace period only probe for the next
-    /// numbered entries (a GET each, whatever the length of the log): compaction deletes only
-    /// entries older than the grace period, so none that this handle has not seen yet.
+    /// A purge deletes log entries only behind the newest checkpoint and only once older than the
+    /// grace period, so entries this handle has not seen cannot disappear while it looked within
+    /// half the grace period. Otherwise it also looks for a newer checkpoint, and restarts from
+    /// it when the entries after its version were compacted away.
     pub async fn refresh(&self) -> Result<()> {
         let _guard = self.refresh_lock.lock().await;
         let recent = self
@@ -220,13 +210,41 @@ impl Project {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some_and(|t| t.elapsed() < self.grace() / 2);
-        if recent {
-            return self.probe().await;
-        }
         let started = std::time::Instant::now();
-        self.list_and_apply().await?;
-        *self.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        self.probe().await?;
+        if !recent {
+            let newest = self.newest_checkpoint().await?;
+            if newest > self.state().version {
+                let (state, skipped) = self.read_checkpoints().await?;
+                if state.version > self.state().version {
+                    *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+                }
+                self.probe().await?;
+                if self.state().version < newest {
+                    // The newest checkpoint is unreadable and the log behind it is gone.
+                    return Err(match skipped {
+                        Some(Error::Corrupt { path, message }) => Error::Corrupt {
+                            path,
+                            message: format!(
+                                "{message}; no older checkpoint or complete log to fall back on. \
+                                 Recover by restoring that file from a backup of the warehouse"
+                            ),
+                        },
+                        _ => Error::Corrupt {
+                            path: numbered(&self.log_dir(), self.state().version + 1).to_string(),
+                            message: format!("missing, but checkpoint {newest} follows it"),
+                        },
+                    });
+                }
+            }
+            *self.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        }
         Ok(())
+    }
+
+    async fn newest_checkpoint(&self) -> Result<u64> {
+        let metas: Vec<_> = self.store().list(Some(&self.checkpoint_dir())).try_collect().await?;
+        Ok(metas.iter().filter_map(|m| parse_number(&m.location)).max().unwrap_or(0))
     }
 
     /// Reads `_log/<v+1>`, `_log/<v+2>`, … until one is missing.
@@ -243,53 +261,6 @@ impl Project {
                 Err(e) => return Err(e.into()),
             }
         }
-    }
-
-    async fn list_and_apply(&self) -> Result<()> {
-        let from = self.state().version;
-        let dir = self.log_dir();
-        let listing = if from == 0 {
-            self.store().list(Some(&dir))
-        } else {
-            self.store().list_with_offset(Some(&dir), &numbered(&dir, from))
-        };
-        let mut versions: Vec<u64> = listing
-            .map_ok(|m| parse_number(&m.location))
-            .try_collect::<Vec<_>>()
-            .await?
-            .into_iter()
-            .flatten()
-            .filter(|v| *v > from)
-            .collect();
-        versions.sort_unstable();
-        if versions.first().is_some_and(|v| *v > from + 1) {
-            // A purge compacted the log past where this handle was: restart from the newest
-            // checkpoint, which covers the removed entries.
-            let state = self.load_checkpoint().await?;
-            if state.version + 1 >= versions[0] {
-                let newer = state.version;
-                *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
-                versions.retain(|v| *v > newer);
-                return self.apply_listed(newer, versions).await;
-            }
-        }
-        self.apply_listed(from, versions).await
-    }
-
-    async fn apply_listed(&self, from: u64, versions: Vec<u64>) -> Result<()> {
-        let dir = self.log_dir();
-        for (i, v) in versions.into_iter().enumerate() {
-            let path = numbered(&dir, v);
-            if v != from + 1 + i as u64 {
-                return Err(Error::Corrupt {
-                    path: path.to_string(),
-                    message: format!("the log jumps from commit {} to {v}", from + i as u64),
-                });
-            }
-            let bytes = self.store().get(&path).await?.bytes().await?;
-            self.apply_entry(v, &path, &bytes)?;
-        }
-        Ok(())
     }
 
     /// Applies log entry `v` (its bytes); an unreadable entry makes the tables it names unreadable.
@@ -350,7 +321,7 @@ impl Project {
                 commit
             };
             let path = numbered(&self.log_dir(), commit.version);
-            let bytes = serde_json::to_vec_pretty(&commit)
+            let bytes = serde_json::to_vec(&commit)
                 .map_err(|e| Error::invalid(format!("cannot serialize commit: {e}")))?;
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
             match self.store().put_opts(&path, PutPayload::from(bytes.clone()), opts).await {
@@ -412,10 +383,19 @@ impl Project {
         };
         let store = Arc::clone(self.store());
         let path = numbered(&self.checkpoint_dir(), version);
+        let dir = self.checkpoint_dir();
         self.add_background(tokio::spawn(async move {
-            if let Ok(bytes) = serde_json::to_vec(&checkpoint) {
-                let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-                let _ = store.put_opts(&path, PutPayload::from(bytes), opts).await;
+            let Ok(bytes) = serde_json::to_vec(&checkpoint) else { return };
+            let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
+            if store.put_opts(&path, PutPayload::from(bytes), opts).await.is_err() {
+                return;
+            }
+            // Keep this checkpoint and the one before it (in case this one is ever damaged).
+            let Ok(metas) = store.list(Some(&dir)).try_collect::<Vec<_>>().await else { return };
+            let mut versions: Vec<u64> = metas.iter().filter_map(|m| parse_number(&m.location)).collect();
+            versions.sort_unstable();
+            for v in versions.iter().rev().skip(2) {
+                let _ = store.delete(&numbered(&dir, *v)).await;
             }
         }));
     }

@@ -47,14 +47,14 @@ async fn a_truncated_log_entry() {
 #[tokio::test]
 async fn a_garbled_log_entry() {
     damaged_entry_affects_only_its_table(|b| {
-        String::from_utf8_lossy(b).replace("\"lsn\": 2", "\"lsn\": \"two\"").replace("actions", "acti0ns").into_bytes()
+        String::from_utf8_lossy(b).replace("\"lsn\":2", "\"lsn\":\"two\"").replace("actions", "acti0ns").into_bytes()
     })
     .await;
 }
 
 #[tokio::test]
 async fn an_entry_with_a_wrong_lsn() {
-    damaged_entry_affects_only_its_table(|b| String::from_utf8_lossy(b).replace("\"lsn\": 2", "\"lsn\": 7").into_bytes()).await;
+    damaged_entry_affects_only_its_table(|b| String::from_utf8_lossy(b).replace("\"lsn\":2", "\"lsn\":7").into_bytes()).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,487 @@
+//! What the time machine costs against plain DataFusion, and how it scales with versions and
+//! data. Prints one table of figures and ratios, each measured in this run against its baseline.
+//!
+//! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
+//! Sections: scan, write, restore, versions, purge, partitions, memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use clap::Parser;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use datafusion_timemachine::ops::purge::purge_project;
+use datafusion_timemachine::table::VersionedTable;
+use datafusion_timemachine::{ManualClock, TimeMachine, Warehouse};
+use futures::stream::BoxStream;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjPath;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Rows of the scan and restore tables.
+    #[arg(long, default_value_t = 5_000_000)]
+    rows: u64,
+    /// Rows written by the write benchmark.
+    #[arg(long, default_value_t = 10_000_000)]
+    write_rows: u64,
+    /// Versions of the many-versions benchmark.
+    #[arg(long, default_value_t = 10_000)]
+    versions: u64,
+    /// Rows of the memory benchmark's INSERT OVERWRITE.
+    #[arg(long, default_value_t = 30_000_000)]
+    memory_rows: u64,
+    /// Runs per measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Only these sections (comma-separated).
+    #[arg(long)]
+    only: Option<String>,
+    /// Internal: run one memory probe in this process and print its peak RSS.
+    #[arg(long, hide = true)]
+    child: Option<String>,
+    /// Internal: the warehouse of a memory probe.
+    #[arg(long, hide = true)]
+    dir: Option<PathBuf>,
+    /// Ignored (cargo bench passes it).
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(what: &str, ours: String, baseline: String, ratio: String, goal: &str) {
+    println!("| {what:<44} | {ours:>14} | {baseline:>14} | {ratio:>8} | {goal:<22} |");
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tm-bench-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn exec(tm: &TimeMachine, sql: &str) {
+    if let Err(e) = tm.execute(sql).await {
+        panic!("{sql}: {e}");
+    }
+}
+
+async fn timed<F, Fut>(runs: usize, mut f: F) -> Duration
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let start = Instant::now();
+        f(i).await;
+        times.push(start.elapsed());
+    }
+    median(times)
+}
+
+/// Counts bytes put through a store (restore cost).
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<dyn ObjectStore>,
+    bytes: AtomicU64,
+}
+
+impl std::fmt::Display for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for Counting {
+    async fn put_opts(&self, l: &ObjPath, p: PutPayload, o: PutOptions) -> object_store::Result<PutResult> {
+        self.bytes.fetch_add(p.content_length() as u64, Ordering::SeqCst);
+        self.inner.put_opts(l, p, o).await
+    }
+    async fn put_multipart_opts(&self, l: &ObjPath, o: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.bytes.fetch_add(1 << 40, Ordering::SeqCst); // a data upload: never expected in a restore
+        self.inner.put_multipart_opts(l, o).await
+    }
+    async fn get_opts(&self, l: &ObjPath, o: GetOptions) -> object_store::Result<GetResult> {
+        self.inner.get_opts(l, o).await
+    }
+    fn delete_stream(&self, l: BoxStream<'static, object_store::Result<ObjPath>>) -> BoxStream<'static, object_store::Result<ObjPath>> {
+        self.inner.delete_stream(l)
+    }
+    fn list(&self, p: Option<&ObjPath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(p)
+    }
+    fn list_with_offset(&self, p: Option<&ObjPath>, o: &ObjPath) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list_with_offset(p, o)
+    }
+    async fn list_with_delimiter(&self, p: Option<&ObjPath>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(p).await
+    }
+    async fn copy_opts(&self, f: &ObjPath, t: &ObjPath, o: CopyOptions) -> object_store::Result<()> {
+        self.inner.copy_opts(f, t, o).await
+    }
+}
+
+/// Registers a plain DataFusion ListingTable over exactly the files of `table` at `lsn`.
+async fn baseline_table(tm: &TimeMachine, dir: &Path, table: &str, lsn: u64) -> Arc<ListingTable> {
+    let (files, schema) = {
+        let state = tm.project().state();
+        let t = state.live_table(table).unwrap();
+        let snap = t.state_at(lsn).unwrap();
+        let files: Vec<String> = snap.partitions.values().flat_map(|p| &p.files).map(|f| f.path.clone()).collect();
+        (files, datafusion_timemachine::types::file_schema(&snap.schema).unwrap())
+    };
+    let urls = files
+        .iter()
+        .map(|f| ListingTableUrl::parse(format!("file://{}", dir.join("default").join(f).display())).unwrap())
+        .collect();
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
+    Arc::new(ListingTable::try_new(config).unwrap())
+}
+
+async fn run_query(ctx: &SessionContext, sql: &str) {
+    ctx.sql(sql).await.unwrap().collect().await.unwrap();
+}
+
+const QUERIES: &[(&str, &str)] = &[
+    ("aggregate + filter", "SELECT count(*), sum(v), avg(k) FROM {t} WHERE tag = 'tag7'"),
+    ("group by", "SELECT tag, count(*), max(v) FROM {t} GROUP BY tag ORDER BY 2 DESC LIMIT 5"),
+];
+
+async fn bench_scan(a: &Args) {
+    let dir = scratch("scan");
+    let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+    exec(&tm, "CREATE TABLE s (k BIGINT, v DOUBLE, tag STRING)").await;
+    let fill = |seed: u64| format!("INSERT OVERWRITE TABLE s SELECT value, value * {seed}.5, 'tag' || (value % 100) FROM generate_series(1, {})", a.rows);
+    exec(&tm, &fill(1)).await;
+    exec(&tm, &fill(2)).await;
+    // The pinned old version, as time travel serves it.
+    let old = {
+        let state = tm.project().state();
+        Arc::new(state.live_table("s").unwrap().state_at(2).unwrap())
+    };
+    tm.context().register_table("s_old", Arc::new(VersionedTable::try_new(Arc::clone(tm.project()), old).unwrap())).unwrap();
+    let plain = SessionContext::new();
+    plain.register_table("s", baseline_table(&tm, &dir, "s", 3).await).unwrap();
+    plain.register_table("s_old", baseline_table(&tm, &dir, "s", 2).await).unwrap();
+    for (name, q) in QUERIES {
+        for (label, t) in [("current", "s"), ("LSN 2", "s_old")] {
+            let sql = q.replace("{t}", t);
+            run_query(tm.context(), &sql).await; // warm up
+            run_query(&plain, &sql).await;
+            let ours = timed(a.runs, |_| run_query(tm.context(), &sql)).await;
+            let base = timed(a.runs, |_| run_query(&plain, &sql)).await;
+            row(&format!("scan {name}, {label}, {} rows", a.rows), ms(ours), ms(base), format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()), "ratio <= 1.05");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn bench_write(a: &Args) {
+    let dir = scratch("write");
+    let tm = TimeMachine::open(dir.join("wh").to_str().unwrap()).await.unwrap();
+    exec(&tm, "CREATE TABLE w (k BIGINT, v DOUBLE, tag STRING)").await;
+    let select = format!("SELECT value AS k, value * 1.5 AS v, 'tag' || (value % 100) AS tag FROM generate_series(1, {})", a.write_rows);
+    let plain = SessionContext::new();
+    let runs = a.runs.min(3);
+    let insert = format!("INSERT OVERWRITE TABLE w {select}");
+    let ours = timed(runs, |_| exec(&tm, &insert)).await;
+    let base = timed(runs, |i| {
+        let sql = format!(
+            "COPY ({select}) TO '{}' STORED AS PARQUET OPTIONS ('format.compression' 'snappy')",
+            dir.join(format!("copy{i}.parquet")).display()
+        );
+        let plain = plain.clone();
+        async move { run_query(&plain, &sql).await }
+    })
+    .await;
+    row(&format!("INSERT OVERWRITE {} rows vs COPY TO parquet", a.write_rows), ms(ours), ms(base), format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()), "ratio <= 1.10");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn bench_restore(a: &Args) {
+    let mut results = vec![];
+    for rows in [1, a.rows] {
+        let dir = scratch(&format!("restore{rows}"));
+        let store = Arc::new(Counting { inner: Arc::new(LocalFileSystem::new_with_prefix(&dir).unwrap()), bytes: AtomicU64::new(0) });
+        let tm = TimeMachine::builder().warehouse(Warehouse::with_store(Arc::clone(&store) as _, "bench")).build().await.unwrap();
+        exec(&tm, "CREATE TABLE r (k BIGINT, s STRING)").await;
+        exec(&tm, &format!("INSERT OVERWRITE TABLE r SELECT value, 'row ' || value FROM generate_series(1, {rows})")).await;
+        exec(&tm, "INSERT OVERWRITE TABLE r VALUES (0, 'other')").await;
+        let id = tm.project().state().live_table("r").unwrap().id.clone();
+        let mut measure = vec![];
+        for (what, stmt) in [("RESTORE TO LSN", "RESTORE TABLE r TO LSN '2'"), ("RESTORE … AS new table", "RESTORE TABLE r TO LSN '2' AS r_{i}"), ("undrop", "RESTORE TABLE r ('id'='{id}')")] {
+            let mut times = vec![];
+            let mut bytes = vec![];
+            for i in 0..a.runs.max(3) {
+                if what == "undrop" {
+                    exec(&tm, "DROP TABLE r").await;
+                }
+                tm.project().wait_background().await;
+                let sql = stmt.replace("{i}", &i.to_string()).replace("{id}", &id);
+                let before = store.bytes.load(Ordering::SeqCst);
+                let start = Instant::now();
+                exec(&tm, &sql).await;
+                times.push(start.elapsed());
+                bytes.push(store.bytes.load(Ordering::SeqCst) - before);
+            }
+            bytes.sort();
+            measure.push((what, median(times), bytes[bytes.len() / 2]));
+        }
+        results.push((rows, measure));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let (small, big) = (&results[0].1, &results[1].1);
+    for i in 0..small.len() {
+        let (what, t_small, b_small) = small[i];
+        let (_, t_big, b_big) = big[i];
+        row(&format!("{what}: {} rows vs 1 row", a.rows), ms(t_big), ms(t_small), format!("{:.3}", t_big.as_secs_f64() / t_small.as_secs_f64()), "ratio <= 1.1, <= 5 ms");
+        row(&format!("{what}: bytes written, {} rows vs 1 row", a.rows), format!("{b_big} B"), format!("{b_small} B"), format!("{:.3}", b_big as f64 / b_small as f64), "< 4 KiB");
+    }
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().map(|e| if e.path().is_dir() { dir_bytes(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) }).sum()
+}
+
+/// Commits `n` one-row appends; returns each commit's latency.
+async fn appends(tm: &TimeMachine, from: u64, n: u64) -> Vec<Duration> {
+    let mut lat = Vec::with_capacity(n as usize);
+    for i in from..from + n {
+        let start = Instant::now();
+        exec(tm, &format!("INSERT INTO a VALUES ({i})")).await;
+        lat.push(start.elapsed());
+    }
+    lat
+}
+
+async fn open_time(dir: &Path, runs: usize) -> Duration {
+    timed(runs, |_| async {
+        let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+        assert!(tm.project().state().live_table("a").is_some());
+    })
+    .await
+}
+
+async fn bench_versions(a: &Args) {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut at = vec![];
+    for versions in [10, a.versions] {
+        let dir = scratch(&format!("versions{versions}"));
+        let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(Arc::clone(&clock) as _).build().await.unwrap();
+        exec(&tm, "CREATE TABLE a (v BIGINT)").await;
+        let fill_start = Instant::now();
+        let lat = appends(&tm, 0, versions - 1).await;
+        let fill = fill_start.elapsed();
+        tm.project().wait_background().await;
+        let next = appends(&tm, versions, a.runs as u64).await;
+        tm.project().wait_background().await;
+        let open = open_time(&dir, a.runs).await;
+        let history = timed(a.runs, |_| async { tm.execute("SHOW HISTORY FOR TABLE a").await.unwrap(); }).await;
+        let meta = dir_bytes(&dir.join("default/_log")) + dir_bytes(&dir.join("default/_checkpoints"));
+        let mut sorted = lat.clone();
+        sorted.sort();
+        let p99 = sorted[sorted.len() * 99 / 100];
+        let max = *sorted.last().unwrap();
+        at.push((versions, median(next), open, history, meta, p99, max, fill, dir));
+    }
+    let (small, big) = (&at[0], &at[1]);
+    let v = big.0;
+    row(&format!("commit (1-row append) at {v} vs 10 versions"), ms(big.1), ms(small.1), format!("{:.3}", big.1.as_secs_f64() / small.1.as_secs_f64()), "<= 1.2x, <= 10 ms");
+    row(&format!("open project at {v} vs 10 versions"), ms(big.2), ms(small.2), format!("{:.3}", big.2.as_secs_f64() / small.2.as_secs_f64()), "<= 1.2x, <= 5 ms");
+    row(&format!("SHOW HISTORY at {v} vs 10 versions"), ms(big.3), ms(small.3), format!("{:.1}", big.3.as_secs_f64() / small.3.as_secs_f64()), "< 100 ms");
+    row(&format!("commit latency p99 / max over {v} appends"), ms(big.5), ms(big.6), String::new(), "no checkpoint spike");
+    row(&format!("{v} appends in total"), ms(big.7), String::new(), format!("{:.0}/s", v as f64 / big.7.as_secs_f64()), "");
+    let per_version = big.4 / (v + a.runs as u64);
+    row("log + checkpoint bytes per version", format!("{per_version} B"), String::new(), String::new(), "<= 1,000 B");
+
+    for (_, _, _, _, _, _, _, _, dir) in &at {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Purge after `versions` overwrites expire: time, files deleted, storage before and after.
+async fn bench_purge(a: &Args) {
+    let dir = scratch("purge");
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(Arc::clone(&clock) as _).build().await.unwrap();
+    exec(&tm, "CREATE TABLE o (v BIGINT)").await;
+    for i in 0..a.versions {
+        exec(&tm, &format!("INSERT OVERWRITE TABLE o VALUES ({i})")).await;
+    }
+    tm.project().wait_background().await;
+    let data_before = dir_bytes(&dir.join("default/data"));
+    let meta_before = dir_bytes(&dir.join("default/_log")) + dir_bytes(&dir.join("default/_checkpoints"));
+    clock.advance(chrono::Duration::days(2));
+    tm.project().set_grace(Duration::ZERO);
+    let start = Instant::now();
+    let report = purge_project(tm.project(), usize::MAX).await.unwrap();
+    let took = start.elapsed();
+    let data_after = dir_bytes(&dir.join("default/data"));
+    let meta_after = dir_bytes(&dir.join("default/_log")) + dir_bytes(&dir.join("default/_checkpoints"));
+    row(&format!("purge after {} overwrites expire", a.versions), ms(took), String::new(), format!("{} files", report.files_deleted), &format!("+{} log files", report.log_files_deleted));
+    row("  storage before -> after (data, metadata)", format!("{data_after} B"), format!("{data_before} B"), format!("{meta_before}->{meta_after}"), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn files_scanned(plan: &dyn ExecutionPlan) -> (usize, u64) {
+    let mut n = (0, 0);
+    if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
+        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
+            for g in &config.file_groups {
+                for f in g.files() {
+                    n.0 += 1;
+                    n.1 += f.object_meta.size;
+                }
+            }
+        }
+    for c in plan.children() {
+        let (a, b) = files_scanned(c.as_ref());
+        n.0 += a;
+        n.1 += b;
+    }
+    n
+}
+
+async fn bench_partitions() {
+    let dir = scratch("partitions");
+    let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+    exec(&tm, "CREATE TABLE p (k BIGINT, s STRING) PARTITIONED BY (ds STRING)").await;
+    exec(&tm, "INSERT INTO p PARTITION (ds) SELECT value, 'row ' || value, CAST(value % 1000 AS STRING) FROM generate_series(1, 200000)").await;
+    let total: u64 = dir_bytes(&dir.join("default/data"));
+    let plan = tm.context().sql("SELECT count(*) FROM p WHERE ds = '7'").await.unwrap().create_physical_plan().await.unwrap();
+    let (files, bytes) = files_scanned(plan.as_ref());
+    row("1,000 partitions: query on one partition", format!("{files} files"), "1000 files".into(), format!("{bytes} B"), &format!("of {total} B"));
+
+    exec(&tm, "CREATE TABLE q (k BIGINT, s STRING) PARTITIONED BY (ds STRING)").await;
+    exec(&tm, "INSERT INTO q PARTITION (ds) SELECT value, 'row ' || value, CAST(value % 100 AS STRING) FROM generate_series(1, 100000)").await;
+    let q_id = tm.project().state().live_table("q").unwrap().id.clone();
+    let qdir = dir.join("default/data").join(&q_id);
+    let base = dir_bytes(&qdir);
+    let part = base / 100;
+    for i in 0..100 {
+        exec(&tm, &format!("INSERT OVERWRITE TABLE q PARTITION (ds='5') SELECT value, 'row ' || value FROM generate_series({}, {})", i, i + 999)).await;
+    }
+    let after = dir_bytes(&qdir);
+    row("100 overwrites of 1 of 100 partitions: storage", format!("{after} B"), format!("{} B", base + 100 * part), format!("{:.3}", after as f64 / (base + 100 * part) as f64), "<= 1.05");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Peak resident memory (VmHWM) of this process, in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn child(a: &Args, what: &str) {
+    let dir = a.dir.clone().unwrap();
+    let start_rss = peak_rss_mib();
+    match what {
+        "insert" => {
+            let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+            exec(&tm, "CREATE TABLE m (k BIGINT, v DOUBLE, tag STRING)").await;
+            let base = peak_rss_mib();
+            exec(&tm, &format!("INSERT OVERWRITE TABLE m SELECT value, value * 1.5, 'tag' || (value % 100) FROM generate_series(1, {})", a.memory_rows)).await;
+            println!("{base:.0} {:.0}", peak_rss_mib());
+        }
+        "history" => {
+            let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+            let base = peak_rss_mib();
+            tm.execute("SHOW HISTORY FOR TABLE a").await.unwrap();
+            println!("{base:.0} {:.0}", peak_rss_mib());
+        }
+        _ => {
+            let _tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+            println!("{start_rss:.0} {:.0}", peak_rss_mib());
+        }
+    }
+}
+
+fn probe(what: &str, dir: &Path, extra: &[String]) -> (f64, f64) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--child", what, "--dir"])
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().filter_map(|w| w.parse::<f64>().ok());
+    (it.next().unwrap_or(0.0), it.next().unwrap_or(0.0))
+}
+
+async fn bench_memory(a: &Args) {
+    let dir = scratch("memory");
+    let (base, peak) = probe("insert", &dir, &["--memory-rows".into(), a.memory_rows.to_string()]);
+    row(&format!("peak RSS, INSERT OVERWRITE {} rows", a.memory_rows), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "< 1024 MiB");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("memory-versions");
+    let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+    exec(&tm, "CREATE TABLE a (v BIGINT)").await;
+    appends(&tm, 0, a.versions - 1).await;
+    tm.project().wait_background().await;
+    let (base, peak) = probe("open", &dir, &[]);
+    row(&format!("peak RSS, open at {} versions", a.versions), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "");
+    let (base, peak) = probe("history", &dir, &[]);
+    row(&format!("peak RSS, SHOW HISTORY at {} versions", a.versions), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::main]
+async fn main() {
+    let a = Args::parse();
+    if let Some(what) = a.child.clone() {
+        return child(&a, &what).await;
+    }
+    let wanted = |s: &str| a.only.as_deref().is_none_or(|o| o.split(',').any(|x| x.trim() == s));
+    println!("datafusion-timemachine benchmarks ({} cores; medians of {} runs)", std::thread::available_parallelism().map_or(1, |n| n.get()), a.runs);
+    println!("| {:<44} | {:>14} | {:>14} | {:>8} | {:<22} |", "measurement", "time machine", "baseline", "ratio", "goal");
+    println!("|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(16), "-".repeat(16), "-".repeat(10), "-".repeat(24));
+    if wanted("scan") {
+        bench_scan(&a).await;
+    }
+    if wanted("write") {
+        bench_write(&a).await;
+    }
+    if wanted("restore") {
+        bench_restore(&a).await;
+    }
+    if wanted("versions") {
+        bench_versions(&a).await;
+    }
+    if wanted("purge") {
+        bench_purge(&a).await;
+    }
+    if wanted("partitions") {
+        bench_partitions().await;
+    }
+    if wanted("memory") {
+        bench_memory(&a).await;
+    }
+}
