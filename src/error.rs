@@ -60,7 +60,7 @@ pub enum Error {
 
     /// DataFusion failed while planning or executing.
     #[error("{0}")]
-    DataFusion(#[from] DataFusionError),
+    DataFusion(DataFusionError),
 
     /// Arrow failed.
     #[error("arrow error: {0}")]
@@ -94,6 +94,24 @@ impl From<datafusion::sql::sqlparser::parser::ParserError> for Error {
     fn from(e: datafusion::sql::sqlparser::parser::ParserError) -> Self {
         let msg = e.to_string();
         Error::Syntax(msg.strip_prefix("sql parser error: ").unwrap_or(&msg).to_string())
+    }
+}
+
+impl From<DataFusionError> for Error {
+    /// Our own errors come back unwrapped when they went through DataFusion (a provider or a
+    /// planner of ours failed), so users see the message, not "External error: …".
+    fn from(e: DataFusionError) -> Self {
+        match e {
+            DataFusionError::External(inner) => match inner.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(other) => Error::DataFusion(DataFusionError::External(other)),
+            },
+            DataFusionError::Context(ctx, inner) => match Error::from(*inner) {
+                Error::DataFusion(e) => Error::DataFusion(DataFusionError::Context(ctx, Box::new(e))),
+                ours => ours,
+            },
+            other => Error::DataFusion(other),
+        }
     }
 }
 

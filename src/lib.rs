@@ -35,6 +35,7 @@ pub mod ops;
 mod session;
 pub mod sql;
 pub mod table;
+pub mod time_travel;
 pub mod types;
 mod warehouse;
 

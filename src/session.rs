@@ -13,6 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
 use crate::ops::history::{HistoryFunction, TablesFunction};
+use crate::time_travel::TimeTravelPlanner;
 use crate::warehouse::Warehouse;
 
 /// What a statement returned.
@@ -172,6 +173,7 @@ impl TimeMachine {
         })?;
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
+        ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(project));
         catalog.register_schema(&options.default_schema, Arc::clone(&schema) as _)?;
         Ok(Self { ctx, schema })

@@ -208,6 +208,10 @@ pub struct TableChange {
     pub history: Vec<HistoryRow>,
     /// The state change.
     pub actions: Vec<Action>,
+    /// True when the statement wrote new rows (INSERT, CTAS): what an incremental query
+    /// (`VERSION BETWEEN`) returns. Restores point at old files and are not new data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writes: bool,
 }
 
 /// One entry of the project's commit log: everything one statement changed.

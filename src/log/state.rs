@@ -108,6 +108,9 @@ pub struct VersionEntry {
     pub history: Vec<HistoryRow>,
     /// The change from the previous version.
     pub actions: Vec<Action>,
+    /// True when the version wrote new rows (see [`TableChange::writes`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writes: bool,
 }
 
 /// Every retained version of one table.
@@ -197,6 +200,7 @@ impl TableHistory {
             time,
             history: change.history.clone(),
             actions: change.actions.clone(),
+            writes: change.writes,
         });
         self.current = Arc::new(next);
     }

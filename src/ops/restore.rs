@@ -27,7 +27,7 @@ fn row(object_type: ObjectType, id: &str, name: &str, operation: Operation) -> H
 }
 
 fn change(table: &TableSnapshot, history: Vec<HistoryRow>, actions: Vec<Action>) -> TableChange {
-    TableChange { table_id: table.id.clone(), lsn: table.lsn + 1, history, actions }
+    TableChange { table_id: table.id.clone(), lsn: table.lsn + 1, history, actions, writes: false }
 }
 
 fn one(change: TableChange) -> Result<Draft> {
@@ -204,7 +204,7 @@ fn restore_table(
                 Action::Replace { schema: snap.schema.clone(), partitions },
             ];
             let history = vec![row(ObjectType::Table, &new, u, Operation::Create)];
-            one(TableChange { table_id: new, lsn: 1, history, actions })
+            one(TableChange { table_id: new, lsn: 1, history, actions, writes: false })
         }
     }
 }
@@ -323,7 +323,7 @@ fn restore_partitions(
             let mut actions = vec![Action::Create { name: u.to_string(), schema: snap.schema.clone() }];
             actions.extend(parts.into_iter().map(|p| Action::PutPartition { partition: Partition { id: new_id(), ..p }, mode: PutMode::Replace }));
             let history = vec![row(ObjectType::Table, &new, u, Operation::Create)];
-            one(TableChange { table_id: new, lsn: 1, history, actions })
+            one(TableChange { table_id: new, lsn: 1, history, actions, writes: false })
         }
     }
 }

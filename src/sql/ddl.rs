@@ -135,7 +135,7 @@ pub(super) async fn create_table(tm: &TimeMachine, text: &str, c: CreateTable) -
             if state.live_table(&c.name).is_some() {
                 return Err(Error::AlreadyExists(format!("table {} already exists", c.name)));
             }
-            let change = TableChange { table_id: id.clone(), lsn: 1, history: history.clone(), actions: actions.clone() };
+            let change = TableChange { table_id: id.clone(), lsn: 1, history: history.clone(), actions: actions.clone(), writes: written.is_some() };
             Ok(Draft { tables: vec![change], ..Default::default() })
         })
         .await;
@@ -171,6 +171,7 @@ pub(super) async fn drop_table(tm: &TimeMachine, text: &str, name: &str, if_exis
                 lsn: cur.lsn + 1,
                 history: vec![table_row(&cur.id, &cur.name, Operation::Drop)],
                 actions: vec![Action::Drop],
+                writes: false,
             };
             Ok(Draft { tables: vec![change], ..Default::default() })
         })
@@ -203,6 +204,7 @@ pub(super) async fn rename(tm: &TimeMachine, text: &str, from: &str, to: &str) -
                 lsn: cur.lsn + 1,
                 history: vec![table_row(&cur.id, to, Operation::Rename)],
                 actions: vec![Action::Rename { name: to.to_string() }],
+                writes: false,
             };
             Ok(Draft { tables: vec![change], ..Default::default() })
         })
@@ -255,7 +257,7 @@ pub(super) async fn drop_partitions(
                 history.push(HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: spec, operation: Operation::Drop });
                 actions.push(Action::DropPartition { values: key.clone() });
             }
-            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions };
+            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false };
             Ok(Draft { tables: vec![change], ..Default::default() })
         })
         .await?;
@@ -323,7 +325,7 @@ pub(super) async fn truncate(tm: &TimeMachine, text: &str, table: &str, specs: &
             if history.is_empty() {
                 history.push(table_row(&cur.id, &cur.name, Operation::Truncate));
             }
-            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions };
+            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false };
             Ok(Draft { tables: vec![change], ..Default::default() })
         })
         .await?;

@@ -8,9 +8,11 @@ use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatemen
 use datafusion::sql::sqlparser::ast::{
     self, BinaryOperator, Expr as AstExpr, Query, TableObject, Value,
 };
-use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+
+use super::dialect::MaxComputeDialect;
 
 use crate::error::{Error, Result};
 use crate::log::model::ColumnDef;
@@ -198,7 +200,7 @@ fn is_only_comments(s: &str) -> bool {
 
 /// Tokenizes with MaxCompute's reading of double quotes: `"x"` is a string literal.
 fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
-    let dialect = GenericDialect {};
+    let dialect = MaxComputeDialect;
     let mut tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| Error::Syntax(e.to_string()))?;
@@ -208,13 +210,107 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
                 t.token = Token::DoubleQuotedString(w.value.clone());
             }
     }
+    rewrite_version_clauses(&mut tokens)?;
     Ok(tokens)
+}
+
+/// The marker that [`rewrite_version_clauses`] puts first in the `AT(…)` it writes for
+/// `VERSION BETWEEN a AND b` (`TIMESTAMP BETWEEN`: [`TIMESTAMP_BETWEEN`]).
+pub const VERSION_BETWEEN: &str = "timemachine.version_between";
+/// See [`VERSION_BETWEEN`].
+pub const TIMESTAMP_BETWEEN: &str = "timemachine.timestamp_between";
+
+fn is_word(t: &Token, word: &str) -> bool {
+    matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+}
+
+fn next_significant(tokens: &[TokenWithSpan], from: usize) -> Option<usize> {
+    (from..tokens.len()).find(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+}
+
+fn prev_significant(tokens: &[TokenWithSpan], before: usize) -> Option<usize> {
+    (0..before).rev().find(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+}
+
+/// True when the word before `i` can end a table name (so `x VERSION BETWEEN` is a version
+/// clause, while `WHERE version BETWEEN 1 AND 2` stays a predicate).
+fn after_table_name(tokens: &[TokenWithSpan], i: usize) -> bool {
+    const EXPRESSION_WORDS: &[&str] = &[
+        "WHERE", "AND", "OR", "NOT", "ON", "WHEN", "THEN", "ELSE", "SELECT", "HAVING", "BY", "CASE",
+        "DISTINCT", "AS", "SET", "QUALIFY", "RETURNING", "IS", "IN", "LIKE", "BETWEEN",
+    ];
+    match prev_significant(tokens, i).map(|p| &tokens[p].token) {
+        Some(Token::Word(w)) => {
+            w.quote_style.is_some() || !EXPRESSION_WORDS.iter().any(|k| w.value.eq_ignore_ascii_case(k))
+        }
+        _ => false,
+    }
+}
+
+/// MaxCompute's version clauses that sqlparser does not read as it reads them:
+/// - `VERSION AS OF '0000000000000004'` (a string LSN) becomes `VERSION AS OF 0000000000000004`;
+/// - `t VERSION BETWEEN a AND b` and `t TIMESTAMP BETWEEN x AND y` (incremental queries) become
+///   `t AT('timemachine.version_between', a, b)`, which sqlparser parses as a table version
+///   function that the time-travel planner recognizes by its marker.
+fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_version = is_word(&tokens[i].token, "VERSION");
+        if !is_version && !is_word(&tokens[i].token, "TIMESTAMP") {
+            i += 1;
+            continue;
+        }
+        let Some(j) = next_significant(tokens, i + 1) else { break };
+        if is_version && is_word(&tokens[j].token, "AS") {
+            let of = next_significant(tokens, j + 1);
+            if let Some(of) = of.filter(|&o| is_word(&tokens[o].token, "OF"))
+                && let Some(k) = next_significant(tokens, of + 1)
+                && let Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) = &tokens[k].token
+            {
+                tokens[k].token = Token::Number(s.clone(), false);
+            }
+        } else if is_word(&tokens[j].token, "BETWEEN") && after_table_name(tokens, i) {
+            let dialect = MaxComputeDialect;
+            let tail: Vec<TokenWithSpan> = tokens[j + 1..].to_vec();
+            let mut p = Parser::new(&dialect).with_tokens_with_locations(tail);
+            let prec = 20; // sqlparser's precedence of BETWEEN's operands
+            let what = if is_version { "VERSION" } else { "TIMESTAMP" };
+            let syntax = |e: datafusion::sql::sqlparser::parser::ParserError| {
+                Error::Syntax(format!("{what} BETWEEN <start> AND <end>: {e}"))
+            };
+            p.parse_subexpr(prec).map_err(syntax)?;
+            let low_end = p.index();
+            p.expect_keyword_is(Keyword::AND).map_err(syntax)?;
+            let high_start = p.index();
+            p.parse_subexpr(prec).map_err(syntax)?;
+            let high_end = p.index();
+            let marker = if is_version { VERSION_BETWEEN } else { TIMESTAMP_BETWEEN };
+            let base = j + 1;
+            let mut out: Vec<TokenWithSpan> = vec![
+                TokenWithSpan::wrap(Token::make_keyword("AT")),
+                TokenWithSpan::wrap(Token::LParen),
+                TokenWithSpan::wrap(Token::SingleQuotedString(marker.into())),
+                TokenWithSpan::wrap(Token::Comma),
+            ];
+            out.extend(tokens[base..base + low_end].iter().cloned());
+            out.push(TokenWithSpan::wrap(Token::Comma));
+            out.extend(tokens[base + high_start..base + high_end].iter().cloned());
+            out.push(TokenWithSpan::wrap(Token::RParen));
+            out.push(TokenWithSpan::wrap(Token::Whitespace(Whitespace::Space)));
+            let n = out.len();
+            tokens.splice(i..base + high_end, out);
+            i += n;
+            continue;
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Parses one statement (a trailing `;` is optional).
 pub fn parse(sql: &str) -> Result<Statement> {
     let tokens = tokenize(sql)?;
-    let dialect = GenericDialect {};
+    let dialect = MaxComputeDialect;
     let mut df = DFParserBuilder::new(tokens).with_dialect(&dialect).build()?;
     let stmt = parse_custom(&mut df)?;
     let p = &mut df.parser;

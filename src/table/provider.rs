@@ -64,6 +64,11 @@ impl VersionedTable {
         })
     }
 
+    /// The project the table belongs to.
+    pub fn project(&self) -> &Arc<Project> {
+        &self.project
+    }
+
     /// The pinned version.
     pub fn snapshot(&self) -> &Arc<TableSnapshot> {
         &self.snapshot

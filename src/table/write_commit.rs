@@ -99,5 +99,5 @@ fn draft(
             operation,
         });
     }
-    Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions })
+    Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: true })
 }

@@ -1,0 +1,238 @@
+//! Reading the past in FROM: a DataFusion `RelationPlanner` that pins a versioned table to the
+//! version (or the change range) its version clause names.
+//!
+//! - `t VERSION AS OF k` (k an integer or the 16-digit string): the table exactly as at LSN k;
+//! - `t TIMESTAMP AS OF x` and `t FOR SYSTEM_TIME AS OF x`: the version current at instant x
+//!   (any expression DataFusion folds to a constant timestamp or date, or a string);
+//! - `t VERSION BETWEEN a AND b`, `t TIMESTAMP BETWEEN x AND y`: the rows that INSERT and CTAS
+//!   commits with LSN in (a, b] wrote (the parser turns these into a marked `AT(…)` clause).
+//!
+//! DataFusion ignores version clauses that no planner claims, so this planner claims every one:
+//! a clause it cannot serve is an error, never silently the current data.
+
+mod versions;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::catalog::default_table_source::{provider_as_source, source_as_provider};
+use datafusion::common::{DFSchema, ScalarValue, TableReference};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::planner::{PlannedRelation, RelationPlanner, RelationPlannerContext, RelationPlanning};
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlanBuilder, cast};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::sql::sqlparser::ast::{
+    self, FunctionArg, FunctionArgExpr, FunctionArguments, TableFactor, TableVersion,
+};
+
+pub use versions::{changes, lsn_at, version};
+
+use crate::error::Error;
+use crate::log::Project;
+use crate::log::state::TableSnapshot;
+use crate::ops::retention::parse_lsn;
+use crate::sql::{TIMESTAMP_BETWEEN, VERSION_BETWEEN};
+use crate::table::VersionedTable;
+
+/// The relation planner of the time machine (registered by `TimeMachine::attach`).
+#[derive(Debug)]
+pub struct TimeTravelPlanner {
+    project: Arc<Project>,
+}
+
+/// What a version clause asks for.
+enum Wanted {
+    Lsn(u64),
+    Instant(DateTime<Utc>),
+    LsnRange(u64, u64),
+    InstantRange(DateTime<Utc>, DateTime<Utc>),
+}
+
+impl TimeTravelPlanner {
+    /// A planner for the tables of `project`.
+    pub fn new(project: Arc<Project>) -> Self {
+        Self { project }
+    }
+
+    /// The error for a version clause on a table that does not resolve: dropped tables say how
+    /// to undrop them.
+    fn missing(&self, table: &TableReference, cause: DataFusionError) -> DataFusionError {
+        let name = table.table();
+        let state = self.project.state();
+        let dropped: Vec<&str> = state
+            .tables
+            .values()
+            .filter(|t| t.current.dropped && t.current.name == name)
+            .map(|t| t.id.as_str())
+            .collect();
+        match dropped.last() {
+            Some(id) => DataFusionError::Plan(format!(
+                "table {name} is dropped: undrop it with RESTORE TABLE {name} ('id'='{id}'), or restore a version of it \
+                 AS a new table with RESTORE TABLE {name} ('id'='{id}') TO LSN '…' AS <new name>"
+            )),
+            None => cause,
+        }
+    }
+}
+
+impl RelationPlanner for TimeTravelPlanner {
+    fn plan_relation(
+        &self,
+        relation: TableFactor,
+        context: &mut dyn RelationPlannerContext,
+    ) -> DfResult<RelationPlanning> {
+        let TableFactor::Table { name, alias, args, version: Some(version), .. } = &relation else {
+            return Ok(RelationPlanning::Original(Box::new(relation)));
+        };
+        if args.is_some() {
+            return Err(DataFusionError::Plan(format!(
+                "a version clause applies to tables, not to the table function {name}"
+            )));
+        }
+        let reference = context.object_name_to_table_reference(name.clone())?;
+        let wanted = wanted(version, context).map_err(|e| match e {
+            DataFusionError::NotImplemented(_) => e,
+            other => DataFusionError::Plan(format!("table {reference} {version}: {}", other.message())),
+        })?;
+        let source = context
+            .context_provider()
+            .get_table_source(reference.clone())
+            .map_err(|e| self.missing(&reference, e))?;
+        let provider = source_as_provider(&source)?;
+        let Some(table) = provider.downcast_ref::<VersionedTable>() else {
+            return Err(DataFusionError::Plan(format!(
+                "{reference} is not a versioned table: VERSION / TIMESTAMP AS OF and BETWEEN apply to the time machine's tables"
+            )));
+        };
+        let project = table.project();
+        let pinned = pin(project, &table.snapshot().id, wanted).map_err(DataFusionError::from)?;
+        let provider = VersionedTable::try_new(Arc::clone(project), Arc::new(pinned))?;
+        let plan = LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(provider)), None)?.build()?;
+        Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(plan, alias.clone()))))
+    }
+}
+
+/// The snapshot of table `id` that `wanted` designates, checked against retention.
+fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapshot> {
+    let state = project.state();
+    let table = state.tables.get(id).ok_or_else(|| Error::not_found(format!("no table has id {id}")))?;
+    state.check_readable(id)?;
+    let now = project.clock().now();
+    let lsn_since = |at| match lsn_at(&state, table, at) {
+        // A range that starts before the table existed starts at its creation.
+        Err(Error::NotFound(m)) if at < table.created && m.contains("did not exist") => Ok(0),
+        other => other,
+    };
+    match wanted {
+        Wanted::Lsn(lsn) => version(&state, table, lsn, now),
+        Wanted::Instant(at) => version(&state, table, lsn_at(&state, table, at)?, now),
+        Wanted::LsnRange(from, to) => changes(&state, table, from, to, now),
+        Wanted::InstantRange(from, to) => {
+            if from > to {
+                return Err(Error::invalid(format!(
+                    "TIMESTAMP BETWEEN on table {}: the start is after the end",
+                    table.current.name
+                )));
+            }
+            let to = lsn_since(to)?;
+            changes(&state, table, lsn_since(from)?, to, now)
+        }
+    }
+}
+
+/// Reads a version clause.
+fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> DfResult<Wanted> {
+    match version {
+        TableVersion::VersionAsOf(e) => Ok(Wanted::Lsn(lsn(e, context, false)?)),
+        TableVersion::TimestampAsOf(e) | TableVersion::ForSystemTimeAsOf(e) => {
+            Ok(Wanted::Instant(instant(e, context)?))
+        }
+        TableVersion::Function(ast::Expr::Function(f)) => {
+            let args = match &f.args {
+                FunctionArguments::List(list) => list
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>(),
+                _ => None,
+            };
+            let marker = |e: &ast::Expr| match e {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match args.as_deref() {
+                Some([m, from, to]) if marker(m).as_deref() == Some(VERSION_BETWEEN) => {
+                    Ok(Wanted::LsnRange(lsn(from, context, true)?, lsn(to, context, true)?))
+                }
+                Some([m, from, to]) if marker(m).as_deref() == Some(TIMESTAMP_BETWEEN) => {
+                    Ok(Wanted::InstantRange(instant(from, context)?, instant(to, context)?))
+                }
+                _ => Err(unsupported(version)),
+            }
+        }
+        other => Err(unsupported(other)),
+    }
+}
+
+fn unsupported(version: &TableVersion) -> DataFusionError {
+    DataFusionError::NotImplemented(format!(
+        "the version clause {version}; supported: VERSION AS OF <lsn>, TIMESTAMP AS OF <timestamp>, \
+         FOR SYSTEM_TIME AS OF <timestamp>, VERSION BETWEEN <lsn> AND <lsn>, TIMESTAMP BETWEEN <timestamp> AND <timestamp>"
+    ))
+}
+
+/// Folds a constant expression (`'2024-01-15'`, `now() - interval '1 hour'`, `42`) to a value.
+fn constant(e: &ast::Expr, context: &mut dyn RelationPlannerContext, what: &str, cast_to: Option<DataType>) -> DfResult<ScalarValue> {
+    let not_constant = |detail: String| DataFusionError::Plan(format!("{what} takes a constant, got {e}: {detail}"));
+    let expr = context.sql_to_expr(e.clone(), &DFSchema::empty()).map_err(|err| not_constant(err.to_string()))?;
+    let expr = match cast_to {
+        Some(t) => {
+            let from = expr.get_type(&DFSchema::empty())?;
+            let ok = matches!(from, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Timestamp(..) | DataType::Date32 | DataType::Date64);
+            if !ok {
+                return Err(DataFusionError::Plan(format!("{what} takes a timestamp, a date or a string, got {e} of type {from}")));
+            }
+            cast(expr, t)
+        }
+        None => expr,
+    };
+    let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_current_time().build());
+    match simplifier.simplify(expr).map_err(|err| not_constant(err.to_string()))? {
+        Expr::Literal(v, _) if !v.is_null() => Ok(v),
+        Expr::Literal(..) => Err(DataFusionError::Plan(format!("{what} got NULL from {e}"))),
+        other => Err(not_constant(format!("it does not fold to a constant ({other})"))),
+    }
+}
+
+/// An LSN: an integer or a string of digits (`'0000000000000004'`); 0 only as a range start.
+fn lsn(e: &ast::Expr, context: &mut dyn RelationPlannerContext, zero_ok: bool) -> DfResult<u64> {
+    let text = match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.clone(),
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            _ => constant(e, context, "VERSION", None)?.to_string(),
+        },
+        _ => constant(e, context, "VERSION", None)?.to_string(),
+    };
+    if zero_ok && !text.is_empty() && text.bytes().all(|b| b == b'0') {
+        return Ok(0);
+    }
+    Ok(parse_lsn(&text)?)
+}
+
+/// An instant: a timestamp, a date (midnight) or a string, in UTC unless it names a zone.
+fn instant(e: &ast::Expr, context: &mut dyn RelationPlannerContext) -> DfResult<DateTime<Utc>> {
+    let utc = DataType::Timestamp(TimeUnit::Nanosecond, Some("+00:00".into()));
+    match constant(e, context, "TIMESTAMP AS OF", Some(utc))? {
+        ScalarValue::TimestampNanosecond(Some(ns), _) => Ok(DateTime::from_timestamp_nanos(ns)),
+        other => Err(DataFusionError::Plan(format!("TIMESTAMP AS OF: {e} is not a timestamp ({other})"))),
+    }
+}
