@@ -1,65 +1,21 @@
-//! The embedding API: a DataFusion `SessionContext` with a project's versioned tables and the
-//! time machine's statements.
+//! The embedding API: a DataFusion `SessionContext` with a project's versioned tables, time
+//! travel in FROM, and the time machine's statements as DataFusion plans.
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::ProjectSchema;
+use crate::catalog::{HistoryFunction, ProjectSchema, TablesFunction};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
-use crate::ops::history::{HistoryFunction, TablesFunction};
+use crate::plan::{install, plan_statement};
+use crate::statements::{Env, ResultKind, StatementResult};
 use crate::time_travel::TimeTravelPlanner;
 use crate::warehouse::Warehouse;
-
-/// What a statement returned.
-#[derive(Debug, Clone)]
-pub struct StatementResult {
-    /// Schema of the rows.
-    pub schema: SchemaRef,
-    /// The rows (empty for DDL).
-    pub batches: Vec<RecordBatch>,
-    /// Whether this is a query result, a confirmation, or a count of rows written.
-    pub kind: ResultKind,
-}
-
-/// The kind of a [`StatementResult`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultKind {
-    /// Rows of a query (SELECT, SHOW, LIST, EXPLAIN …).
-    Query,
-    /// A statement that returns nothing (DDL, RESTORE …).
-    Ok,
-    /// A write: the number of rows written.
-    RowsAffected(u64),
-}
-
-impl StatementResult {
-    pub(crate) fn ok() -> Self {
-        Self {
-            schema: Arc::new(datafusion::arrow::datatypes::Schema::empty()),
-            batches: vec![],
-            kind: ResultKind::Ok,
-        }
-    }
-
-    pub(crate) fn rows_affected(n: u64) -> Self {
-        Self { kind: ResultKind::RowsAffected(n), ..Self::ok() }
-    }
-
-    pub(crate) fn query(batch: RecordBatch) -> Self {
-        Self { schema: batch.schema(), batches: vec![batch], kind: ResultKind::Query }
-    }
-
-    /// Total number of rows in `batches`.
-    pub fn num_rows(&self) -> usize {
-        self.batches.iter().map(RecordBatch::num_rows).sum()
-    }
-}
 
 /// A session with the time machine: DataFusion plus versioned tables, history and restore.
 ///
@@ -67,16 +23,20 @@ impl StatementResult {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> datafusion_timemachine::Result<()> {
 /// use datafusion_timemachine::TimeMachine;
 /// let tm = TimeMachine::open("memory://").await?;
-/// tm.execute("CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)").await?;
-/// tm.execute(r#"INSERT OVERWRITE TABLE t PARTITION (ds="20191201") VALUES ("1")"#).await?;
-/// let batches = tm.sql("SELECT a, ds FROM t").await?.collect().await?;
-/// assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+/// tm.sql("CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)").await?;
+/// tm.sql(r#"INSERT OVERWRITE TABLE t PARTITION (ds="20191201") VALUES ("1")"#).await?;
+/// tm.sql(r#"INSERT OVERWRITE TABLE t PARTITION (ds="20191201") VALUES ("2")"#).await?;
+/// // Queries are lazy DataFrames; the past is one clause away.
+/// let old = tm.sql("SELECT a FROM t VERSION AS OF 2").await?.collect().await?;
+/// assert_eq!(old[0].num_rows(), 1);
+/// // Statements with side effects take effect when awaited, as DataFusion's DDL does.
+/// tm.sql("RESTORE TABLE t TO LSN '0000000000000002'").await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct TimeMachine {
     ctx: SessionContext,
-    schema: Arc<ProjectSchema>,
+    env: Env,
 }
 
 /// Options for [`TimeMachine::builder`].
@@ -162,8 +122,9 @@ impl TimeMachine {
         Self::builder().location(location).build().await
     }
 
-    /// Makes `project` the default schema of `ctx`: its tables resolve by bare name, its store
-    /// is registered for scans. Use [`TimeMachine::execute`] for the time machine's statements.
+    /// Attaches `project` to `ctx` (shared with every clone of `ctx`): its tables become the
+    /// default schema, time travel in FROM works in `ctx.sql`, the history table functions are
+    /// registered, and the planner learns to run the time machine's statements.
     pub fn attach(ctx: SessionContext, project: Arc<Project>) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
         ctx.register_object_store(url.as_ref(), Arc::clone(project.store()));
@@ -174,38 +135,79 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
-        let schema = Arc::new(ProjectSchema::new(project));
-        catalog.register_schema(&options.default_schema, Arc::clone(&schema) as _)?;
-        Ok(Self { ctx, schema })
+        let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
+        let env = Env { project, session_tables: Arc::clone(schema.session_tables()) };
+        catalog.register_schema(&options.default_schema, schema)?;
+        {
+            let state = ctx.state_ref();
+            let mut state = state.write();
+            let installed: SessionState = install(&state, env.clone());
+            *state = installed;
+        }
+        Ok(Self { ctx, env })
     }
 
-    /// The DataFusion context (plain `ctx.sql` works on the tables too, for SELECT and INSERT).
+    /// The DataFusion context (plain `ctx.sql` works on the tables too, time travel included).
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }
 
     /// The project.
     pub fn project(&self) -> &Arc<Project> {
-        self.schema.project()
+        &self.env.project
     }
 
-    pub(crate) fn schema_provider(&self) -> &Arc<ProjectSchema> {
-        &self.schema
-    }
-
-    /// Runs one statement (MaxCompute dialect or any DataFusion SQL) to completion.
-    pub async fn execute(&self, sql: &str) -> Result<StatementResult> {
-        crate::sql::execute(self, sql).await
-    }
-
-    /// Runs one statement and returns its result as a DataFrame.
+    /// Plans one statement (MaxCompute dialect or any DataFusion SQL) and returns what it
+    /// returns as a DataFrame, with DataFusion's convention: queries (SELECT, SHOW HISTORY,
+    /// LIST PARTITIONS, EXPLAIN) are lazy and stream when executed; statements with side effects
+    /// (DDL, INSERT, RESTORE, PURGE …) have taken effect when this returns.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
-        let result = self.execute(sql).await?;
-        let df = if result.batches.is_empty() {
-            self.ctx.read_batch(RecordBatch::new_empty(result.schema))?
-        } else {
-            self.ctx.read_batches(result.batches)?
-        };
-        Ok(df)
+        Ok(self.run(sql).await?.1)
     }
+
+    /// Like [`TimeMachine::sql`], also saying what kind of result the DataFrame holds (for
+    /// writes, the number of rows written).
+    pub async fn run(&self, sql: &str) -> Result<(ResultKind, DataFrame)> {
+        let statement = crate::sql::parse(sql)?;
+        let text = sql.trim().trim_end_matches(';').trim();
+        let state = self.ctx.state();
+        let planned = plan_statement(&self.env, &state, text, statement).await?;
+        let df = self.ctx.execute_logical_plan(planned.plan).await?;
+        if planned.kind == ResultKind::Query {
+            return Ok((ResultKind::Query, df));
+        }
+        // Side effects happen now. DataFusion's own DDL already ran in execute_logical_plan.
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let kind = match planned.kind {
+            ResultKind::RowsAffected(_) => ResultKind::RowsAffected(count_of(&batches)),
+            other => other,
+        };
+        let df = if batches.is_empty() {
+            self.ctx.read_batch(RecordBatch::new_empty(schema))?
+        } else {
+            self.ctx.read_batches(batches)?
+        };
+        Ok((kind, df))
+    }
+
+    /// Runs one statement to completion and collects its result.
+    pub async fn execute(&self, sql: &str) -> Result<StatementResult> {
+        let (kind, df) = self.run(sql).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let batches = if kind == ResultKind::Query { batches } else { batches.into_iter().filter(|b| b.num_rows() > 0).collect() };
+        Ok(StatementResult { schema, batches, kind })
+    }
+}
+
+/// The `count` column that writes return.
+fn count_of(batches: &[RecordBatch]) -> u64 {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::UInt64Type;
+    batches
+        .iter()
+        .filter(|b| b.num_columns() == 1 && b.num_rows() == 1)
+        .filter_map(|b| b.column(0).as_primitive_opt::<UInt64Type>().map(|a| a.value(0)))
+        .sum()
 }

@@ -14,7 +14,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 pub use print::{Format, print_batches, print_result};
 
 use crate::error::Result;
-use crate::session::TimeMachine;
+use crate::TimeMachine;
 use crate::sql::{Statement, parse, split_statements};
 
 /// Command-line options.

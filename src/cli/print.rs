@@ -11,7 +11,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use crate::error::Result;
-use crate::session::{ResultKind, StatementResult};
+use crate::statements::{ResultKind, StatementResult};
 
 /// Output formats of the CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

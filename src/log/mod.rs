@@ -9,6 +9,7 @@
 
 pub mod model;
 mod project;
+pub mod retention;
 pub mod state;
 
 pub use project::{CHECKPOINT_INTERVAL, Draft, Project};

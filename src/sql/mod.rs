@@ -1,14 +1,9 @@
-//! SQL: the MaxCompute-dialect parser and the statement executor.
+//! SQL: the MaxCompute dialect, parsed into the statements this crate owns (parsing only).
 
-pub(crate) mod ddl;
+mod ast;
 mod dialect;
-mod dml;
-mod exec;
 mod parser;
 
+pub use ast::{ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
 pub use dialect::MaxComputeDialect;
-pub(crate) use exec::execute;
-pub use parser::{
-    CreateTable, Insert, PartitionSpec, Restore, Statement, TIMESTAMP_BETWEEN, VERSION_BETWEEN, parse,
-    split_statements,
-};
+pub use parser::{TIMESTAMP_BETWEEN, VERSION_BETWEEN, parse, split_statements};

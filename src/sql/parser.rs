@@ -6,137 +6,18 @@
 
 use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{
-    self, BinaryOperator, Expr as AstExpr, Query, TableObject, Value,
+    self, BinaryOperator, Expr as AstExpr, TableObject, Value,
 };
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
+use super::ast::{ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
 use super::dialect::MaxComputeDialect;
 
 use crate::error::{Error, Result};
-use crate::log::model::ColumnDef;
 use crate::names::validate_identifier;
 use crate::types::normalize_type;
-
-/// A partition spec as written: `(ds='20191201', hr='00')`, or `('id'='…')` for an ObjectId.
-pub type PartitionSpec = Vec<(String, String)>;
-
-/// A statement, as this crate executes it.
-#[derive(Debug, Clone)]
-pub enum Statement {
-    /// `CREATE TABLE [IF NOT EXISTS] t (…) [PARTITIONED BY (…)] [LIFECYCLE n] [AS SELECT …]`.
-    CreateTable(CreateTable),
-    /// `DROP TABLE [IF EXISTS] t`.
-    DropTable {
-        /// Table name.
-        name: String,
-        /// IF EXISTS given.
-        if_exists: bool,
-    },
-    /// `ALTER TABLE t RENAME TO u`.
-    Rename {
-        /// Current name.
-        from: String,
-        /// New name.
-        to: String,
-    },
-    /// `ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]`.
-    DropPartitions {
-        /// Table name.
-        table: String,
-        /// IF EXISTS given.
-        if_exists: bool,
-        /// The partitions.
-        specs: Vec<PartitionSpec>,
-    },
-    /// `LIST PARTITIONS t`.
-    ListPartitions {
-        /// Table name.
-        table: String,
-    },
-    /// `INSERT {INTO|OVERWRITE} [TABLE] t [PARTITION (…)] {VALUES …|SELECT …}`.
-    Insert(Insert),
-    /// `TRUNCATE TABLE t [PARTITION (…)…]`.
-    Truncate {
-        /// Table name.
-        table: String,
-        /// Partitions to empty (all when none).
-        specs: Vec<PartitionSpec>,
-    },
-    /// `SHOW HISTORY FOR TABLES`.
-    ShowHistoryTables,
-    /// `SHOW HISTORY FOR TABLE t [('id'='…')] [PARTITION (…)…]`.
-    ShowHistory {
-        /// Table name.
-        table: String,
-        /// `('id'='…')` given.
-        id: Option<String>,
-        /// Partition specs (or `('id'='…')` forms).
-        specs: Vec<PartitionSpec>,
-    },
-    /// Every RESTORE form.
-    Restore(Restore),
-    /// `SETPROJECT [key=value]`.
-    SetProject {
-        /// `(key, value)`, or None to list the properties.
-        property: Option<(String, String)>,
-    },
-    /// `PURGE TABLE t`.
-    Purge {
-        /// Table name.
-        table: String,
-    },
-    /// Anything else: DataFusion plans and runs it.
-    DataFusion(Box<DfStatement>),
-}
-
-/// `CREATE TABLE`.
-#[derive(Debug, Clone)]
-pub struct CreateTable {
-    /// Table name.
-    pub name: String,
-    /// IF NOT EXISTS given.
-    pub if_not_exists: bool,
-    /// Data columns.
-    pub columns: Vec<ColumnDef>,
-    /// Partition columns.
-    pub partition_columns: Vec<ColumnDef>,
-    /// LIFECYCLE in days (accepted and recorded; data lifecycle is not enforced).
-    pub lifecycle: Option<u64>,
-    /// The query of CREATE TABLE … AS.
-    pub query: Option<Box<Query>>,
-}
-
-/// `INSERT`.
-#[derive(Debug, Clone)]
-pub struct Insert {
-    /// Target table.
-    pub table: String,
-    /// OVERWRITE rather than INTO.
-    pub overwrite: bool,
-    /// `PARTITION (k='v', k2)`: a value per static column, None for dynamic ones.
-    pub partition: Option<Vec<(String, Option<String>)>>,
-    /// The rows.
-    pub source: Box<Query>,
-    /// The original sqlparser statement (for inserts into session-only tables).
-    pub original: Box<DfStatement>,
-}
-
-/// `RESTORE TABLE …`.
-#[derive(Debug, Clone)]
-pub struct Restore {
-    /// Table name.
-    pub table: String,
-    /// `('id'='…')`: the ObjectId of a dropped table.
-    pub id: Option<String>,
-    /// `PARTITION (…)` specs, or `PARTITION ('id'='…')`.
-    pub specs: Vec<PartitionSpec>,
-    /// `TO LSN '…'`.
-    pub lsn: Option<String>,
-    /// `AS u`.
-    pub target: Option<String>,
-}
 
 /// Splits a script into statements at `;` outside quotes and comments.
 ///
@@ -310,6 +191,13 @@ fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
 /// Parses one statement (a trailing `;` is optional).
 pub fn parse(sql: &str) -> Result<Statement> {
     let tokens = tokenize(sql)?;
+    if let Some(explain) = parse_explain(&tokens)? {
+        return Ok(explain);
+    }
+    parse_tokens(tokens)
+}
+
+fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Statement> {
     let dialect = MaxComputeDialect;
     let mut df = DFParserBuilder::new(tokens).with_dialect(&dialect).build()?;
     let stmt = parse_custom(&mut df)?;
@@ -323,6 +211,29 @@ pub fn parse(sql: &str) -> Result<Statement> {
         )));
     }
     Ok(stmt)
+}
+
+/// `EXPLAIN [ANALYZE] [VERBOSE] <statement of ours>`; None when the statement explained is
+/// DataFusion's (DataFusion's parser reads the whole EXPLAIN then).
+fn parse_explain(tokens: &[TokenWithSpan]) -> Result<Option<Statement>> {
+    let mut i = match next_significant(tokens, 0) {
+        Some(i) if is_word(&tokens[i].token, "EXPLAIN") => i + 1,
+        _ => return Ok(None),
+    };
+    let mut flag = |word: &str| match next_significant(tokens, i) {
+        Some(j) if is_word(&tokens[j].token, word) => {
+            i = j + 1;
+            true
+        }
+        _ => false,
+    };
+    let analyze = flag("ANALYZE");
+    let verbose = flag("VERBOSE");
+    match parse_tokens(tokens[i..].to_vec()) {
+        Ok(Statement::DataFusion(_)) => Ok(None),
+        Err(e) => Err(e),
+        Ok(statement) => Ok(Some(Statement::Explain { analyze, verbose, statement: Box::new(statement) })),
+    }
 }
 
 /// The uppercase text of the unquoted word `n` tokens ahead, if it is one.
@@ -407,7 +318,7 @@ fn table_name(p: &mut Parser) -> Result<String> {
     Ok(name)
 }
 
-fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnDef>> {
+fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnSpec>> {
     p.expect_token(&Token::LParen)?;
     let cols = p.parse_comma_separated(|p| {
         let name = p.parse_identifier()?.value.to_lowercase();
@@ -421,7 +332,7 @@ fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnDef>> {
     cols.into_iter()
         .map(|(name, t)| {
             validate_identifier("column", &name)?;
-            Ok(ColumnDef { name, data_type: normalize_type(&t)? })
+            Ok(ColumnSpec { name, data_type: normalize_type(&t)? })
         })
         .collect()
 }
@@ -660,7 +571,7 @@ mod tests {
             panic!()
         };
         assert_eq!(c.name, "t1");
-        assert_eq!(c.columns[1], ColumnDef { name: "b".into(), data_type: "bigint".into() });
+        assert_eq!(c.columns[1], ColumnSpec { name: "b".into(), data_type: "bigint".into() });
         assert_eq!(c.partition_columns[0].name, "ds");
         assert_eq!(c.lifecycle, Some(7));
     }

@@ -32,7 +32,7 @@ pub use versions::{changes, lsn_at, version};
 use crate::error::Error;
 use crate::log::Project;
 use crate::log::state::TableSnapshot;
-use crate::ops::retention::parse_lsn;
+use crate::log::retention::parse_lsn;
 use crate::sql::{TIMESTAMP_BETWEEN, VERSION_BETWEEN};
 use crate::table::VersionedTable;
 

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 use crate::log::model::{Action, Partition, format_lsn};
 use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
-use crate::ops::history::format_time;
-use crate::ops::retention::{check_restorable, cutoff, expired_error, restorable};
+use crate::statements::history::format_time;
+use crate::log::retention::{check_restorable, cutoff, expired_error, restorable};
 
 /// The LSN that was current at `at`: the newest version committed at or before it.
 ///

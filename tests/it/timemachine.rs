@@ -82,7 +82,7 @@ async fn retention_expires_versions_and_purge_reclaims_their_files() {
     // Retention 0 keeps only the current version.
     run(&tm, &["setproject odps.timemachine.retention.days=0"]).await;
     tm.project().wait_background().await;
-    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 1);
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["6"]);
     // Another process opening the compacted warehouse sees the same.
@@ -99,10 +99,10 @@ async fn dropped_tables_expire_and_their_files_go() {
     tm.project().wait_background().await;
     assert_eq!(data_files(dir.path()), 3);
     clock.advance(Days::hours(23));
-    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 3, "the drop is younger than a day");
     clock.advance(Days::hours(2));
-    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 1);
     assert_eq!(tm.project().state().tables.len(), 1);
     assert_eq!(rows(&tm, "SELECT v FROM keep").await, vec!["7"]);
@@ -133,10 +133,10 @@ async fn orphans_from_failed_writes_are_swept_after_the_grace_period() {
     std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
     std::fs::write(&orphan, b"PAR1").unwrap();
     tm.project().set_grace(Duration::from_secs(3600));
-    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert!(orphan.exists(), "a young orphan may belong to a commit in flight");
     tm.project().set_grace(Duration::ZERO);
-    datafusion_timemachine::ops::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert!(!orphan.exists());
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["1"]);
 }
@@ -189,7 +189,7 @@ async fn a_handle_behind_a_compacted_log_catches_up_from_the_checkpoint() {
     assert_eq!(rows(&b, "SELECT v FROM t").await, vec!["1"]);
     run(&a, &["INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (3)"]).await;
     a.project().wait_background().await;
-    datafusion_timemachine::ops::purge::purge_project(a.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge::purge_project(a.project(), usize::MAX).await.unwrap();
     assert!(!dir.path().join(format!("default/_log/{:020}.json", 3)).exists(), "the log was compacted");
     // b last saw commit 2; the entries after it are gone, the checkpoint covers them.
     assert_eq!(rows(&b, "SELECT sum(v) FROM t").await, vec!["6"]);

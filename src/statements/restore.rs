@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::history::resolve;
-use super::retention::{check_restorable, cutoff, expired_error, parse_lsn};
+use super::ddl::spec_values;
+use super::{Env, StatementResult};
+use crate::log::retention::{check_restorable, cutoff, expired_error, parse_lsn};
 use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::log::model::{
@@ -14,8 +16,6 @@ use crate::log::model::{
     partition_spec,
 };
 use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
-use crate::session::{StatementResult, TimeMachine};
-use crate::sql::ddl::spec_values;
 use crate::sql::{PartitionSpec, Restore};
 
 fn new_id() -> String {
@@ -35,17 +35,17 @@ fn one(change: TableChange) -> Result<Draft> {
 }
 
 /// Runs a RESTORE statement.
-pub(crate) async fn restore(tm: &TimeMachine, text: &str, r: Restore) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn restore(env: &Env, text: &str, r: &Restore) -> Result<StatementResult> {
+    let project = &env.project;
     if let Some(u) = &r.target {
-        if tm.schema_provider().is_session_table(u) {
+        if env.session_tables.contains(u) {
             return Err(Error::AlreadyExists(format!("table {u} already exists (session table)")));
         }
         if r.lsn.is_none() {
             return Err(Error::Syntax("AS <table> needs TO LSN '…'".into()));
         }
     }
-    if tm.schema_provider().is_session_table(&r.table) {
+    if env.session_tables.contains(&r.table) {
         return Err(Error::AlreadyExists(format!(
             "table {} is a session table: rename it first, then restore",
             r.table

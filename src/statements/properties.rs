@@ -4,26 +4,28 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::StringArray;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::retention::{MAX_RETENTION_DAYS, RETENTION_KEY, retention_days};
+use super::{Env, StatementResult};
+use crate::log::retention::{MAX_RETENTION_DAYS, RETENTION_KEY, retention_days};
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::session::{StatementResult, TimeMachine};
+
+/// The columns of `SETPROJECT`'s listing.
+pub(crate) fn properties_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("Name", DataType::Utf8, false), Field::new("Value", DataType::Utf8, false)]))
+}
 
 /// `SETPROJECT` (list) or `SETPROJECT key=value` (set).
-pub(crate) async fn setproject(tm: &TimeMachine, text: &str, property: Option<(String, String)>) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, String)>) -> Result<StatementResult> {
+    let project = &env.project;
     project.refresh().await?;
     let Some((key, value)) = property else {
         let state = project.state();
         let mut props = state.properties.clone();
         props.insert(RETENTION_KEY.to_string(), retention_days(&state).to_string());
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("Name", DataType::Utf8, false),
-            Field::new("Value", DataType::Utf8, false),
-        ]));
+        let schema = properties_schema();
         let (names, values): (Vec<String>, Vec<String>) = props.into_iter().unzip();
         let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(values))])?;
         return Ok(StatementResult::query(batch));

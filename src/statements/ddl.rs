@@ -4,12 +4,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::arrow::array::StringArray;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::SendableRecordBatchStream;
 
-use super::dml::{cast_to, plan_query};
-use super::exec::live_table;
-use super::parser::{CreateTable, PartitionSpec};
+use super::{Env, StatementResult, live_table};
 use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::log::model::{
@@ -18,7 +17,7 @@ use crate::log::model::{
 };
 use crate::log::state::{ProjectState, TableSnapshot};
 use crate::names::{validate_identifier, validate_partition_value};
-use crate::session::{StatementResult, TimeMachine};
+use crate::sql::{ColumnSpec, CreateTable, PartitionSpec};
 use crate::table::{PartitionWriter, WriteOutput};
 use crate::types;
 
@@ -84,64 +83,117 @@ fn check_columns(columns: &[ColumnDef], partition_columns: &[ColumnDef]) -> Resu
     Ok(())
 }
 
-/// CREATE TABLE, with or without AS SELECT.
-pub(super) async fn create_table(tm: &TimeMachine, text: &str, c: CreateTable) -> Result<StatementResult> {
-    let project = tm.project();
-    project.refresh().await?;
-    if tm.schema_provider().is_session_table(&c.name) {
-        return Err(Error::AlreadyExists(format!("table {} already exists (session table)", c.name)));
+/// CREATE TABLE … AS: the new table, its id and schema (derived from the query at planning).
+#[derive(Debug, Clone)]
+pub struct CreateAsTarget {
+    /// Table name.
+    pub name: String,
+    /// IF NOT EXISTS given.
+    pub if_not_exists: bool,
+    /// The schema the query's rows are cast to.
+    pub schema: TableSchema,
+}
+
+fn to_columns(specs: &[ColumnSpec]) -> Vec<ColumnDef> {
+    specs.iter().map(|c| ColumnDef { name: c.name.clone(), data_type: c.data_type.clone() }).collect()
+}
+
+/// Fails unless `name` is free (or IF NOT EXISTS makes the statement a no-op: Ok(false)).
+fn name_free(env: &Env, name: &str, if_not_exists: bool) -> Result<bool> {
+    if env.session_tables.contains(name) {
+        return Err(Error::AlreadyExists(format!("table {name} already exists (session table)")));
     }
-    if project.state().live_table(&c.name).is_some() {
-        return if c.if_not_exists {
-            Ok(StatementResult::ok())
-        } else {
-            Err(Error::AlreadyExists(format!("table {} already exists", c.name)))
-        };
+    match env.project.state().live_table(name) {
+        Some(_) if if_not_exists => Ok(false),
+        Some(_) => Err(Error::AlreadyExists(format!("table {name} already exists"))),
+        None => Ok(true),
     }
+}
+
+/// The target of CREATE TABLE `name` AS a query whose columns are `columns` (name, Arrow type);
+/// None when IF NOT EXISTS finds the table.
+pub(crate) async fn prepare_create_as(
+    env: &Env,
+    c: &CreateTable,
+    columns: &[(String, DataType)],
+) -> Result<Option<CreateAsTarget>> {
+    env.project.refresh().await?;
+    if !c.columns.is_empty() || !c.partition_columns.is_empty() {
+        return Err(Error::not_supported(
+            "columns or PARTITIONED BY with AS SELECT; create the table, then INSERT … SELECT",
+        ));
+    }
+    if !name_free(env, &c.name, c.if_not_exists)? {
+        return Ok(None);
+    }
+    let columns = columns
+        .iter()
+        .map(|(name, t)| Ok(ColumnDef { name: name.to_lowercase(), data_type: types::from_arrow(t)? }))
+        .collect::<Result<Vec<_>>>()?;
+    check_columns(&columns, &[])?;
+    let schema = TableSchema { columns, partition_columns: vec![] };
+    Ok(Some(CreateAsTarget { name: c.name.clone(), if_not_exists: c.if_not_exists, schema }))
+}
+
+/// CREATE TABLE (without AS).
+pub(crate) async fn create_table(env: &Env, text: &str, c: &CreateTable) -> Result<StatementResult> {
+    env.project.refresh().await?;
+    if !name_free(env, &c.name, c.if_not_exists)? {
+        return Ok(StatementResult::ok());
+    }
+    let (columns, partition_columns) = (to_columns(&c.columns), to_columns(&c.partition_columns));
+    check_columns(&columns, &partition_columns)?;
+    let schema = TableSchema { columns, partition_columns };
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (schema, written) = match c.query {
-        None => {
-            check_columns(&c.columns, &c.partition_columns)?;
-            (TableSchema { columns: c.columns, partition_columns: c.partition_columns }, None)
-        }
-        Some(query) => {
-            if !c.columns.is_empty() || !c.partition_columns.is_empty() {
-                return Err(Error::not_supported(
-                    "columns or PARTITIONED BY with AS SELECT; create the table, then INSERT … SELECT",
-                ));
-            }
-            let df = plan_query(tm, query).await?;
-            let columns = df
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| Ok(ColumnDef { name: f.name().to_lowercase(), data_type: types::from_arrow(f.data_type())? }))
-                .collect::<Result<Vec<_>>>()?;
-            check_columns(&columns, &[])?;
-            let schema = TableSchema { columns, partition_columns: vec![] };
-            let df = cast_to(df, &c.name, &schema.columns)?;
-            let writer = PartitionWriter::new(Arc::clone(project), &id, &schema, vec![], Default::default())?;
-            let out = writer.write_stream(df.execute_stream().await?).await?;
-            (schema, Some(out))
-        }
-    };
-    let mut actions = vec![Action::Create { name: c.name.clone(), schema }];
+    commit_create(env, text, &c.name, c.if_not_exists, &id, schema, None).await
+}
+
+/// CREATE TABLE … AS: writes the rows, then commits the table with them as LSN 1.
+pub(crate) async fn create_as(
+    env: &Env,
+    text: &str,
+    target: &CreateAsTarget,
+    rows: SendableRecordBatchStream,
+) -> Result<StatementResult> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let writer = PartitionWriter::new(Arc::clone(&env.project), &id, &target.schema, vec![], Default::default())?;
+    let out = writer.write_stream(rows).await?;
+    commit_create(env, text, &target.name, target.if_not_exists, &id, target.schema.clone(), Some(out)).await
+}
+
+async fn commit_create(
+    env: &Env,
+    text: &str,
+    name: &str,
+    if_not_exists: bool,
+    id: &str,
+    schema: TableSchema,
+    written: Option<WriteOutput>,
+) -> Result<StatementResult> {
+    let mut actions = vec![Action::Create { name: name.to_string(), schema }];
     if let Some(out) = &written {
-        actions.push(put_written(&id, out));
+        actions.push(put_written(id, out));
     }
-    let history = vec![table_row(&id, &c.name, Operation::Create)];
-    let result = project
+    let history = vec![table_row(id, name, Operation::Create)];
+    let result = env
+        .project
         .commit(text, |state| {
-            if state.live_table(&c.name).is_some() {
-                return Err(Error::AlreadyExists(format!("table {} already exists", c.name)));
+            if state.live_table(name).is_some() {
+                return Err(Error::AlreadyExists(format!("table {name} already exists")));
             }
-            let change = TableChange { table_id: id.clone(), lsn: 1, history: history.clone(), actions: actions.clone(), writes: written.is_some() };
+            let change = TableChange {
+                table_id: id.to_string(),
+                lsn: 1,
+                history: history.clone(),
+                actions: actions.clone(),
+                writes: written.is_some(),
+            };
             Ok(Draft { tables: vec![change], ..Default::default() })
         })
         .await;
     match result {
         Ok(_) => Ok(written.map_or_else(StatementResult::ok, |o| StatementResult::rows_affected(o.rows))),
-        Err(Error::AlreadyExists(_)) if c.if_not_exists => Ok(StatementResult::ok()),
+        Err(Error::AlreadyExists(_)) if if_not_exists => Ok(StatementResult::ok()),
         Err(e) => Err(e),
     }
 }
@@ -155,8 +207,8 @@ fn put_written(table_id: &str, out: &WriteOutput) -> Action {
 }
 
 /// DROP TABLE: the table leaves the namespace; its versions stay restorable until they expire.
-pub(super) async fn drop_table(tm: &TimeMachine, text: &str, name: &str, if_exists: bool) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn drop_table(env: &Env, text: &str, name: &str, if_exists: bool) -> Result<StatementResult> {
+    let project = &env.project;
     project.refresh().await?;
     let base = match live_table(&project.state(), name) {
         Ok(b) => b,
@@ -180,11 +232,11 @@ pub(super) async fn drop_table(tm: &TimeMachine, text: &str, name: &str, if_exis
 }
 
 /// ALTER TABLE t RENAME TO u.
-pub(super) async fn rename(tm: &TimeMachine, text: &str, from: &str, to: &str) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn rename(env: &Env, text: &str, from: &str, to: &str) -> Result<StatementResult> {
+    let project = &env.project;
     project.refresh().await?;
     let base = live_table(&project.state(), from)?;
-    if tm.schema_provider().is_session_table(to) {
+    if env.session_tables.contains(to) {
         return Err(Error::AlreadyExists(format!("table {to} already exists (session table)")));
     }
     if from == to {
@@ -213,14 +265,14 @@ pub(super) async fn rename(tm: &TimeMachine, text: &str, from: &str, to: &str) -
 }
 
 /// ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]: all in one version.
-pub(super) async fn drop_partitions(
-    tm: &TimeMachine,
+pub(crate) async fn drop_partitions(
+    env: &Env,
     text: &str,
     table: &str,
     if_exists: bool,
     specs: &[PartitionSpec],
 ) -> Result<StatementResult> {
-    let project = tm.project();
+    let project = &env.project;
     project.refresh().await?;
     let base = live_table(&project.state(), table)?;
     let mut keys = Vec::new();
@@ -264,9 +316,14 @@ pub(super) async fn drop_partitions(
     Ok(StatementResult::ok())
 }
 
+/// The column of LIST PARTITIONS.
+pub(crate) fn partitions_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("Partition", DataType::Utf8, false)]))
+}
+
 /// LIST PARTITIONS t: one row per partition, its spec.
-pub(super) async fn list_partitions(tm: &TimeMachine, table: &str) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn list_partitions(env: &Env, table: &str) -> Result<StatementResult> {
+    let project = &env.project;
     project.refresh().await?;
     let snapshot = live_table(&project.state(), table)?;
     if !snapshot.schema.is_partitioned() {
@@ -277,13 +334,12 @@ pub(super) async fn list_partitions(tm: &TimeMachine, table: &str) -> Result<Sta
         .keys()
         .map(|k| partition_spec(&snapshot.schema.partition_columns, k))
         .collect();
-    let schema = Arc::new(Schema::new(vec![Field::new("Partition", DataType::Utf8, false)]));
-    Ok(StatementResult::query(RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(specs))])?))
+    Ok(StatementResult::query(RecordBatch::try_new(partitions_schema(), vec![Arc::new(StringArray::from(specs))])?))
 }
 
 /// TRUNCATE TABLE t [PARTITION (…)…]: the named partitions (or all) become empty.
-pub(super) async fn truncate(tm: &TimeMachine, text: &str, table: &str, specs: &[PartitionSpec]) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn truncate(env: &Env, text: &str, table: &str, specs: &[PartitionSpec]) -> Result<StatementResult> {
+    let project = &env.project;
     project.refresh().await?;
     let base = live_table(&project.state(), table)?;
     let keys: Vec<Vec<String>> = if specs.is_empty() {

@@ -2,22 +2,21 @@
 //! version when a statement plans, plus session-only tables (views, external tables) that
 //! DataFusion registers itself.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::SchemaProvider;
-use datafusion::datasource::TableProvider;
+use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::error::{DataFusionError, Result as DfResult};
 
 use crate::log::Project;
-use crate::table::VersionedTable;
+use crate::table::{SessionTables, VersionedTable};
 
 /// A project as a DataFusion schema.
 pub struct ProjectSchema {
     project: Arc<Project>,
-    session_tables: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
+    session_tables: Arc<SessionTables>,
 }
 
 impl fmt::Debug for ProjectSchema {
@@ -29,7 +28,7 @@ impl fmt::Debug for ProjectSchema {
 impl ProjectSchema {
     /// The schema of `project`.
     pub fn new(project: Arc<Project>) -> Self {
-        Self { project, session_tables: RwLock::new(HashMap::new()) }
+        Self { project, session_tables: Arc::default() }
     }
 
     /// The project behind the schema.
@@ -37,9 +36,9 @@ impl ProjectSchema {
         &self.project
     }
 
-    /// True if `name` is a session-only table (view, external table) rather than a versioned one.
-    pub fn is_session_table(&self, name: &str) -> bool {
-        self.session_tables.read().unwrap_or_else(|e| e.into_inner()).contains_key(name)
+    /// The session-only tables (views, external tables) registered beside the versioned ones.
+    pub fn session_tables(&self) -> &Arc<SessionTables> {
+        &self.session_tables
     }
 }
 
@@ -47,13 +46,13 @@ impl ProjectSchema {
 impl SchemaProvider for ProjectSchema {
     fn table_names(&self) -> Vec<String> {
         let mut names = self.project.state().live_names();
-        names.extend(self.session_tables.read().unwrap_or_else(|e| e.into_inner()).keys().cloned());
+        names.extend(self.session_tables.names());
         names
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        if let Some(t) = self.session_tables.read().unwrap_or_else(|e| e.into_inner()).get(name) {
-            return Ok(Some(Arc::clone(t)));
+        if let Some(t) = self.session_tables.get(name) {
+            return Ok(Some(t));
         }
         // Catch up with other writers so that every statement plans against the latest version.
         self.project.refresh().await?;
@@ -81,11 +80,21 @@ impl SchemaProvider for ProjectSchema {
         if self.project.state().live_table(&name).is_some() {
             return Err(DataFusionError::Plan(format!("table {name} already exists")));
         }
-        Ok(self.session_tables.write().unwrap_or_else(|e| e.into_inner()).insert(name, table))
+        // DataFusion's own CREATE TABLE makes an in-memory table: in a project that would be a
+        // table without versions that vanishes with the process. Say where the real one is made.
+        if table.is::<MemTable>() {
+            return Err(DataFusionError::Plan(format!(
+                "CREATE TABLE {name} through a plain SessionContext would make an unversioned in-memory table in project {}: \
+                 run it through TimeMachine::sql / TimeMachine::execute (or the timemachine CLI) to create a versioned table, \
+                 or register in-memory data under another schema",
+                self.project.name()
+            )));
+        }
+        Ok(self.session_tables.insert(name, table))
     }
 
     fn deregister_table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        if let Some(t) = self.session_tables.write().unwrap_or_else(|e| e.into_inner()).remove(name) {
+        if let Some(t) = self.session_tables.remove(name) {
             return Ok(Some(t));
         }
         if self.project.state().live_table(name).is_some() {
@@ -97,6 +106,6 @@ impl SchemaProvider for ProjectSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.is_session_table(name) || self.project.state().live_table(name).is_some()
+        self.session_tables.contains(name) || self.project.state().live_table(name).is_some()
     }
 }

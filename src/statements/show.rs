@@ -3,13 +3,13 @@
 use super::history::{HistoryLine, history_batch, lines, listed_tables, resolve, tables_batch};
 use crate::error::{Error, Result};
 use crate::log::model::{ObjectType, partition_spec};
-use crate::session::{StatementResult, TimeMachine};
+use super::ddl::spec_values;
+use super::{Env, StatementResult};
 use crate::sql::PartitionSpec;
-use crate::sql::ddl::spec_values;
 
 /// SHOW HISTORY FOR TABLES.
-pub(crate) async fn show_tables(tm: &TimeMachine) -> Result<StatementResult> {
-    let project = tm.project();
+pub(crate) async fn show_tables(env: &Env) -> Result<StatementResult> {
+    let project = &env.project;
     project.refresh().await?;
     let state = project.state();
     let tables = listed_tables(&state, project.clock().now());
@@ -18,12 +18,12 @@ pub(crate) async fn show_tables(tm: &TimeMachine) -> Result<StatementResult> {
 
 /// SHOW HISTORY FOR TABLE t [('id'='…')] [PARTITION (…)…].
 pub(crate) async fn show_table(
-    tm: &TimeMachine,
+    env: &Env,
     name: &str,
     id: Option<&str>,
     specs: &[PartitionSpec],
 ) -> Result<StatementResult> {
-    let project = tm.project();
+    let project = &env.project;
     project.refresh().await?;
     let state = project.state();
     let now = project.clock().now();

@@ -1,0 +1,94 @@
+//! The history table functions: `timemachine_history('t' [, 'id'])` (with typed `lsn_number`
+//! and `commit_time` beside MaxCompute's text columns) and `timemachine_tables()`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{Int64Array, TimestampMillisecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{TableFunctionImpl, TableProvider};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::Expr;
+
+use crate::log::Project;
+use crate::statements::history::{history_batch, lines, listed_tables, resolve, tables_batch};
+
+fn string_args(name: &str, args: &[Expr]) -> DfResult<Vec<String>> {
+    args.iter()
+        .map(|e| match e {
+            Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _) => Ok(s.clone()),
+            other => Err(DataFusionError::Plan(format!("{name} takes string literals, got {other}"))),
+        })
+        .collect()
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// `timemachine_history('t' [, 'id'])`: the history of a table as a table, with typed
+/// `lsn_number` and `commit_time` beside MaxCompute's text columns.
+#[derive(Debug)]
+pub struct HistoryFunction {
+    project: Arc<Project>,
+}
+
+impl HistoryFunction {
+    /// The function over `project`.
+    pub fn new(project: Arc<Project>) -> Self {
+        Self { project }
+    }
+}
+
+impl TableFunctionImpl for HistoryFunction {
+    fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        let args = string_args("timemachine_history", args)?;
+        let (name, id) = match args.as_slice() {
+            [name] => (name.to_lowercase(), None),
+            [name, id] => (name.to_lowercase(), Some(id.as_str())),
+            _ => return Err(DataFusionError::Plan("usage: timemachine_history('table' [, 'id'])".into())),
+        };
+        let state = self.project.state();
+        let now = self.project.clock().now();
+        let table = resolve(&state, &name, id, now)?;
+        let lines = lines(&state, table, now);
+        let text = history_batch(&lines)?;
+        let mut fields: Vec<Field> = text.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
+        fields.push(Field::new("lsn_number", DataType::Int64, false));
+        fields.push(Field::new("commit_time", DataType::Timestamp(TimeUnit::Millisecond, None), false));
+        let mut columns = text.columns().to_vec();
+        columns.push(Arc::new(Int64Array::from(lines.iter().map(|l| l.lsn as i64).collect::<Vec<_>>())));
+        columns.push(Arc::new(TimestampMillisecondArray::from(lines.iter().map(|l| millis(l.time)).collect::<Vec<_>>())));
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+        Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))
+    }
+}
+
+/// `timemachine_tables()`: SHOW HISTORY FOR TABLES as a table, lowercase column names.
+#[derive(Debug)]
+pub struct TablesFunction {
+    project: Arc<Project>,
+}
+
+impl TablesFunction {
+    /// The function over `project`.
+    pub fn new(project: Arc<Project>) -> Self {
+        Self { project }
+    }
+}
+
+impl TableFunctionImpl for TablesFunction {
+    fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        if !args.is_empty() {
+            return Err(DataFusionError::Plan("usage: timemachine_tables()".into()));
+        }
+        let state = self.project.state();
+        let batch = tables_batch(&listed_tables(&state, self.project.clock().now()))?;
+        let fields: Vec<Field> = batch.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())?;
+        Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))
+    }
+}

@@ -1,0 +1,8 @@
+//! A project as DataFusion's catalog sees it: the schema provider of its tables and the table
+//! functions that serve its history to ordinary SQL.
+
+mod functions;
+mod schema;
+
+pub use functions::{HistoryFunction, TablesFunction};
+pub use schema::ProjectSchema;

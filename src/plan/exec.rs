@@ -1,0 +1,172 @@
+//! Executing statement nodes: the `ExecutionPlan` that runs a statement when its stream is
+//! polled, the `ExtensionPlanner` that makes it, and the `QueryPlanner` that installs both.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::context::QueryPlanner;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
+use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
+use datafusion::execution::session_state::SessionState;
+use datafusion::catalog::Session;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use futures::StreamExt;
+
+use super::node::StatementNode;
+use crate::statements::{self, Env};
+
+/// Runs one statement when executed; its rows are the statement's result.
+pub struct StatementExec {
+    env: Env,
+    node: StatementNode,
+    input: Option<Arc<dyn ExecutionPlan>>,
+    properties: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for StatementExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StatementExec({})", self.node.title())
+    }
+}
+
+impl StatementExec {
+    fn new(env: Env, node: StatementNode, input: Option<Arc<dyn ExecutionPlan>>) -> Self {
+        // One stream: a statement is one commit, written from all of its rows.
+        let input = input.map(|i| {
+            if i.output_partitioning().partition_count() > 1 {
+                Arc::new(CoalescePartitionsExec::new(i)) as Arc<dyn ExecutionPlan>
+            } else {
+                i
+            }
+        });
+        let schema = node.request.output_schema();
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        Self { env, node, input, properties }
+    }
+}
+
+impl DisplayAs for StatementExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StatementExec: {}", self.node.title())
+    }
+}
+
+impl ExecutionPlan for StatementExec {
+    fn name(&self) -> &str {
+        "StatementExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        self.input.iter().collect()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(Self::new(self.env.clone(), self.node.clone(), children.pop())))
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(DataFusionError::Internal(format!("StatementExec has one partition, not {partition}")));
+        }
+        let input = self.input.as_ref().map(|i| i.execute(0, context)).transpose()?;
+        let (env, text, request) = (self.env.clone(), self.node.text.clone(), Arc::clone(&self.node.request));
+        let run = async move {
+            let result = statements::run(&env, &text, &request, input).await.map_err(DataFusionError::from)?;
+            Ok::<_, DataFusionError>(futures::stream::iter(result.batches.into_iter().map(Ok)))
+        };
+        let stream = futures::stream::once(run).map(|r| match r {
+            Ok(batches) => batches.boxed(),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), stream.flatten())))
+    }
+}
+
+/// Plans [`StatementNode`]s into [`StatementExec`]s.
+#[derive(Debug)]
+pub(super) struct StatementPlanner {
+    env: Env,
+}
+
+#[async_trait]
+impl ExtensionPlanner for StatementPlanner {
+    async fn plan_extension(
+        &self,
+        _planner: &dyn PhysicalPlanner,
+        node: &dyn UserDefinedLogicalNode,
+        _logical_inputs: &[&LogicalPlan],
+        physical_inputs: &[Arc<dyn ExecutionPlan>],
+        _session: &dyn Session,
+        _planning_ctx: &PhysicalPlanningContext,
+    ) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
+        let Some(node) = node.as_any().downcast_ref::<StatementNode>() else {
+            return Ok(None);
+        };
+        let input = physical_inputs.first().cloned();
+        Ok(Some(Arc::new(StatementExec::new(self.env.clone(), node.clone(), input))))
+    }
+}
+
+/// DataFusion's physical planner plus the statement planner. Plans without statement nodes go
+/// to the planner the session had before (so a custom one keeps working for queries).
+#[derive(Debug)]
+pub struct TimeMachineQueryPlanner {
+    statements: Arc<StatementPlanner>,
+    previous: Arc<dyn QueryPlanner + Send + Sync>,
+}
+
+impl TimeMachineQueryPlanner {
+    /// The planner for `env`, falling back to `previous`.
+    pub fn new(env: Env, previous: Arc<dyn QueryPlanner + Send + Sync>) -> Self {
+        Self { statements: Arc::new(StatementPlanner { env }), previous }
+    }
+}
+
+fn has_statement(plan: &LogicalPlan) -> bool {
+    let here = matches!(plan, LogicalPlan::Extension(e) if e.node.as_any().is::<StatementNode>());
+    here || plan.inputs().into_iter().any(has_statement)
+}
+
+#[async_trait]
+impl QueryPlanner for TimeMachineQueryPlanner {
+    async fn create_physical_plan(&self, plan: &LogicalPlan, session: &dyn Session) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if !has_statement(plan) {
+            return self.previous.create_physical_plan(plan, session).await;
+        }
+        let planner = DefaultPhysicalPlanner::with_extension_planners(vec![Arc::clone(&self.statements) as _]);
+        planner.create_physical_plan(plan, session).await
+    }
+}
+
+/// Installs the time machine's planner on `state`, keeping its previous planner for the rest.
+pub fn install(state: &SessionState, env: Env) -> SessionState {
+    let previous = Arc::clone(state.query_planner());
+    datafusion::execution::session_state::SessionStateBuilder::new_from_existing(state.clone())
+        .with_query_planner(Arc::new(TimeMachineQueryPlanner::new(env, previous)))
+        .build()
+}

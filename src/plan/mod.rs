@@ -1,0 +1,145 @@
+//! Planning: every statement becomes a DataFusion `LogicalPlan`. The time machine's own
+//! statements become a [`StatementNode`] (INSERT and CREATE TABLE … AS with the query they write
+//! as its input); DataFusion's statements are planned by DataFusion.
+
+mod exec;
+mod node;
+
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast};
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{self, Ident, Query, SelectItem, SetExpr};
+
+pub use exec::{StatementExec, TimeMachineQueryPlanner, install};
+pub use node::StatementNode;
+
+use crate::error::{Error, Result};
+use crate::log::model::ColumnDef;
+use crate::sql::Statement;
+use crate::statements::{Env, Request, ResultKind, ddl, dml};
+use crate::types;
+
+/// A planned statement and what it returns.
+#[derive(Debug)]
+pub struct Planned {
+    /// The plan.
+    pub plan: LogicalPlan,
+    /// Query rows, a confirmation, or a count of rows written.
+    pub kind: ResultKind,
+}
+
+/// Plans `statement` (parsed from `text`) against `state`.
+pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
+    let node = |request: Request, input: Option<LogicalPlan>| -> Result<Planned> {
+        let kind = request.kind();
+        Ok(Planned { plan: StatementNode::new(text, request, input)?.into_plan(), kind })
+    };
+    match statement {
+        Statement::DataFusion(stmt) => {
+            // Table functions read the cached state: catch up first.
+            env.project.refresh().await?;
+            datafusion_plan(state, *stmt).await
+        }
+        // Session-only tables are DataFusion's.
+        Statement::DropTable { name, .. } if env.session_tables.contains(&name) => {
+            let mut stmts = DFParser::parse_sql(text)?;
+            let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
+            datafusion_plan(state, stmt).await
+        }
+        Statement::Insert(ins) if env.session_tables.contains(&ins.table) => {
+            datafusion_plan(state, *ins.original).await
+        }
+        Statement::Insert(ins) => {
+            let target = dml::prepare_insert(env, &ins).await?;
+            let mut source = ins.source;
+            name_by_position(&mut source, false);
+            let query = query_plan(state, source).await?;
+            let query = cast_to(query, &ins.table, &target.columns)?;
+            node(Request::Insert(target), Some(query))
+        }
+        Statement::CreateTable(c) if c.query.is_some() => {
+            let mut source = c.query.clone().expect("checked above");
+            name_by_position(&mut source, true);
+            let query = query_plan(state, source).await?;
+            let columns: Vec<_> =
+                query.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+            match ddl::prepare_create_as(env, &c, &columns).await? {
+                Some(target) => {
+                    let query = cast_to(query, &c.name, &target.schema.columns)?;
+                    node(Request::CreateAs(target), Some(query))
+                }
+                // IF NOT EXISTS and it exists: nothing to write.
+                None => node(Request::Statement(Statement::CreateTable(c)), None),
+            }
+        }
+        Statement::Explain { analyze, verbose, statement } => {
+            let inner = Box::pin(plan_statement(env, state, text, *statement)).await?;
+            let plan = LogicalPlanBuilder::from(inner.plan).explain(verbose, analyze)?.build()?;
+            Ok(Planned { plan, kind: ResultKind::Query })
+        }
+        other => node(Request::Statement(other), None),
+    }
+}
+
+/// Plans a DataFusion statement; DML reports a count, DDL a confirmation.
+async fn datafusion_plan(state: &SessionState, stmt: DfStatement) -> Result<Planned> {
+    let plan = state.statement_to_plan(stmt).await?;
+    let kind = match &plan {
+        LogicalPlan::Dml(_) => ResultKind::RowsAffected(0),
+        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Copy(_) => ResultKind::Ok,
+        _ => ResultKind::Query,
+    };
+    Ok(Planned { plan, kind })
+}
+
+/// Plans a query (VALUES or SELECT).
+async fn query_plan(state: &SessionState, query: Box<Query>) -> Result<LogicalPlan> {
+    let stmt = DfStatement::Statement(Box::new(ast::Statement::Query(query)));
+    Ok(state.statement_to_plan(stmt).await?)
+}
+
+/// Names the unnamed expressions of the query's select list by position (`_c0`, `_c1`, …, as
+/// MaxCompute names them): values go into a table by position, so two expressions that
+/// DataFusion would name alike (`SELECT CAST(v AS STRING), v`, `SELECT a, a`) must not collide.
+/// With `keep_columns`, plain column references keep their names (CREATE TABLE … AS takes
+/// column names from them).
+fn name_by_position(query: &mut Query, keep_columns: bool) {
+    let mut body = query.body.as_mut();
+    // The leftmost SELECT of a UNION names the columns.
+    while let SetExpr::SetOperation { left, .. } = body {
+        body = left.as_mut();
+    }
+    if let SetExpr::Query(inner) = body {
+        return name_by_position(inner, keep_columns);
+    }
+    let SetExpr::Select(select) = body else { return };
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::UnnamedExpr(expr) = item
+            && !(keep_columns && matches!(expr, ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)))
+        {
+            let alias = Ident::new(format!("_c{i}"));
+            *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias };
+        }
+    }
+}
+
+/// Casts the query's columns, by position, to the target columns.
+fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef]) -> Result<LogicalPlan> {
+    let got = plan.schema().fields().len();
+    if got != targets.len() {
+        let want: Vec<String> = targets.iter().map(|c| format!("{} {}", c.name, c.data_type.to_uppercase())).collect();
+        return Err(Error::invalid(format!(
+            "INSERT into {table} expects {} values per row ({}) but the query gives {got}",
+            targets.len(),
+            want.join(", ")
+        )));
+    }
+    let exprs = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .zip(targets)
+        .map(|(c, t)| Ok(cast(Expr::Column(c), types::arrow_type(&t.data_type)?).alias(&t.name)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
+}

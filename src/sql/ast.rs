@@ -1,0 +1,142 @@
+//! The statements this crate owns, as the parser reads them (data only: no execution here).
+
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Query;
+
+/// A partition spec as written: `(ds='20191201', hr='00')`, or `('id'='…')` for an ObjectId.
+pub type PartitionSpec = Vec<(String, String)>;
+
+/// A statement, as this crate executes it.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `CREATE TABLE [IF NOT EXISTS] t (…) [PARTITIONED BY (…)] [LIFECYCLE n] [AS SELECT …]`.
+    CreateTable(CreateTable),
+    /// `DROP TABLE [IF EXISTS] t`.
+    DropTable {
+        /// Table name.
+        name: String,
+        /// IF EXISTS given.
+        if_exists: bool,
+    },
+    /// `ALTER TABLE t RENAME TO u`.
+    Rename {
+        /// Current name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// `ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]`.
+    DropPartitions {
+        /// Table name.
+        table: String,
+        /// IF EXISTS given.
+        if_exists: bool,
+        /// The partitions.
+        specs: Vec<PartitionSpec>,
+    },
+    /// `LIST PARTITIONS t`.
+    ListPartitions {
+        /// Table name.
+        table: String,
+    },
+    /// `INSERT {INTO|OVERWRITE} [TABLE] t [PARTITION (…)] {VALUES …|SELECT …}`.
+    Insert(Insert),
+    /// `TRUNCATE TABLE t [PARTITION (…)…]`.
+    Truncate {
+        /// Table name.
+        table: String,
+        /// Partitions to empty (all when none).
+        specs: Vec<PartitionSpec>,
+    },
+    /// `SHOW HISTORY FOR TABLES`.
+    ShowHistoryTables,
+    /// `SHOW HISTORY FOR TABLE t [('id'='…')] [PARTITION (…)…]`.
+    ShowHistory {
+        /// Table name.
+        table: String,
+        /// `('id'='…')` given.
+        id: Option<String>,
+        /// Partition specs (or `('id'='…')` forms).
+        specs: Vec<PartitionSpec>,
+    },
+    /// Every RESTORE form.
+    Restore(Restore),
+    /// `SETPROJECT [key=value]`.
+    SetProject {
+        /// `(key, value)`, or None to list the properties.
+        property: Option<(String, String)>,
+    },
+    /// `PURGE TABLE t`.
+    Purge {
+        /// Table name.
+        table: String,
+    },
+    /// `EXPLAIN [ANALYZE] [VERBOSE]` of one of the statements above.
+    Explain {
+        /// ANALYZE: run it and show the metrics.
+        analyze: bool,
+        /// VERBOSE.
+        verbose: bool,
+        /// The statement explained.
+        statement: Box<Statement>,
+    },
+    /// Anything else: DataFusion plans and runs it.
+    DataFusion(Box<DfStatement>),
+}
+
+/// A column as declared: its lowercase name and normalized MaxCompute type (`string`, `bigint`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// Column name, lowercase.
+    pub name: String,
+    /// MaxCompute type name, lowercase (`decimal(10,2)`, …).
+    pub data_type: String,
+}
+
+/// `CREATE TABLE`.
+#[derive(Debug, Clone)]
+pub struct CreateTable {
+    /// Table name.
+    pub name: String,
+    /// IF NOT EXISTS given.
+    pub if_not_exists: bool,
+    /// Data columns.
+    pub columns: Vec<ColumnSpec>,
+    /// Partition columns.
+    pub partition_columns: Vec<ColumnSpec>,
+    /// LIFECYCLE in days (accepted and recorded; data lifecycle is not enforced).
+    pub lifecycle: Option<u64>,
+    /// The query of CREATE TABLE … AS.
+    pub query: Option<Box<Query>>,
+}
+
+/// `INSERT`.
+#[derive(Debug, Clone)]
+pub struct Insert {
+    /// Target table.
+    pub table: String,
+    /// OVERWRITE rather than INTO.
+    pub overwrite: bool,
+    /// `PARTITION (k='v', k2)`: a value per static column, None for dynamic ones.
+    pub partition: Option<Vec<(String, Option<String>)>>,
+    /// The rows.
+    pub source: Box<Query>,
+    /// The original sqlparser statement (for inserts into session-only tables).
+    pub original: Box<DfStatement>,
+}
+
+/// `RESTORE TABLE …`.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    /// Table name.
+    pub table: String,
+    /// `('id'='…')`: the ObjectId of a dropped table.
+    pub id: Option<String>,
+    /// `PARTITION (…)` specs, or `PARTITION ('id'='…')`.
+    pub specs: Vec<PartitionSpec>,
+    /// `TO LSN '…'`.
+    pub lsn: Option<String>,
+    /// `AS u`.
+    pub target: Option<String>,
+}
+

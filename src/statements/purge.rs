@@ -1,0 +1,32 @@
+//! PURGE TABLE: every backup of a table goes now (irreversible).
+
+use crate::error::{Error, Result};
+use crate::log::model::Expiry;
+use crate::log::state::ProjectState;
+use crate::purge::forget;
+
+use super::{Env, StatementResult};
+
+/// PURGE TABLE t: all past versions of the live table t, and every dropped table named t.
+pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<StatementResult> {
+    let project = &env.project;
+    let compute = |state: &ProjectState| {
+        let mut out: Vec<Expiry> = state
+            .tables
+            .values()
+            .filter(|t| t.current.dropped && t.current.name == name)
+            .map(|t| Expiry { table_id: t.id.clone(), keep_from: None })
+            .collect();
+        match state.live_table(name) {
+            Some(t) if t.entries.len() > 1 => {
+                out.push(Expiry { table_id: t.id.clone(), keep_from: Some(t.current.lsn) })
+            }
+            Some(_) => {}
+            None if out.is_empty() => return Err(Error::not_found(format!("table {name} does not exist"))),
+            None => {}
+        }
+        Ok(out)
+    };
+    forget(project, text, usize::MAX, compute).await?;
+    Ok(StatementResult::ok())
+}
