@@ -141,7 +141,7 @@ impl TimeMachine {
         {
             let state = ctx.state_ref();
             let mut state = state.write();
-            let installed: SessionState = install(&state, env.clone());
+            let installed: SessionState = install(&state, env.clone())?;
             *state = installed;
         }
         Ok(Self { ctx, env })

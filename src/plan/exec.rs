@@ -16,7 +16,7 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
-use datafusion::execution::session_state::SessionState;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::catalog::Session;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use futures::StreamExt;
@@ -164,9 +164,18 @@ impl QueryPlanner for TimeMachineQueryPlanner {
 }
 
 /// Installs the time machine's planner on `state`, keeping its previous planner for the rest.
-pub fn install(state: &SessionState, env: Env) -> SessionState {
+///
+/// DataFusion's default (generic) SQL dialect does not parse version clauses, so a session on
+/// it moves to sqlparser's Snowflake dialect, the generic-like dialect that parses
+/// `VERSION AS OF`, `TIMESTAMP AS OF` and `FOR SYSTEM_TIME AS OF` without other restrictions
+/// (Databricks and BigQuery require `INTERVAL '1' HOUR` forms); a dialect the user chose stays.
+pub fn install(state: &SessionState, env: Env) -> DfResult<SessionState> {
     let previous = Arc::clone(state.query_planner());
-    datafusion::execution::session_state::SessionStateBuilder::new_from_existing(state.clone())
-        .with_query_planner(Arc::new(TimeMachineQueryPlanner::new(env, previous)))
-        .build()
+    let mut builder = SessionStateBuilder::new_from_existing(state.clone());
+    if let Some(config) = builder.config()
+        && config.options().sql_parser.dialect.to_string().eq_ignore_ascii_case("generic")
+    {
+        config.options_mut().set("datafusion.sql_parser.dialect", "snowflake")?;
+    }
+    Ok(builder.with_query_planner(Arc::new(TimeMachineQueryPlanner::new(env, previous))).build())
 }

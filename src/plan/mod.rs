@@ -73,12 +73,23 @@ pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, stateme
             }
         }
         Statement::Explain { analyze, verbose, statement } => {
-            let inner = Box::pin(plan_statement(env, state, text, *statement)).await?;
+            let inner = Box::pin(plan_statement(env, state, explained_text(text), *statement)).await?;
             let plan = LogicalPlanBuilder::from(inner.plan).explain(verbose, analyze)?.build()?;
             Ok(Planned { plan, kind: ResultKind::Query })
         }
         other => node(Request::Statement(other), None),
     }
+}
+
+/// The statement after `EXPLAIN [ANALYZE] [VERBOSE]`.
+fn explained_text(text: &str) -> &str {
+    let mut rest = text.trim_start();
+    for word in ["EXPLAIN", "ANALYZE", "VERBOSE"] {
+        if rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word) {
+            rest = rest[word.len()..].trim_start();
+        }
+    }
+    rest
 }
 
 /// Plans a DataFusion statement; DML reports a count, DDL a confirmation.

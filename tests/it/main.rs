@@ -4,6 +4,7 @@ mod cli;
 mod commits;
 mod corrupt;
 mod crash;
+mod dataframes;
 mod fuzz;
 mod model;
 mod processes;
