@@ -54,6 +54,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// The user interrupted the statement (Ctrl-C) before it committed.
+    #[error("cancelled: the statement was interrupted before it committed; nothing changed")]
+    Cancelled,
+
     /// The object store failed.
     #[error("storage error: {0}")]
     Storage(#[from] object_store::Error),

@@ -136,7 +136,7 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
-        let env = Env { project, session_tables: Arc::clone(schema.session_tables()) };
+        let env = Env { project, session_tables: Arc::clone(schema.session_tables()), progress: Arc::default() };
         catalog.register_schema(&options.default_schema, schema)?;
         {
             let state = ctx.state_ref();
@@ -155,6 +155,11 @@ impl TimeMachine {
     /// The project.
     pub fn project(&self) -> &Arc<Project> {
         &self.env.project
+    }
+
+    /// Rows and bytes the running INSERT / CREATE TABLE … AS has taken in so far.
+    pub fn progress(&self) -> &Arc<crate::statements::Progress> {
+        &self.env.progress
     }
 
     /// Plans one statement (MaxCompute dialect or any DataFusion SQL) and returns what it

@@ -8,12 +8,16 @@ mod print;
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 
-pub use print::{Format, print_batches, print_result};
+pub use print::{Format, print_batches, print_stream};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::statements::ResultKind;
 use crate::TimeMachine;
 use crate::sql::{Statement, parse, split_statements};
 
@@ -30,8 +34,8 @@ pub struct Args {
     /// Output format of query results.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Run these statements (repeatable), then exit.
-    #[arg(short = 'c', long = "command")]
+    /// Run these statements (repeatable), then exit. SQL may start with a `--` comment.
+    #[arg(short = 'c', long = "command", allow_hyphen_values = true)]
     pub commands: Vec<String>,
     /// Run the statements in these files (repeatable), then exit.
     #[arg(short = 'f', long = "file")]
@@ -39,9 +43,23 @@ pub struct Args {
     /// Do not ask for confirmation before DROP TABLE / DROP PARTITION.
     #[arg(long)]
     pub yes: bool,
-    /// Print only query results (no confirmations).
+    /// Print only query results (no confirmations, no timing).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Rows the table format shows per query (`inf` for all); csv and json print every row.
+    #[arg(long, default_value = "40", value_parser = parse_maxrows)]
+    pub maxrows: MaxRows,
+}
+
+/// `--maxrows`: a number of rows, or no limit (`inf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxRows(pub Option<usize>);
+
+fn parse_maxrows(s: &str) -> std::result::Result<MaxRows, String> {
+    match s.trim().to_lowercase().as_str() {
+        "inf" | "infinite" | "none" => Ok(MaxRows(None)),
+        n => n.parse().map(|n| MaxRows(Some(n))).map_err(|_| format!("--maxrows takes a number or inf, not {s:?}")),
+    }
 }
 
 /// A source of statements, in the order given on the command line.
@@ -85,7 +103,15 @@ async fn run(args: Args, scripts: Vec<Script>) -> ExitCode {
         }
     };
     let interactive = std::io::stdin().is_terminal();
-    let runner = Runner { tm, format: args.format, quiet: args.quiet, confirm: interactive && !args.yes };
+    let runner = Runner {
+        tm,
+        format: args.format,
+        quiet: args.quiet,
+        confirm: interactive && !args.yes,
+        maxrows: args.maxrows.0,
+        timing: !args.quiet && std::io::stdout().is_terminal(),
+        progress: std::io::stderr().is_terminal(),
+    };
     let ok = if !scripts.is_empty() {
         runner.run_scripts(scripts).await
     } else if interactive {
@@ -110,6 +136,11 @@ struct Runner {
     format: Format,
     quiet: bool,
     confirm: bool,
+    maxrows: Option<usize>,
+    /// Print `N rows in set. Query took …` (on a terminal, unless quiet).
+    timing: bool,
+    /// Show progress of long statements on stderr (a terminal).
+    progress: bool,
 }
 
 impl Runner {
@@ -148,7 +179,14 @@ impl Runner {
         if !self.confirm {
             return true;
         }
-        let destructive = matches!(parse(sql), Ok(Statement::DropTable { .. } | Statement::DropPartitions { .. }));
+        let destructive = match parse(sql) {
+            // DROP TABLE IF EXISTS of a missing table drops nothing: no need to ask.
+            Ok(Statement::DropTable { name, if_exists }) => {
+                !if_exists || self.tm.project().state().live_table(&name).is_some()
+            }
+            Ok(Statement::DropPartitions { .. }) => true,
+            _ => false,
+        };
         if !destructive {
             return true;
         }
@@ -166,12 +204,76 @@ impl Runner {
             println!("Cancelled");
             return Ok(());
         }
-        let result = self.tm.execute(sql).await?;
+        // Ctrl-C drops the statement: an unfinished write leaves only unreferenced files.
+        tokio::select! {
+            result = self.execute_and_print(sql) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+        }
+    }
+
+    async fn execute_and_print(&self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        let scanned = Arc::new(AtomicU64::new(0));
+        let ticker = self.progress.then(|| self.spawn_progress(Arc::clone(&scanned)));
+        let result = self.execute_and_print_inner(sql, &scanned).await;
+        if let Some(t) = ticker {
+            t.abort();
+            eprint!("\r\x1b[K");
+        }
+        let rows = result?;
+        if self.timing {
+            let secs = started.elapsed().as_secs_f64();
+            match rows {
+                Some(n) => println!("{n} row{} in set. Query took {secs:.3} seconds.", if n == 1 { "" } else { "s" }),
+                None => println!("Query took {secs:.3} seconds."),
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` and prints its result; for a query, the number of rows.
+    async fn execute_and_print_inner(&self, sql: &str, scanned: &AtomicU64) -> Result<Option<u64>> {
+        let (kind, df) = self.tm.run(sql).await?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        print_result(&mut out, &result, self.format, self.quiet)?;
+        let rows = match kind {
+            ResultKind::Query => {
+                let stream = df.execute_stream().await?;
+                let limit = if self.format == Format::Table { self.maxrows } else { None };
+                Some(print_stream(&mut out, stream, self.format, limit, |n| scanned.store(n, Ordering::Relaxed)).await?)
+            }
+            ResultKind::Ok if !self.quiet => {
+                writeln!(out, "OK")?;
+                None
+            }
+            ResultKind::RowsAffected(n) if !self.quiet => {
+                writeln!(out, "OK: {n} row{} written", if n == 1 { "" } else { "s" })?;
+                None
+            }
+            _ => None,
+        };
         out.flush()?;
-        Ok(())
+        Ok(rows)
+    }
+
+    /// After a second, shows on stderr how many rows the statement has read or written.
+    fn spawn_progress(&self, scanned: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
+        let written = Arc::clone(self.tm.progress());
+        written.reset();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            loop {
+                let (rows, bytes) = written.get();
+                let read = scanned.load(Ordering::Relaxed);
+                let line = if rows > 0 {
+                    format!("{rows} rows, {:.1} MB written so far…", bytes as f64 / 1e6)
+                } else {
+                    format!("{read} rows so far…")
+                };
+                eprint!("\r\x1b[K{line}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
     }
 
     async fn repl(&self) -> bool {

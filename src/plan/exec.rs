@@ -22,7 +22,7 @@ use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext
 use futures::StreamExt;
 
 use super::node::StatementNode;
-use crate::statements::{self, Env};
+use crate::statements::{self, Env, Progress};
 
 /// Runs one statement when executed; its rows are the statement's result.
 pub struct StatementExec {
@@ -94,6 +94,7 @@ impl ExecutionPlan for StatementExec {
             return Err(DataFusionError::Internal(format!("StatementExec has one partition, not {partition}")));
         }
         let input = self.input.as_ref().map(|i| i.execute(0, context)).transpose()?;
+        let input = input.map(|rows| counted(rows, Arc::clone(&self.env.progress)));
         let (env, text, request) = (self.env.clone(), self.node.text.clone(), Arc::clone(&self.node.request));
         let run = async move {
             let result = statements::run(&env, &text, &request, input).await.map_err(DataFusionError::from)?;
@@ -105,6 +106,18 @@ impl ExecutionPlan for StatementExec {
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), stream.flatten())))
     }
+}
+
+/// Counts the rows a write takes in, for progress displays.
+fn counted(rows: SendableRecordBatchStream, progress: Arc<Progress>) -> SendableRecordBatchStream {
+    progress.reset();
+    let schema = rows.schema();
+    let stream = rows.inspect(move |b| {
+        if let Ok(b) = b {
+            progress.add(b.num_rows(), b.get_array_memory_size());
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
 /// Plans [`StatementNode`]s into [`StatementExec`]s.

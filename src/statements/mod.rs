@@ -5,6 +5,7 @@
 pub(crate) mod ddl;
 pub(crate) mod dml;
 pub mod history;
+mod progress;
 mod properties;
 mod purge;
 mod restore;
@@ -19,6 +20,7 @@ use datafusion::execution::SendableRecordBatchStream;
 
 pub use ddl::CreateAsTarget;
 pub use dml::InsertTarget;
+pub use progress::Progress;
 
 use crate::error::{Error, Result};
 use crate::log::Project;
@@ -33,6 +35,8 @@ pub struct Env {
     pub project: Arc<Project>,
     /// Session-only tables (their names are taken too).
     pub session_tables: Arc<SessionTables>,
+    /// Rows and bytes the running write has taken in.
+    pub progress: Arc<Progress>,
 }
 
 /// What a statement returned.

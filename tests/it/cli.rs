@@ -159,3 +159,43 @@ fn repl_runs_multi_line_statements() {
     assert!(out.contains("error:"), "errors are reported and the REPL goes on: {out}");
     assert!(dir.path().join(".timemachine_history").exists());
 }
+
+#[test]
+fn commands_may_start_with_a_comment_and_tables_show_maxrows() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    ok(&wh, &["-c", "-- make it\nCREATE TABLE m (n BIGINT)", "-c", "INSERT INTO m SELECT value FROM generate_series(1, 100)"]);
+    let out = ok(&wh, &["-c", "SELECT n FROM m ORDER BY n"]);
+    assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 41, "header + 40 rows by default:\n{out}");
+    assert!(out.contains("(40 of 100 rows shown: use --maxrows N, or --maxrows inf for all)"), "{out}");
+    let out = ok(&wh, &["--maxrows", "inf", "-c", "SELECT n FROM m"]);
+    assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 101);
+    // csv prints every row whatever --maxrows says, and no timing line into a pipe.
+    let out = ok(&wh, &["--maxrows", "5", "--format", "csv", "-c", "SELECT n FROM m"]);
+    assert_eq!(out.lines().count(), 101, "{out}");
+    assert!(!timemachine(&wh, &["--maxrows", "lots", "-c", "SELECT 1"]).status.success());
+}
+
+#[test]
+fn the_sample_script_tours_the_time_machine_and_runs_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.sql");
+    let first = ok(&wh, &["-f", sample]);
+    let second = ok(&wh, &["-f", sample]);
+    // The same tour both times, apart from ObjectIds and times.
+    let strip = |s: &str| s.lines().filter(|l| !l.contains("| TABLE") && !l.contains("| PARTITION")).collect::<Vec<_>>().join("\n");
+    assert_eq!(strip(&first), strip(&second));
+    assert!(first.contains("| 20240101 | 8     |"), "the restore brought the overwritten rows back:\n{first}");
+    assert!(first.contains("| 20240101 | plum  | 1      |"), "the incremental query shows the overwrite:\n{first}");
+}
+
+#[test]
+fn the_repl_times_each_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let out = on_terminal(dir.path(), &format!("--warehouse {}", wh.display()), "select 1 as one;\nquit\n");
+    assert!(out.contains("1 row in set. Query took "), "{out}");
+    let out = on_terminal(dir.path(), &format!("-q --warehouse {}", wh.display()), "select 1 as one;\nquit\n");
+    assert!(!out.contains("Query took"), "{out}");
+}
