@@ -342,7 +342,7 @@ async fn bench_purge(a: &Args) {
     let data_before = dir_bytes(&dir.join("default/data"));
     let meta_before = dir_bytes(&dir.join("default/_log")) + dir_bytes(&dir.join("default/_checkpoints"));
     clock.advance(chrono::Duration::days(2));
-    tm.project().set_grace(Duration::ZERO);
+    tm.project().set_grace(Duration::ZERO).await.unwrap();
     let start = Instant::now();
     let report = purge_project(tm.project(), usize::MAX).await.unwrap();
     let took = start.elapsed();

@@ -176,7 +176,8 @@ impl TimeMachine {
         let statement = crate::sql::parse(sql)?;
         let text = sql.trim().trim_end_matches(';').trim();
         let state = self.ctx.state();
-        let planned = plan_statement(&self.env, &state, text, statement).await?;
+        // One log version for every table the statement reads.
+        let planned = self.env.project.with_snapshot(plan_statement(&self.env, &state, text, statement)).await??;
         let df = self.ctx.execute_logical_plan(planned.plan).await?;
         if planned.kind == ResultKind::Query {
             return Ok((ResultKind::Query, df));

@@ -4,8 +4,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+use datafusion::common::ScalarValue;
+
 use crate::error::{Error, Result};
 use crate::log::model::{ColumnDef, TableSchema};
+use crate::names::validate_partition_value;
 
 /// Normalizes a type as written in SQL (`STRING`, `Decimal(10, 2)`, `VARCHAR(5)`) to the stored
 /// MaxCompute name (`string`, `decimal(10,2)`), checking that it is supported.
@@ -140,4 +143,38 @@ mod tests {
         assert_eq!(arrow_type("decimal(10,2)").unwrap(), DataType::Decimal128(10, 2));
         assert_eq!(from_arrow(&DataType::Utf8View).unwrap(), "string");
     }
+}
+
+/// The stored text of `value` for the partition column `column`: refused unless it is a valid
+/// partition value (see [`validate_partition_value`]) that parses as the column's type, so that a
+/// value accepted once can never make the table unreadable. Non-string values are stored in
+/// canonical form (`01` → `1` for BIGINT), so one value is one partition.
+///
+/// ```
+/// use datafusion_timemachine::log::model::ColumnDef;
+/// use datafusion_timemachine::types::partition_value;
+/// let n = ColumnDef { name: "n".into(), data_type: "bigint".into() };
+/// assert_eq!(partition_value(&n, "007").unwrap(), "7");
+/// assert!(partition_value(&n, "abc").unwrap_err().to_string().contains("not a valid BIGINT"));
+/// ```
+pub fn partition_value(column: &ColumnDef, value: &str) -> Result<String> {
+    validate_partition_value(&column.name, value)?;
+    let t = arrow_type(&column.data_type)?;
+    if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+        return Ok(value.to_string());
+    }
+    let refuse = |why: String| {
+        Error::invalid(format!(
+            "partition value {value:?} of column {} is not a valid {}{why}",
+            column.name,
+            column.data_type.to_uppercase()
+        ))
+    };
+    let parsed = ScalarValue::try_from_string(value.to_string(), &t).map_err(|e| refuse(format!(": {e}")))?;
+    if parsed.is_null() {
+        return Err(refuse(String::new()));
+    }
+    let canonical = parsed.to_string();
+    validate_partition_value(&column.name, &canonical)?;
+    Ok(canonical)
 }

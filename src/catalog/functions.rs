@@ -51,7 +51,7 @@ impl TableFunctionImpl for HistoryFunction {
             [name, id] => (name.to_lowercase(), Some(id.as_str())),
             _ => return Err(DataFusionError::Plan("usage: timemachine_history('table' [, 'id'])".into())),
         };
-        let state = self.project.state();
+        let state = self.project.statement_state();
         let now = self.project.clock().now();
         let table = resolve(&state, &name, id, now)?;
         let lines = lines(&state, table, now);
@@ -85,7 +85,7 @@ impl TableFunctionImpl for TablesFunction {
         if !args.is_empty() {
             return Err(DataFusionError::Plan("usage: timemachine_tables()".into()));
         }
-        let state = self.project.state();
+        let state = self.project.statement_state();
         let batch = tables_batch(&listed_tables(&state, self.project.clock().now()))?;
         let fields: Vec<Field> = batch.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())?;

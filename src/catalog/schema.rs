@@ -54,10 +54,10 @@ impl SchemaProvider for ProjectSchema {
         if let Some(t) = self.session_tables.get(name) {
             return Ok(Some(t));
         }
-        // Catch up with other writers so that every statement plans against the latest version.
-        self.project.refresh().await?;
+        // The statement's snapshot (one log version for every table it reads), or else the
+        // latest version after catching up with other writers.
         let snapshot = {
-            let state = self.project.state();
+            let state = self.project.snapshot().await?;
             match state.live_table(name) {
                 Some(t) => {
                     state.check_readable(&t.id)?;

@@ -233,6 +233,11 @@ pub struct Commit {
     /// Versions that this commit (a purge) forgets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expire: Vec<Expiry>,
+    /// Data files (project-relative paths) that no retained version references once `expire`
+    /// is applied. They are deleted only after the grace period: a reader that planned against
+    /// a forgotten version a moment ago still reads them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freed: Vec<String>,
 }
 
 /// A purge's instruction to forget old versions of one table.

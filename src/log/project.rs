@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -15,11 +17,23 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::warehouse::Warehouse;
 
+/// Distinguishes project handles (a statement snapshot belongs to one).
+static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
+
+/// The snapshot of one project that the running statement reads.
+#[derive(Clone)]
+struct Pinned {
+    handle: u64,
+    state: Arc<ProjectState>,
+}
+
+tokio::task_local! {
+    static PINNED: Option<Pinned>;
+}
+
 /// A checkpoint is written after every commit whose number is a multiple of this.
 pub const CHECKPOINT_INTERVAL: u64 = 50;
 
-/// Default of [`Project::grace`].
-const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
 
 /// Give up after this many lost races for one statement.
 const MAX_COMMIT_ATTEMPTS: usize = 10_000;
@@ -33,6 +47,8 @@ pub struct Draft {
     pub properties: BTreeMap<String, String>,
     /// Versions to forget (purge).
     pub expire: Vec<super::model::Expiry>,
+    /// Files the forgotten versions alone referenced (see [`Commit::freed`]).
+    pub freed: Vec<String>,
 }
 
 /// An open project: its object store, its latest known state, and the clock it commits with.
@@ -41,13 +57,12 @@ pub struct Project {
     warehouse: Warehouse,
     root: Path,
     clock: Arc<dyn Clock>,
-    state: RwLock<ProjectState>,
+    /// Which project handle this is (for statement snapshots).
+    handle: u64,
+    state: RwLock<Arc<ProjectState>>,
     refresh_lock: tokio::sync::Mutex<()>,
     /// When the last full listing of the log started.
     last_listed: std::sync::Mutex<Option<std::time::Instant>>,
-    /// Unreferenced files and compacted log entries younger than this are left alone: a
-    /// statement in flight may still commit them.
-    grace: std::sync::Mutex<Duration>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -78,27 +93,33 @@ impl Project {
             root: Path::from(name),
             warehouse,
             clock,
-            state: RwLock::new(ProjectState::default()),
+            handle: NEXT_HANDLE.fetch_add(1, Ordering::Relaxed),
+            state: RwLock::new(Arc::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
             last_listed: std::sync::Mutex::new(None),
-            grace: std::sync::Mutex::new(DEFAULT_GRACE),
             background: std::sync::Mutex::new(Vec::new()),
         };
         let (state, _) = project.read_checkpoints().await?;
-        *project.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+        *project.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
         project.refresh().await?;
         Ok(project)
     }
 
-    /// How old an unreferenced data file or a compacted log entry must be before a purge
-    /// deletes it (default one hour; tests set zero).
+    /// How old an unreferenced data file, a compacted log entry or a file of a forgotten version
+    /// must be before a purge deletes it: the project property
+    /// [`GRACE_KEY`](super::retention::GRACE_KEY) (default one hour), the same for every process.
     pub fn grace(&self) -> Duration {
-        *self.grace.lock().unwrap_or_else(|e| e.into_inner())
+        super::retention::grace(&self.state())
     }
 
-    /// Sets [`Project::grace`].
-    pub fn set_grace(&self, grace: Duration) {
-        *self.grace.lock().unwrap_or_else(|e| e.into_inner()) = grace;
+    /// Sets [`Project::grace`] for every process: a commit of the project property.
+    pub async fn set_grace(&self, grace: Duration) -> Result<()> {
+        let key = super::retention::GRACE_KEY;
+        let secs = grace.as_secs().to_string();
+        let statement = format!("SETPROJECT {key}={secs}");
+        let properties = BTreeMap::from([(key.to_string(), secs)]);
+        self.commit(&statement, |_| Ok(Draft { properties: properties.clone(), ..Default::default() })).await?;
+        Ok(())
     }
 
     /// Keeps a background task (an automatic purge) so that [`Project::wait_background`] can
@@ -156,8 +177,41 @@ impl Project {
     }
 
     /// The latest state this handle knows (call [`Project::refresh`] first to catch up).
-    pub fn state(&self) -> RwLockReadGuard<'_, ProjectState> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
+    ///
+    /// An `Arc` snapshot: holding it across an `.await` blocks nobody.
+    pub fn state(&self) -> Arc<ProjectState> {
+        Arc::clone(&self.state.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs `work` (the planning of one statement) with one snapshot of the project: every table
+    /// it resolves ([`Project::snapshot`], [`Project::statement_state`]) comes from the same log
+    /// version, so a statement never sees half of another statement's multi-table commit.
+    pub async fn with_snapshot<F: Future>(&self, work: F) -> Result<F::Output> {
+        self.refresh().await?;
+        let pinned = Pinned { handle: self.handle, state: self.state() };
+        Ok(PINNED.scope(Some(pinned), work).await)
+    }
+
+    /// The state the running statement reads: its snapshot (see [`Project::with_snapshot`]), or
+    /// else the latest state after catching up with other writers.
+    pub async fn snapshot(&self) -> Result<Arc<ProjectState>> {
+        if let Some(state) = self.pinned() {
+            return Ok(state);
+        }
+        self.refresh().await?;
+        Ok(self.state())
+    }
+
+    /// [`Project::snapshot`] without catching up (for synchronous planning hooks).
+    pub fn statement_state(&self) -> Arc<ProjectState> {
+        self.pinned().unwrap_or_else(|| self.state())
+    }
+
+    fn pinned(&self) -> Option<Arc<ProjectState>> {
+        PINNED
+            .try_with(|p| p.as_ref().filter(|p| p.handle == self.handle).map(|p| Arc::clone(&p.state)))
+            .ok()
+            .flatten()
     }
 
     /// The newest readable checkpoint (or the empty state), and the error of the newest
@@ -205,11 +259,7 @@ impl Project {
     /// it when the entries after its version were compacted away.
     pub async fn refresh(&self) -> Result<()> {
         let _guard = self.refresh_lock.lock().await;
-        let recent = self
-            .last_listed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|t| t.elapsed() < self.grace() / 2);
+        let recent = self.listed_recently();
         let started = std::time::Instant::now();
         self.probe().await?;
         if !recent {
@@ -217,7 +267,7 @@ impl Project {
             if newest > self.state().version {
                 let (state, skipped) = self.read_checkpoints().await?;
                 if state.version > self.state().version {
-                    *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+                    *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
                 }
                 self.probe().await?;
                 if self.state().version < newest {
@@ -267,7 +317,9 @@ impl Project {
     fn apply_entry(&self, v: u64, path: &Path, bytes: &[u8]) -> Result<()> {
         {
             let parsed = serde_json::from_slice::<Commit>(bytes).map_err(|e| e.to_string());
-            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+            // Copy-on-write: snapshots handed out keep the state they were given.
+            let state = Arc::make_mut(&mut guard);
             let applied = parsed.and_then(|commit| {
                 if commit.version != v {
                     return Err(format!("the file holds commit {}", commit.version));
@@ -312,6 +364,7 @@ impl Project {
                     tables: d.tables,
                     properties: d.properties,
                     expire: d.expire,
+                    freed: d.freed,
                 };
                 for change in &commit.tables {
                     state.check_readable(&change.table_id)?;
@@ -320,6 +373,16 @@ impl Project {
                 state.check(&commit).map_err(Error::Invalid)?;
                 commit
             };
+            // A statement that stalled past half the grace period may have had the files it
+            // wrote swept as orphans: never commit a version that points at missing files.
+            if !self.listed_recently()
+                && let Some(missing) = self.missing_file(&commit).await
+            {
+                return Err(Error::conflict(format!(
+                    "file {missing} that this statement wrote or points at was removed by a purge while it stalled \
+                     (longer than the grace period); nothing of it was committed"
+                )));
+            }
             let path = numbered(&self.log_dir(), commit.version);
             let bytes = serde_json::to_vec(&commit)
                 .map_err(|e| Error::invalid(format!("cannot serialize commit: {e}")))?;
@@ -342,6 +405,19 @@ impl Project {
                     }
                 }
             }
+            // A log entry below a checkpoint is never read again: compaction may have emptied
+            // this slot while this handle stalled, and a put into it lands where nobody looks.
+            // The same stall may have let a purge sweep the files the statement wrote, so the
+            // statement fails (nothing of it is visible) rather than retrying with them.
+            if self.behind_a_checkpoint(commit.version).await {
+                let _ = self.store().delete(&path).await;
+                *self.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                return Err(Error::conflict(format!(
+                    "the log was compacted past commit {} while this statement stalled (longer than the \
+                     grace period); nothing of it was committed",
+                    commit.version
+                )));
+            }
             // The commit is durable now: nothing after this point may fail the statement.
             // A failed catch-up leaves this handle behind; the next statement catches up.
             let _ = self.refresh().await;
@@ -353,6 +429,47 @@ impl Project {
         Err(Error::conflict(format!(
             "gave up after {MAX_COMMIT_ATTEMPTS} attempts to commit: too many concurrent writers"
         )))
+    }
+
+    /// True when a checkpoint at or after `version` exists, so that the entry just put at
+    /// `version` is invisible. Only possible when this handle last looked at the checkpoints
+    /// half a grace period ago or more (compaction deletes entries older than the grace period),
+    /// so the common case costs nothing. If the listing fails the entry is taken as visible, as
+    /// before this check: it is visible unless this handle also stalled past the grace period.
+    async fn behind_a_checkpoint(&self, version: u64) -> bool {
+        if self.listed_recently() {
+            return false;
+        }
+        for _ in 0..3 {
+            if let Ok(newest) = self.newest_checkpoint().await {
+                return newest >= version;
+            }
+        }
+        false
+    }
+
+    /// True when this handle looked at the checkpoints less than half a grace period ago.
+    fn listed_recently(&self) -> bool {
+        self.last_listed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() < self.grace() / 2)
+    }
+
+    /// A data file that `commit` puts into a partition and that is not in the store.
+    async fn missing_file(&self, commit: &Commit) -> Option<String> {
+        use super::model::Action;
+        let files = commit.tables.iter().flat_map(|c| &c.actions).flat_map(|a| match a {
+            Action::PutPartition { partition, .. } => partition.files.iter().collect::<Vec<_>>(),
+            Action::Replace { partitions, .. } => partitions.iter().flat_map(|p| &p.files).collect(),
+            _ => vec![],
+        });
+        for f in files {
+            if let Err(object_store::Error::NotFound { .. }) = self.store().head(&self.path(&f.path)).await {
+                return Some(f.path.clone());
+            }
+        }
+        None
     }
 
     /// Whether our commit is at `path` (Some(false): another writer's is; None: cannot tell,
@@ -383,20 +500,12 @@ impl Project {
         };
         let store = Arc::clone(self.store());
         let path = numbered(&self.checkpoint_dir(), version);
-        let dir = self.checkpoint_dir();
+        // Older checkpoints are deleted by the sweep, once this one has existed for the grace
+        // period (a process that listed them a moment ago may be reading one).
         self.add_background(tokio::spawn(async move {
             let Ok(bytes) = serde_json::to_vec(&checkpoint) else { return };
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-            if store.put_opts(&path, PutPayload::from(bytes), opts).await.is_err() {
-                return;
-            }
-            // Keep this checkpoint and the one before it (in case this one is ever damaged).
-            let Ok(metas) = store.list(Some(&dir)).try_collect::<Vec<_>>().await else { return };
-            let mut versions: Vec<u64> = metas.iter().filter_map(|m| parse_number(&m.location)).collect();
-            versions.sort_unstable();
-            for v in versions.iter().rev().skip(2) {
-                let _ = store.delete(&numbered(&dir, *v)).await;
-            }
+            let _ = store.put_opts(&path, PutPayload::from(bytes), opts).await;
         }));
     }
 

@@ -17,6 +17,21 @@ pub const DEFAULT_RETENTION_DAYS: i64 = 1;
 /// Largest accepted retention.
 pub const MAX_RETENTION_DAYS: i64 = 30;
 
+/// The project property that sets the grace period: how old an unreferenced data file, a
+/// compacted log entry or a file of a forgotten version must be before a purge deletes it (a
+/// statement in flight or a reader may still use it). One value in the log for every process.
+pub const GRACE_KEY: &str = "timemachine.purge.grace.seconds";
+/// Grace period when the property is not set (one hour).
+pub const DEFAULT_GRACE_SECONDS: u64 = 3600;
+/// Largest accepted grace period (seven days).
+pub const MAX_GRACE_SECONDS: u64 = 7 * 24 * 3600;
+
+/// The project's grace period.
+pub fn grace(state: &ProjectState) -> std::time::Duration {
+    let secs = state.properties.get(GRACE_KEY).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_GRACE_SECONDS);
+    std::time::Duration::from_secs(secs)
+}
+
 /// The project's retention in days.
 pub fn retention_days(state: &ProjectState) -> i64 {
     state

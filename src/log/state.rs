@@ -159,7 +159,7 @@ impl TableHistory {
     }
 
     /// Forgets the versions before `lsn`: they fold into `base`.
-    fn expire_before(&mut self, lsn: u64) {
+    pub fn expire_before(&mut self, lsn: u64) {
         let n = self.entries.iter().take_while(|e| e.lsn < lsn).count();
         if n == 0 || n == self.entries.len() {
             return;
@@ -220,6 +220,10 @@ pub struct ProjectState {
     /// Tables whose metadata could not be read, by ObjectId, with the reason (file and error).
     /// Their later changes are skipped; reading or writing them fails with the reason.
     pub corrupt: BTreeMap<String, String>,
+    /// Data files that purges freed and when (commit time): deleted once the grace period has
+    /// passed; forgotten here after twice the grace period (an unreferenced old file is an
+    /// orphan then, which the sweep deletes).
+    pub freed: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl ProjectState {
@@ -263,9 +267,42 @@ impl ProjectState {
             }
         }
         self.properties.extend(commit.properties.clone());
+        for path in &commit.freed {
+            self.freed.insert(path.clone(), commit.time);
+        }
+        let horizon = chrono::Duration::from_std(super::retention::grace(self) * 2).unwrap_or_default();
+        self.freed.retain(|_, at| *at + horizon >= commit.time);
         self.version = commit.version;
         self.last_time = Some(commit.time);
         Ok(())
+    }
+
+    /// The data files that only the versions `expire` forgets reference (no other retained
+    /// version of any table does).
+    pub fn files_freed_by(&self, expire: &[super::model::Expiry]) -> Vec<String> {
+        let mut candidates = HashSet::new();
+        let mut kept = HashSet::new();
+        for e in expire {
+            let Some(t) = self.tables.get(&e.table_id) else { continue };
+            candidates.extend(t.referenced_files());
+            if let Some(lsn) = e.keep_from {
+                let mut trimmed = t.clone();
+                trimmed.expire_before(lsn);
+                kept.extend(trimmed.referenced_files());
+            }
+        }
+        candidates.retain(|p| !kept.contains(p));
+        if !candidates.is_empty() {
+            // Files are shared across tables after RESTORE … AS.
+            for t in self.tables.values().filter(|t| !expire.iter().any(|e| e.table_id == t.id)) {
+                for path in t.referenced_files() {
+                    candidates.remove(&path);
+                }
+            }
+        }
+        let mut freed: Vec<String> = candidates.into_iter().collect();
+        freed.sort();
+        freed
     }
 
     /// Skips the unreadable commit `version`: the tables it may have changed (`table_ids`, as far
@@ -331,6 +368,9 @@ pub struct Checkpoint {
     /// Tables whose metadata could not be read, with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub corrupt: BTreeMap<String, String>,
+    /// Files freed by purges, awaiting deletion after the grace period.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub freed: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// One table in a checkpoint.
@@ -363,6 +403,7 @@ impl From<&ProjectState> for Checkpoint {
                 })
                 .collect(),
             corrupt: s.corrupt.clone(),
+            freed: s.freed.clone(),
         }
     }
 }
@@ -381,6 +422,7 @@ impl From<Checkpoint> for ProjectState {
                 })
                 .collect(),
             corrupt: c.corrupt,
+            freed: c.freed,
         }
     }
 }

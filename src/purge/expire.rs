@@ -1,10 +1,9 @@
 //! The expiry commit: versions that left the retention period are forgotten (a commit every
-//! process reads), then the data files only they referenced are deleted.
+//! process reads), naming the data files only they referenced for deletion after the grace period.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use object_store::ObjectStoreExt;
 
 use super::PurgeReport;
 use crate::error::Result;
@@ -33,33 +32,28 @@ pub(super) fn referenced(state: &ProjectState) -> HashSet<String> {
     state.tables.values().flat_map(|t| t.referenced_files()).collect()
 }
 
-/// Commits `expiries` (recomputed against the latest state on each attempt by `compute`), then
-/// deletes the files only the forgotten versions referenced. Returns the report so far.
-pub async fn forget<F>(project: &Project, statement: &str, budget: usize, compute: F) -> Result<PurgeReport>
+/// Commits `expiries` (recomputed against the latest state on each attempt by `compute`) with
+/// the files only the forgotten versions referenced. Nothing is deleted here: the sweep deletes
+/// those files once the commit is older than the grace period, so a query planned against a
+/// forgotten version a moment ago still finds them.
+pub async fn forget<F>(project: &Project, statement: &str, compute: F) -> Result<PurgeReport>
 where
     F: Fn(&ProjectState) -> Result<Vec<Expiry>>,
 {
     project.refresh().await?;
-    let (first, before) = {
-        let state = project.state();
-        (compute(&state)?, referenced(&state))
-    };
     let mut report = PurgeReport::default();
-    if first.is_empty() {
+    if compute(&project.state())?.is_empty() {
         return Ok(report);
     }
     let commit = project
-        .commit(statement, |state| Ok(Draft { expire: compute(state)?, ..Default::default() }))
+        .commit(statement, |state| {
+            let expire = compute(state)?;
+            let freed = state.files_freed_by(&expire);
+            Ok(Draft { expire, freed, ..Default::default() })
+        })
         .await?;
     report.tables_forgotten = commit.expire.iter().filter(|e| e.keep_from.is_none()).count();
     report.tables_trimmed = commit.expire.len() - report.tables_forgotten;
-    let after = referenced(&project.state());
-    for path in before.difference(&after).take(budget) {
-        match project.store().delete(&project.path(path)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => report.files_deleted += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    report.files_freed = commit.freed.len();
     Ok(report)
 }
-

@@ -16,6 +16,7 @@ mod sweep;
 use std::sync::Arc;
 
 pub use expire::forget;
+pub use sweep::delete_freed;
 
 use crate::error::Result;
 use crate::log::{CHECKPOINT_INTERVAL, Project};
@@ -30,6 +31,8 @@ pub struct PurgeReport {
     pub tables_trimmed: usize,
     /// Dropped tables forgotten entirely.
     pub tables_forgotten: usize,
+    /// Data files that forgotten versions alone referenced (deleted after the grace period).
+    pub files_freed: usize,
     /// Data files deleted.
     pub files_deleted: usize,
     /// Log entries and checkpoints deleted.
@@ -39,7 +42,7 @@ pub struct PurgeReport {
 /// A full purge of the project: expired versions, unreferenced files, compacted log.
 pub async fn purge_project(project: &Project, budget: usize) -> Result<PurgeReport> {
     let now = || project.clock().now();
-    let mut report = forget(project, "PURGE (retention)", budget, |s| Ok(expire::expired(s, now()))).await?;
+    let mut report = forget(project, "PURGE (retention)", |s| Ok(expire::expired(s, now()))).await?;
     sweep::sweep(project, budget, &mut report).await?;
     Ok(report)
 }

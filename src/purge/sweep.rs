@@ -6,17 +6,48 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 
 use super::PurgeReport;
+use std::collections::HashSet;
+
 use super::expire::referenced;
 use crate::error::Result;
 use crate::log::{Project, parse_number};
 
-/// Deletes data files that no retained version references and that are older than the grace
-/// period, and log entries and checkpoints behind the newest checkpoint.
+/// Deletes the files that purges freed more than a grace period ago (at most `budget`).
+pub async fn delete_freed(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
+    let grace = chrono::Duration::from_std(project.grace()).unwrap_or_default();
+    // Commit times come from the project's clock: compare with the same clock.
+    let settled = project.clock().now() - grace;
+    let due: Vec<String> = project
+        .state()
+        .freed
+        .iter()
+        .filter(|(_, at)| **at <= settled)
+        .map(|(p, _)| p.clone())
+        .take(budget.saturating_sub(report.files_deleted))
+        .collect();
+    for path in due {
+        match project.store().delete(&project.path(&path)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => report.files_deleted += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the files purges freed once the grace period has passed, data files that no retained
+/// version references and that are older than the grace period (left by failed statements),
+/// and log entries and checkpoints behind a checkpoint that is itself older than the grace
+/// period (a process that listed the log or the checkpoints a moment ago still reads them).
 pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
     project.refresh().await?;
+    delete_freed(project, budget, report).await?;
     let grace = chrono::Duration::from_std(project.grace()).unwrap_or_default();
+    // Object stores stamp files with their own (wall) clock.
     let old_enough = Utc::now() - grace;
-    let keep = referenced(&project.state());
+    let (keep, freed) = {
+        let state = project.state();
+        (referenced(&state), state.freed.keys().cloned().collect::<HashSet<_>>())
+    };
     let prefix = format!("{}/", project.name());
     let data: Vec<_> = project.store().list(Some(&project.path("data"))).try_collect().await?;
     for meta in data {
@@ -24,7 +55,8 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
             break;
         }
         let relative = meta.location.as_ref().strip_prefix(&prefix).unwrap_or(meta.location.as_ref());
-        if !keep.contains(relative) && meta.last_modified <= old_enough {
+        // Freed files wait for their own grace period (counted from the purge, not the write).
+        if !keep.contains(relative) && !freed.contains(relative) && meta.last_modified <= old_enough {
             project.store().delete(&meta.location).await?;
             report.files_deleted += 1;
         }
@@ -35,14 +67,20 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
         project.write_checkpoint(version).await?;
     }
     let checkpoints: Vec<_> = project.store().list(Some(&project.checkpoint_dir())).try_collect().await?;
-    let newest = checkpoints.iter().filter_map(|m| parse_number(&m.location)).max().unwrap_or(0);
+    // The newest checkpoint that has existed for a grace period: what an opener uses.
+    let settled = checkpoints
+        .iter()
+        .filter(|m| m.last_modified <= old_enough)
+        .filter_map(|m| parse_number(&m.location))
+        .max()
+        .unwrap_or(0);
     let logs: Vec<_> = project.store().list(Some(&project.log_dir())).try_collect().await?;
     let stale = checkpoints
         .iter()
-        .filter(|m| parse_number(&m.location).is_some_and(|v| v < newest))
+        .filter(|m| parse_number(&m.location).is_some_and(|v| v < settled))
         // The newest entry stays: a handle behind the checkpoint notices the gap before it and
         // reloads from the checkpoint.
-        .chain(logs.iter().filter(|m| parse_number(&m.location).is_some_and(|v| v < newest)));
+        .chain(logs.iter().filter(|m| parse_number(&m.location).is_some_and(|v| v < settled)));
     for meta in stale {
         if meta.last_modified <= old_enough {
             project.store().delete(&meta.location).await?;
@@ -51,4 +89,3 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
     }
     Ok(())
 }
-

@@ -16,7 +16,7 @@ use crate::log::model::{
     TableSchema, partition_spec,
 };
 use crate::log::state::{ProjectState, TableSnapshot};
-use crate::names::{validate_identifier, validate_partition_value};
+use crate::names::validate_identifier;
 use crate::sql::{ColumnSpec, CreateTable, PartitionSpec};
 use crate::table::{PartitionWriter, WriteOutput};
 use crate::types;
@@ -56,10 +56,7 @@ pub(crate) fn spec_values(table: &str, schema: &TableSchema, spec: &PartitionSpe
         .map(|c| {
             let mut vals = spec.iter().filter(|(k, _)| k == &c.name);
             match (vals.next(), vals.next()) {
-                (Some((_, v)), None) => {
-                    validate_partition_value(&c.name, v)?;
-                    Ok(v.clone())
-                }
+                (Some((_, v)), None) => types::partition_value(c, v),
                 _ => Err(Error::invalid(format!(
                     "a partition spec of {table} names each partition column once: {}",
                     cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")

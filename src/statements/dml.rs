@@ -10,9 +10,9 @@ use super::{Env, StatementResult, live_table};
 use crate::error::{Error, Result};
 use crate::log::model::ColumnDef;
 use crate::log::state::TableSnapshot;
-use crate::names::validate_partition_value;
 use crate::sql::Insert;
 use crate::table::{PartitionWriter, WriteMode, commit_write};
+use crate::types;
 
 /// Where an INSERT writes: the table version it was planned against, and its static partition
 /// values.
@@ -54,10 +54,7 @@ fn static_values(
     partition_columns
         .iter()
         .map(|c| match given.get(c.name.as_str()) {
-            Some(Some(v)) => {
-                validate_partition_value(&c.name, v)?;
-                Ok(Some(v.clone()))
-            }
+            Some(Some(v)) => Ok(Some(types::partition_value(c, v)?)),
             Some(None) => Ok(None),
             None => Err(Error::invalid(format!(
                 "PARTITION (…) must name every partition column of {table}: {}",
@@ -69,8 +66,8 @@ fn static_values(
 
 /// The target of `ins`, against the table's latest version.
 pub(crate) async fn prepare_insert(env: &Env, ins: &Insert) -> Result<InsertTarget> {
-    env.project.refresh().await?;
-    let base = live_table(&env.project.state(), &ins.table)?;
+    let state = env.project.snapshot().await?;
+    let base = live_table(&state, &ins.table)?;
     let schema = &base.schema;
     let statics = static_values(&ins.table, &schema.partition_columns, ins.partition.as_deref())?;
     let mut columns = schema.columns.clone();

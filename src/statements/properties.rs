@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::{Env, StatementResult};
-use crate::log::retention::{MAX_RETENTION_DAYS, RETENTION_KEY, retention_days};
+use crate::log::retention::{GRACE_KEY, MAX_GRACE_SECONDS, MAX_RETENTION_DAYS, RETENTION_KEY, grace, retention_days};
 use crate::error::{Error, Result};
 use crate::log::Draft;
 
@@ -25,20 +25,32 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
         let state = project.state();
         let mut props = state.properties.clone();
         props.insert(RETENTION_KEY.to_string(), retention_days(&state).to_string());
+        props.insert(GRACE_KEY.to_string(), grace(&state).as_secs().to_string());
         let schema = properties_schema();
         let (names, values): (Vec<String>, Vec<String>) = props.into_iter().unzip();
         let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(values))])?;
         return Ok(StatementResult::query(batch));
     };
-    if key != RETENTION_KEY {
-        return Err(Error::not_supported(format!("project property {key}; supported: {RETENTION_KEY}")));
-    }
-    let days: i64 = value
-        .parse()
-        .ok()
-        .filter(|d| (0..=MAX_RETENTION_DAYS).contains(d))
-        .ok_or_else(|| Error::invalid(format!("{RETENTION_KEY} must be an integer from 0 to {MAX_RETENTION_DAYS}, got {value}")))?;
-    let properties = BTreeMap::from([(key, days.to_string())]);
+    let normalized = match key.as_str() {
+        RETENTION_KEY => value
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (0..=MAX_RETENTION_DAYS).contains(d))
+            .ok_or_else(|| Error::invalid(format!("{RETENTION_KEY} must be an integer from 0 to {MAX_RETENTION_DAYS}, got {value}")))?
+            .to_string(),
+        GRACE_KEY => value
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= MAX_GRACE_SECONDS)
+            .ok_or_else(|| Error::invalid(format!("{GRACE_KEY} must be an integer from 0 to {MAX_GRACE_SECONDS}, got {value}")))?
+            .to_string(),
+        _ => {
+            return Err(Error::not_supported(format!(
+                "project property {key}; supported: {RETENTION_KEY}, {GRACE_KEY}"
+            )));
+        }
+    };
+    let properties = BTreeMap::from([(key, normalized)]);
     project.commit(text, |_| Ok(Draft { properties: properties.clone(), ..Default::default() })).await?;
     Ok(StatementResult::ok())
 }

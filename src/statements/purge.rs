@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::log::model::Expiry;
 use crate::log::state::ProjectState;
-use crate::purge::forget;
+use crate::purge::{delete_freed, forget};
 
 use super::{Env, StatementResult};
 
@@ -27,6 +27,8 @@ pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<Sta
         }
         Ok(out)
     };
-    forget(project, text, usize::MAX, compute).await?;
+    let mut report = forget(project, text, compute).await?;
+    // The versions are gone now; their files go once no reader can still be using them.
+    delete_freed(project, usize::MAX, &mut report).await?;
     Ok(StatementResult::ok())
 }

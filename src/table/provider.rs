@@ -94,7 +94,12 @@ impl VersionedTable {
                 .values
                 .iter()
                 .zip(&self.partition_fields)
-                .map(|(v, f)| ScalarValue::try_from_string(v.clone(), f.data_type()))
+                // Values are checked against their column's type when written; one that still does
+                // not parse (written before that check) reads as NULL rather than failing the scan.
+                .map(|(v, f)| {
+                    ScalarValue::try_from_string(v.clone(), f.data_type())
+                        .or_else(|_| ScalarValue::try_from(f.data_type()))
+                })
                 .collect::<DfResult<Vec<_>>>()?;
             if let Some(predicate) = &predicate {
                 let arrays = values.iter().map(|v| v.to_array()).collect::<DfResult<Vec<_>>>()?;
@@ -254,7 +259,16 @@ impl DataSink for VersionedSink {
                 existing,
             )?;
             let out = writer.write_stream(data).await?;
-            commit_write(&self.project, "INSERT", &self.snapshot, self.mode, &out).await
+            // DataFusion does not hand the statement text to a sink: record what it did.
+            let verb = match self.mode {
+                WriteMode::Append => "INSERT INTO",
+                WriteMode::Overwrite => "INSERT OVERWRITE",
+            };
+            let statement = format!("{verb} {} (DataFusion insert_into)", self.snapshot.name);
+            let rows = commit_write(&self.project, &statement, &self.snapshot, self.mode, &out).await?;
+            // The same automatic purge as the crate's own statements.
+            crate::purge::spawn_auto(&self.project);
+            Ok::<_, crate::Error>(rows)
         };
         run.await.map_err(DataFusionError::from)
     }

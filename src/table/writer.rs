@@ -20,7 +20,7 @@ use object_store::ObjectStoreExt;
 use crate::error::{Error, Result};
 use crate::log::model::{DataFile, TableSchema};
 use crate::log::Project;
-use crate::names::validate_partition_value;
+use crate::types;
 
 /// A file is closed and a new one started after this many rows.
 const MAX_ROWS_PER_FILE: u64 = 1_000_000;
@@ -55,6 +55,9 @@ pub struct PartitionWriter {
     existing_ids: BTreeMap<Vec<String>, String>,
     open: HashMap<Vec<String>, OpenFile>,
     out: WriteOutput,
+    /// Set once the files are closed and handed over: dropping the writer before that (the
+    /// statement was cancelled) aborts its uploads and deletes its files.
+    finished: bool,
 }
 
 impl PartitionWriter {
@@ -75,6 +78,7 @@ impl PartitionWriter {
             existing_ids,
             open: HashMap::new(),
             out: WriteOutput::default(),
+            finished: false,
         })
     }
 
@@ -158,7 +162,9 @@ impl PartitionWriter {
             )));
         }
         for (col, v) in self.schema.partition_columns.iter().zip(key) {
-            validate_partition_value(&col.name, v)?;
+            // Refused before any file of the partition is written: a value that does not parse
+            // as its column's type would make every later scan of the table fail.
+            types::partition_value(col, v)?;
         }
         let id = match self.existing_ids.get(key) {
             Some(id) => id.clone(),
@@ -216,16 +222,44 @@ impl PartitionWriter {
             let key: Vec<String> = self.static_values.iter().flatten().cloned().collect();
             self.partition_id(&key)?;
         }
-        Ok(self.out)
+        self.finished = true;
+        Ok(std::mem::take(&mut self.out))
     }
 
-    /// Best effort: files left behind are unreferenced and a later purge removes them.
+    /// Aborts the uploads in progress (no multipart upload stays pending on S3) and deletes the
+    /// files already written. Best effort: files left behind are unreferenced and a later purge
+    /// removes them.
     async fn abort(mut self) {
-        for (_, file) in self.open.drain() {
-            drop(file.writer);
+        self.finished = true;
+        let (open, closed) = self.take_unfinished();
+        cleanup(Arc::clone(self.project.store()), open, closed).await;
+    }
+
+    fn take_unfinished(&mut self) -> (Vec<OpenFile>, Vec<object_store::path::Path>) {
+        let open = self.open.drain().map(|(_, f)| f).collect();
+        let closed = self.out.partitions.values().flatten().map(|f| self.project.path(&f.path)).collect();
+        (open, closed)
+    }
+}
+
+async fn cleanup(store: Arc<dyn object_store::ObjectStore>, open: Vec<OpenFile>, closed: Vec<object_store::path::Path>) {
+    for file in open {
+        let _ = file.writer.into_inner().abort().await;
+    }
+    for path in closed {
+        let _ = store.delete(&path).await;
+    }
+}
+
+impl Drop for PartitionWriter {
+    /// A statement cancelled mid-write (its future dropped, Ctrl-C) cleans up in the background.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
         }
-        for f in self.out.partitions.values().flatten() {
-            let _ = self.project.store().delete(&self.project.path(&f.path)).await;
+        let (open, closed) = self.take_unfinished();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(cleanup(Arc::clone(self.project.store()), open, closed));
         }
     }
 }

@@ -60,7 +60,7 @@ impl TimeTravelPlanner {
     /// to undrop them.
     fn missing(&self, table: &TableReference, cause: DataFusionError) -> DataFusionError {
         let name = table.table();
-        let state = self.project.state();
+        let state = self.project.statement_state();
         let dropped: Vec<&str> = state
             .tables
             .values()
@@ -116,7 +116,7 @@ impl RelationPlanner for TimeTravelPlanner {
 
 /// The snapshot of table `id` that `wanted` designates, checked against retention.
 fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapshot> {
-    let state = project.state();
+    let state = project.statement_state();
     let table = state.tables.get(id).ok_or_else(|| Error::not_found(format!("no table has id {id}")))?;
     state.check_readable(id)?;
     let now = project.clock().now();

@@ -61,7 +61,7 @@ async fn an_entry_with_a_wrong_lsn() {
 async fn a_damaged_checkpoint_falls_back_or_says_which_file() {
     let dir = tempfile::tempdir().unwrap();
     let tm = setup(dir.path()).await;
-    tm.project().set_grace(std::time::Duration::ZERO);
+    tm.project().set_grace(std::time::Duration::ZERO).await.unwrap();
     datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     let cp_dir = dir.path().join("default/_checkpoints");
     let cp = std::fs::read_dir(&cp_dir).unwrap().next().unwrap().unwrap().path();

@@ -30,7 +30,7 @@ const SETUP: &[&str] = &[
 
 async fn open(store: Arc<dyn ObjectStore>) -> TimeMachine {
     let tm = TimeMachine::builder().warehouse(Warehouse::with_store(store, "memory://")).build().await.unwrap();
-    tm.project().set_grace(Duration::ZERO);
+    tm.project().set_grace(Duration::ZERO).await.unwrap();
     tm
 }
 

@@ -9,6 +9,7 @@ mod fuzz;
 mod model;
 mod processes;
 mod s3;
+mod safety;
 mod store;
 mod scan;
 mod storage;

@@ -174,7 +174,7 @@ async fn record(tm: &TimeMachine, held: &mut BTreeMap<(String, u64), Vec<String>
 pub async fn purge_safety(steps: usize, seed: u64) -> (usize, usize) {
     let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
     let tm = TimeMachine::builder().location("memory://").clock(Arc::clone(&clock) as _).build().await.unwrap();
-    tm.project().set_grace(Duration::ZERO);
+    tm.project().set_grace(Duration::ZERO).await.unwrap();
     let g = Gen(AtomicU64::new(seed | 1));
     // What each (table id, LSN) held when it was committed.
     let mut held: BTreeMap<(String, u64), Vec<String>> = BTreeMap::new();

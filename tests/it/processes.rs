@@ -166,7 +166,7 @@ async fn sigkill_in_the_middle_of_a_large_overwrite_loses_nothing() {
     }
     // Everything the killed writers left behind goes at the next purge.
     let tm = TimeMachine::open(wh.to_str().unwrap()).await.unwrap();
-    tm.project().set_grace(Duration::ZERO);
+    tm.project().set_grace(Duration::ZERO).await.unwrap();
     tm.execute("SETPROJECT odps.timemachine.retention.days=0").await.unwrap();
     tm.project().wait_background().await;
     datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();

@@ -50,16 +50,58 @@ pub fn next_random(state: &AtomicU64) -> u64 {
     x.wrapping_mul(0x2545_F491_4F6C_DD1D)
 }
 
+/// Holds one put in flight: the next put whose path contains the armed pattern waits, after
+/// saying so, until released (a writer stalled inside its commit).
+#[derive(Debug, Default)]
+pub struct Pause {
+    pattern: std::sync::Mutex<Option<String>>,
+    reached: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl Pause {
+    /// The next put to a path containing `pattern` will wait.
+    pub fn arm(&self, pattern: &str) {
+        *self.pattern.lock().unwrap() = Some(pattern.to_string());
+    }
+
+    /// Waits until the armed put has started waiting.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+
+    /// Lets the held put go on.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+
+    async fn hold(&self, path: &str) {
+        let hit = {
+            let mut armed = self.pattern.lock().unwrap();
+            let hit = armed.as_deref().is_some_and(|p| path.contains(p));
+            if hit {
+                *armed = None;
+            }
+            hit
+        };
+        if hit {
+            self.reached.notify_one();
+            self.release.notified().await;
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Instrumented {
     pub inner: Arc<dyn ObjectStore>,
     pub counters: Arc<Counters>,
     pub faults: Arc<Faults>,
+    pub pause: Arc<Pause>,
 }
 
 impl Instrumented {
     pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
-        Self { inner, counters: Arc::default(), faults: Arc::default() }
+        Self { inner, counters: Arc::default(), faults: Arc::default(), pause: Arc::default() }
     }
 
     /// Counts one operation and decides whether it fails.
@@ -90,6 +132,7 @@ impl ObjectStore for Instrumented {
         self.op("put", location.as_ref())?;
         self.counters.puts.fetch_add(1, Ordering::SeqCst);
         self.counters.bytes.fetch_add(payload.content_length() as u64, Ordering::SeqCst);
+        self.pause.hold(location.as_ref()).await;
         self.inner.put_opts(location, payload, opts).await
     }
 

@@ -17,7 +17,7 @@ fn clock() -> Arc<ManualClock> {
 
 async fn open(dir: &std::path::Path, clock: &Arc<ManualClock>) -> TimeMachine {
     let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(clock.clone()).build().await.unwrap();
-    tm.project().set_grace(Duration::ZERO);
+    tm.project().set_grace(Duration::ZERO).await.unwrap();
     tm
 }
 
@@ -132,10 +132,10 @@ async fn orphans_from_failed_writes_are_swept_after_the_grace_period() {
     let orphan = dir.path().join("default/data/0123456789abcdef0123456789abcdef/x/orphan.parquet");
     std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
     std::fs::write(&orphan, b"PAR1").unwrap();
-    tm.project().set_grace(Duration::from_secs(3600));
+    tm.project().set_grace(Duration::from_secs(3600)).await.unwrap();
     datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert!(orphan.exists(), "a young orphan may belong to a commit in flight");
-    tm.project().set_grace(Duration::ZERO);
+    tm.project().set_grace(Duration::ZERO).await.unwrap();
     datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert!(!orphan.exists());
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["1"]);

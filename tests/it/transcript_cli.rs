@@ -116,5 +116,5 @@ fn the_reference_transcript_one_process_per_statement() {
     );
     one(wh, "restore table test_restore_part_y partition(ds='20200101') partition(ds='20200102') to LSN '0000000000000010' as test_restore_part_y_v10;");
     assert_eq!(one(wh, "select * from test_restore_part_y_v10 order by ds;"), "a\tds\n20200101\t20200101\n20200102\t20200102\n");
-    assert_eq!(one(wh, "setproject;"), "Name\tValue\nodps.timemachine.retention.days\t1\n");
+    assert_eq!(one(wh, "setproject;"), "Name\tValue\nodps.timemachine.retention.days\t1\ntimemachine.purge.grace.seconds\t3600\n");
 }
