@@ -127,7 +127,7 @@ impl TimeMachine {
     /// registered, and the planner learns to run the time machine's statements.
     pub fn attach(ctx: SessionContext, project: Arc<Project>) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
-        ctx.register_object_store(url.as_ref(), Arc::clone(project.store()));
+        ctx.register_object_store(url.as_ref(), Arc::clone(project.warehouse().scan_store()));
         let options = ctx.state().config().options().catalog.clone();
         let catalog = ctx.catalog(&options.default_catalog).ok_or_else(|| {
             Error::invalid(format!("the context has no catalog {}", options.default_catalog))

@@ -13,4 +13,4 @@ pub mod retention;
 pub mod state;
 
 pub use project::{CHECKPOINT_INTERVAL, Draft, Project};
-pub(crate) use project::parse_number;
+pub(crate) use project::{parse_number, superseded_checkpoints};

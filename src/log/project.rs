@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::model::{Commit, TableChange};
 use super::state::{Checkpoint, ProjectState};
@@ -217,6 +217,18 @@ impl Project {
     /// The newest readable checkpoint (or the empty state), and the error of the newest
     /// unreadable one if it was skipped.
     async fn read_checkpoints(&self) -> Result<(ProjectState, Option<Error>)> {
+        // A checkpoint listed a moment ago may be deleted (superseded) before it is read: list
+        // again then, a newer one exists.
+        for _ in 0..3 {
+            match self.read_newest_checkpoint().await {
+                Err(Error::Storage(object_store::Error::NotFound { .. })) => continue,
+                other => return other,
+            }
+        }
+        self.read_newest_checkpoint().await
+    }
+
+    async fn read_newest_checkpoint(&self) -> Result<(ProjectState, Option<Error>)> {
         let mut versions: Vec<u64> = self
             .store()
             .list(Some(&self.checkpoint_dir()))
@@ -500,12 +512,15 @@ impl Project {
         };
         let store = Arc::clone(self.store());
         let path = numbered(&self.checkpoint_dir(), version);
-        // Older checkpoints are deleted by the sweep, once this one has existed for the grace
-        // period (a process that listed them a moment ago may be reading one).
+        let dir = self.checkpoint_dir();
+        let grace = self.grace();
         self.add_background(tokio::spawn(async move {
             let Ok(bytes) = serde_json::to_vec(&checkpoint) else { return };
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
-            let _ = store.put_opts(&path, PutPayload::from(bytes), opts).await;
+            if store.put_opts(&path, PutPayload::from(bytes), opts).await.is_err() {
+                return;
+            }
+            let _ = delete_superseded_checkpoints(store.as_ref(), &dir, grace).await;
         }));
     }
 
@@ -527,6 +542,31 @@ impl Project {
     }
 }
 
+/// The checkpoints worth keeping: the newest two (in case the newest is ever damaged), the
+/// newest one that has existed for the grace period (log entries before it may go: no process
+/// can still be reading them), and the oldest younger one (the next to settle, so that the
+/// settled checkpoint advances under continuous writes). Returns the others.
+pub(crate) fn superseded_checkpoints(metas: &[ObjectMeta], settled_before: chrono::DateTime<chrono::Utc>) -> Vec<Path> {
+    let mut numbered: Vec<(u64, &ObjectMeta)> =
+        metas.iter().filter_map(|m| parse_number(&m.location).map(|v| (v, m))).collect();
+    numbered.sort_by_key(|(v, _)| *v);
+    let mut keep: Vec<u64> = numbered.iter().rev().take(2).map(|(v, _)| *v).collect();
+    keep.extend(numbered.iter().rev().find(|(_, m)| m.last_modified <= settled_before).map(|(v, _)| *v));
+    keep.extend(numbered.iter().find(|(_, m)| m.last_modified > settled_before).map(|(v, _)| *v));
+    numbered.into_iter().filter(|(v, _)| !keep.contains(v)).map(|(_, m)| m.location.clone()).collect()
+}
+
+async fn delete_superseded_checkpoints(store: &dyn ObjectStore, dir: &Path, grace: Duration) -> Result<usize> {
+    let metas: Vec<ObjectMeta> = store.list(Some(dir)).try_collect().await?;
+    let settled_before = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or_default();
+    let mut deleted = 0;
+    for path in superseded_checkpoints(&metas, settled_before) {
+        store.delete(&path).await?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
 /// The table ObjectIds a (possibly damaged) commit file names.
 fn salvage_table_ids(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
@@ -546,4 +586,33 @@ async fn backoff(attempt: usize) {
     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
     let ms = (attempt.min(6) as u64) * 2 + jitter;
     tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(v: u64, minutes_ago: i64) -> ObjectMeta {
+        ObjectMeta {
+            location: numbered(&Path::from("p/_checkpoints"), v),
+            last_modified: chrono::Utc::now() - chrono::Duration::minutes(minutes_ago),
+            size: 1,
+            e_tag: None,
+            version: None,
+        }
+    }
+
+    #[test]
+    fn checkpoints_kept_newest_two_settled_and_next_to_settle() {
+        // Grace of an hour: 50 and 100 settled, 150..300 younger.
+        let metas: Vec<_> = [(50, 200), (100, 90), (150, 50), (200, 30), (250, 10), (300, 1)]
+            .into_iter()
+            .map(|(v, ago)| meta(v, ago))
+            .collect();
+        let settled_before = chrono::Utc::now() - chrono::Duration::hours(1);
+        let gone: Vec<u64> =
+            superseded_checkpoints(&metas, settled_before).iter().filter_map(parse_number).collect();
+        // Kept: 300 and 250 (newest), 100 (newest settled), 150 (next to settle).
+        assert_eq!(gone, vec![50, 200]);
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use super::expire::referenced;
 use crate::error::Result;
-use crate::log::{Project, parse_number};
+use crate::log::{Project, parse_number, superseded_checkpoints};
 
 /// Deletes the files that purges freed more than a grace period ago (at most `budget`).
 pub async fn delete_freed(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
@@ -75,17 +75,13 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
         .max()
         .unwrap_or(0);
     let logs: Vec<_> = project.store().list(Some(&project.log_dir())).try_collect().await?;
-    let stale = checkpoints
+    let stale_logs = logs
         .iter()
-        .filter(|m| parse_number(&m.location).is_some_and(|v| v < settled))
-        // The newest entry stays: a handle behind the checkpoint notices the gap before it and
-        // reloads from the checkpoint.
-        .chain(logs.iter().filter(|m| parse_number(&m.location).is_some_and(|v| v < settled)));
-    for meta in stale {
-        if meta.last_modified <= old_enough {
-            project.store().delete(&meta.location).await?;
-            report.log_files_deleted += 1;
-        }
+        .filter(|m| parse_number(&m.location).is_some_and(|v| v < settled) && m.last_modified <= old_enough)
+        .map(|m| m.location.clone());
+    for path in superseded_checkpoints(&checkpoints, old_enough).into_iter().chain(stale_logs) {
+        project.store().delete(&path).await?;
+        report.log_files_deleted += 1;
     }
     Ok(())
 }

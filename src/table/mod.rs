@@ -6,7 +6,7 @@ mod session_tables;
 mod write_commit;
 mod writer;
 
-pub use provider::VersionedTable;
+pub use provider::{ScanLocation, VersionedTable};
 pub use session_tables::SessionTables;
 pub use write_commit::{WriteMode, commit_write};
 pub use writer::{PartitionWriter, WriteOutput};

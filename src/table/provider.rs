@@ -17,6 +17,7 @@ use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema as DfTableSchema;
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::utils::conjunction;
@@ -33,9 +34,33 @@ use crate::table::write_commit::{WriteMode, commit_write};
 use crate::table::writer::PartitionWriter;
 use crate::types;
 
+/// Where a table's files are, as DataFusion scans them: the object store URL and the path of
+/// the project inside that store. All a process needs to scan a pinned version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScanLocation {
+    /// The URL the store is registered under (`s3://bucket`, `file://`, …).
+    pub url: String,
+    /// The project's path inside that store (`prefix/project`).
+    pub root: String,
+}
+
+impl ScanLocation {
+    fn of(project: &Project) -> Self {
+        let warehouse = project.warehouse();
+        Self { url: warehouse.object_store_url().as_str().to_string(), root: warehouse.scan_path(project.name()) }
+    }
+
+    fn path(&self, relative: &str) -> String {
+        format!("{}/{relative}", self.root)
+    }
+}
+
 /// One version of a table, pinned: queries see exactly the files of that version.
 pub struct VersionedTable {
-    project: Arc<Project>,
+    location: ScanLocation,
+    /// The project, in the process that opened it; None for a table decoded from a plan on
+    /// another process (it can be scanned, not written).
+    project: Option<Arc<Project>>,
     snapshot: Arc<TableSnapshot>,
     schema: SchemaRef,
     file_schema: SchemaRef,
@@ -55,18 +80,30 @@ impl fmt::Debug for VersionedTable {
 impl VersionedTable {
     /// A provider for `snapshot` (a table version) of `project`.
     pub fn try_new(project: Arc<Project>, snapshot: Arc<TableSnapshot>) -> Result<Self> {
+        Self::detached(ScanLocation::of(&project), snapshot).map(|t| Self { project: Some(project), ..t })
+    }
+
+    /// A scan-only provider of `snapshot` whose files are at `location` (a table that travelled
+    /// in a plan to a process without the project).
+    pub fn detached(location: ScanLocation, snapshot: Arc<TableSnapshot>) -> Result<Self> {
         Ok(Self {
             schema: types::table_schema(&snapshot.schema)?,
             file_schema: types::file_schema(&snapshot.schema)?,
             partition_fields: types::partition_fields(&snapshot.schema)?,
-            project,
+            location,
+            project: None,
             snapshot,
         })
     }
 
-    /// The project the table belongs to.
-    pub fn project(&self) -> &Arc<Project> {
-        &self.project
+    /// The project the table belongs to (None for a detached table).
+    pub fn project(&self) -> Option<&Arc<Project>> {
+        self.project.as_ref()
+    }
+
+    /// Where the files are.
+    pub fn location(&self) -> &ScanLocation {
+        &self.location
     }
 
     /// The pinned version.
@@ -111,7 +148,7 @@ impl VersionedTable {
                 }
             }
             for f in &partition.files {
-                let path = self.project.path(&f.path).to_string();
+                let path = self.location.path(&f.path);
                 let pf = PartitionedFile::new(path, f.size).with_partition_values(values.clone());
                 files.push(pf);
             }
@@ -157,10 +194,8 @@ impl TableProvider for VersionedTable {
             .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
             .build();
         let source = Arc::new(ParquetSource::new(table_schema));
-        let config = FileScanConfigBuilder::new(
-            self.project.warehouse().object_store_url().clone(),
-            source,
-        )
+        let url = ObjectStoreUrl::parse(&self.location.url)?;
+        let config = FileScanConfigBuilder::new(url, source)
         .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
         .with_projection_indices(projection.cloned())?
         .with_limit(limit)
@@ -197,12 +232,18 @@ impl TableProvider for VersionedTable {
         input: Arc<dyn ExecutionPlan>,
         op: InsertOp,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let Some(project) = &self.project else {
+            return Err(DataFusionError::NotImplemented(format!(
+                "writing to table {} here: writes commit on the client that opened the project",
+                self.snapshot.name
+            )));
+        };
         let mode = match op {
             InsertOp::Append => WriteMode::Append,
             InsertOp::Overwrite | InsertOp::Replace => WriteMode::Overwrite,
         };
         let sink = VersionedSink {
-            project: Arc::clone(&self.project),
+            project: Arc::clone(project),
             snapshot: Arc::clone(&self.snapshot),
             schema: Arc::clone(&self.schema),
             mode,

@@ -106,7 +106,9 @@ impl RelationPlanner for TimeTravelPlanner {
                 "{reference} is not a versioned table: VERSION / TIMESTAMP AS OF and BETWEEN apply to the time machine's tables"
             )));
         };
-        let project = table.project();
+        let Some(project) = table.project() else {
+            return Err(DataFusionError::Plan(format!("{reference} travelled without its project: read its versions where it was planned")));
+        };
         let pinned = pin(project, &table.snapshot().id, wanted).map_err(DataFusionError::from)?;
         let provider = VersionedTable::try_new(Arc::clone(project), Arc::new(pinned))?;
         let plan = LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(provider)), None)?.build()?;
