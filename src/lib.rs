@@ -28,6 +28,8 @@
 pub mod catalog;
 pub mod cli;
 mod clock;
+#[cfg(feature = "ballista")]
+pub mod distributed;
 mod error;
 pub mod log;
 pub mod names;

@@ -12,8 +12,8 @@ use crate::catalog::{HistoryFunction, ProjectSchema, TablesFunction};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
-use crate::plan::{install, plan_statement};
-use crate::statements::{Env, ResultKind, StatementResult};
+use crate::plan::{StatementNode, install, plan_statement};
+use crate::statements::{Env, Request, ResultKind, StatementResult};
 use crate::time_travel::TimeTravelPlanner;
 use crate::warehouse::Warehouse;
 
@@ -46,6 +46,7 @@ pub struct TimeMachineBuilder {
     project: String,
     clock: Arc<dyn Clock>,
     ctx: Option<SessionContext>,
+    ballista: Option<String>,
 }
 
 impl std::fmt::Debug for TimeMachine {
@@ -85,6 +86,16 @@ impl TimeMachineBuilder {
         self
     }
 
+    /// Run queries on the Apache Ballista cluster whose scheduler is at `url`
+    /// (`df://host:50050`): SELECTs, joins, aggregates and time-travel reads execute on the
+    /// cluster; the time machine's statements, writes and commits run here. The warehouse must
+    /// be shared with the executors (`s3://…`, or a local directory on one machine). Needs the
+    /// `ballista` feature.
+    pub fn ballista(mut self, url: impl Into<String>) -> Self {
+        self.ballista = Some(url.into());
+        self
+    }
+
     /// Attach to this context instead of a new one.
     pub fn session_context(mut self, ctx: SessionContext) -> Self {
         self.ctx = Some(ctx);
@@ -97,10 +108,15 @@ impl TimeMachineBuilder {
             Some(w) => w,
             None => Warehouse::open(&self.location)?,
         };
+        let ctx = match (self.ctx, self.ballista) {
+            (Some(ctx), None) => ctx,
+            (None, None) => SessionContext::new_with_config(SessionConfig::new().with_information_schema(true)),
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid("give either a session context or a Ballista scheduler, not both"));
+            }
+            (None, Some(url)) => ballista_context(&url, &warehouse).await?,
+        };
         let project = Arc::new(Project::open(warehouse, &self.project, self.clock).await?);
-        let ctx = self.ctx.unwrap_or_else(|| {
-            SessionContext::new_with_config(SessionConfig::new().with_information_schema(true))
-        });
         TimeMachine::attach(ctx, project)
     }
 }
@@ -114,6 +130,7 @@ impl TimeMachine {
             project: "default".into(),
             clock: Arc::new(SystemClock),
             ctx: None,
+            ballista: None,
         }
     }
 
@@ -184,17 +201,15 @@ impl TimeMachine {
         }
         // Side effects happen now. DataFusion's own DDL already ran in execute_logical_plan.
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
+        let batches: Vec<RecordBatch> = df.collect().await?.into_iter().filter(|b| b.num_rows() > 0).collect();
         let kind = match planned.kind {
             ResultKind::RowsAffected(_) => ResultKind::RowsAffected(count_of(&batches)),
             other => other,
         };
-        let df = if batches.is_empty() {
-            self.ctx.read_batch(RecordBatch::new_empty(schema))?
-        } else {
-            self.ctx.read_batches(batches)?
-        };
-        Ok((kind, df))
+        // The result is served by this process (an in-memory table would be sent to a cluster).
+        let done = Request::Done(StatementResult { schema, batches, kind });
+        let plan = StatementNode::new(text, done, None)?.into_plan();
+        Ok((kind, DataFrame::new(state, plan)))
     }
 
     /// Runs one statement to completion and collects its result.
@@ -202,9 +217,26 @@ impl TimeMachine {
         let (kind, df) = self.run(sql).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
-        let batches = if kind == ResultKind::Query { batches } else { batches.into_iter().filter(|b| b.num_rows() > 0).collect() };
         Ok(StatementResult { schema, batches, kind })
     }
+}
+
+/// A session on the Ballista scheduler at `url`, for `warehouse`.
+#[cfg(feature = "ballista")]
+async fn ballista_context(url: &str, warehouse: &Warehouse) -> Result<SessionContext> {
+    if !warehouse.is_shared() {
+        return Err(Error::invalid(format!(
+            "warehouse {} cannot be shared with Ballista executors: use s3://bucket/prefix (or a local directory \
+             that every executor sees)",
+            warehouse.location()
+        )));
+    }
+    Ok(crate::distributed::ballista_context(url).await?)
+}
+
+#[cfg(not(feature = "ballista"))]
+async fn ballista_context(_url: &str, _warehouse: &Warehouse) -> Result<SessionContext> {
+    Err(Error::not_supported("Ballista: this build has no `ballista` feature (cargo build --features ballista)"))
 }
 
 /// The `count` column that writes return.

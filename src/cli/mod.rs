@@ -40,6 +40,10 @@ pub struct Args {
     /// Run the statements in these files (repeatable), then exit.
     #[arg(short = 'f', long = "file")]
     pub files: Vec<PathBuf>,
+    /// Run queries on the Apache Ballista cluster whose scheduler is at this URL
+    /// (df://host:50050); statements and commits run here. Needs the `ballista` feature.
+    #[arg(long, env = "TIMEMACHINE_BALLISTA")]
+    pub ballista: Option<String>,
     /// Do not ask for confirmation before DROP TABLE / DROP PARTITION.
     #[arg(long)]
     pub yes: bool,
@@ -95,7 +99,11 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(args: Args, scripts: Vec<Script>) -> ExitCode {
-    let tm = match TimeMachine::builder().location(&args.warehouse).project(&args.project).build().await {
+    let mut builder = TimeMachine::builder().location(&args.warehouse).project(&args.project);
+    if let Some(url) = &args.ballista {
+        builder = builder.ballista(url);
+    }
+    let tm = match builder.build().await {
         Ok(tm) => tm,
         Err(e) => {
             eprintln!("error: cannot open warehouse {}: {e}", args.warehouse);

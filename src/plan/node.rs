@@ -27,13 +27,13 @@ pub struct StatementNode {
 
 impl StatementNode {
     /// A node for `request`.
-    pub(crate) fn new(text: &str, request: Request, input: Option<LogicalPlan>) -> DfResult<Self> {
+    pub fn new(text: &str, request: Request, input: Option<LogicalPlan>) -> DfResult<Self> {
         let schema = Arc::new(DFSchema::try_from(request.output_schema())?);
         Ok(Self { text: text.to_string(), request: Arc::new(request), schema, input })
     }
 
     /// The node as a logical plan.
-    pub(crate) fn into_plan(self) -> LogicalPlan {
+    pub fn into_plan(self) -> LogicalPlan {
         LogicalPlan::Extension(Extension { node: Arc::new(self) })
     }
 

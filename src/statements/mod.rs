@@ -96,6 +96,9 @@ pub enum Request {
     Insert(InsertTarget),
     /// CREATE TABLE … AS: the rows of the planned query make the new table.
     CreateAs(CreateAsTarget),
+    /// A statement that already ran: its result, served where it ran (a Ballista cluster never
+    /// sees it).
+    Done(StatementResult),
 }
 
 impl Request {
@@ -103,6 +106,7 @@ impl Request {
     pub fn kind(&self) -> ResultKind {
         match self {
             Request::Insert(_) | Request::CreateAs(_) => ResultKind::RowsAffected(0),
+            Request::Done(result) => result.kind,
             Request::Statement(s) => match s {
                 Statement::ShowHistoryTables
                 | Statement::ShowHistory { .. }
@@ -117,6 +121,7 @@ impl Request {
     pub fn output_schema(&self) -> SchemaRef {
         match self {
             Request::Insert(_) | Request::CreateAs(_) => count_schema(),
+            Request::Done(result) => Arc::clone(&result.schema),
             Request::Statement(s) => match s {
                 Statement::ShowHistoryTables => history::tables_schema(),
                 Statement::ShowHistory { .. } => history::history_schema(),
@@ -136,6 +141,9 @@ pub async fn run(
     request: &Request,
     input: Option<SendableRecordBatchStream>,
 ) -> Result<StatementResult> {
+    if let Request::Done(result) = request {
+        return Ok(result.clone());
+    }
     let result = match (request, input) {
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,

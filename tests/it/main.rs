@@ -1,5 +1,7 @@
 //! The one integration-test binary (one binary keeps link time down); a module per area.
 
+#[cfg(feature = "ballista")]
+mod ballista;
 mod cli;
 mod commits;
 mod corrupt;

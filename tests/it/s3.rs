@@ -10,7 +10,7 @@ use crate::processes::{check_appends, concurrent_appends};
 use crate::{rows, run};
 
 /// A fresh `s3://bucket/prefix` location, or None when no S3 server is configured.
-fn location() -> Option<String> {
+pub(crate) fn location() -> Option<String> {
     match std::env::var("TIMEMACHINE_S3_BUCKET") {
         Ok(bucket) => Some(format!("s3://{bucket}/{}", uuid::Uuid::new_v4().simple())),
         Err(_) if std::env::var_os("TIMEMACHINE_REQUIRE_S3").is_some() => {
