@@ -288,7 +288,7 @@ async fn open_time(dir: &Path, runs: usize) -> Duration {
 }
 
 async fn bench_versions(a: &Args) {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
     let mut at = vec![];
     for versions in [10, a.versions] {
         let dir = scratch(&format!("versions{versions}"));
@@ -332,7 +332,7 @@ async fn bench_versions(a: &Args) {
 /// Purge after `versions` overwrites expire: time, files deleted, storage before and after.
 async fn bench_purge(a: &Args) {
     let dir = scratch("purge");
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
     let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(Arc::clone(&clock) as _).build().await.unwrap();
     exec(&tm, "CREATE TABLE o (v BIGINT)").await;
     for i in 0..a.versions {
@@ -479,6 +479,47 @@ async fn bench_memory(a: &Args) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Ballista: the same aggregate locally and on in-process clusters of 1 and 2 executors, the
+/// overhead of a small query, and the bytes of a serialized plan as the file list grows.
+#[cfg(feature = "ballista")]
+async fn bench_ballista(a: &Args) {
+    use datafusion_proto::bytes::logical_plan_to_bytes_with_extension_codec;
+    use datafusion_timemachine::distributed::{TimeMachineCodec, standalone_context};
+    let dir = scratch("ballista");
+    let location = dir.to_str().unwrap().to_string();
+    let tm = TimeMachine::open(&location).await.unwrap();
+    let rows = a.rows * 4;
+    exec(&tm, "CREATE TABLE big (a STRING, b BIGINT)").await;
+    exec(&tm, &format!("INSERT OVERWRITE TABLE big SELECT 'row-' || value, value FROM generate_series(1, {rows})")).await;
+    exec(&tm, "CREATE TABLE small (a STRING, b BIGINT)").await;
+    exec(&tm, "INSERT INTO small VALUES ('x', 1)").await;
+    let query = "SELECT sum(b), count(*) FROM big";
+    let small = "SELECT count(*) FROM small";
+    let run = |tm: TimeMachine, sql: &'static str| async move { tm.sql(sql).await.unwrap().collect().await.unwrap(); };
+    run(tm.clone(), query).await;
+    let local = timed(a.runs, |_| run(tm.clone(), query)).await;
+    let local_small = timed(a.runs, |_| run(tm.clone(), small)).await;
+    for executors in [1, 2] {
+        let ctx = standalone_context(executors).await.unwrap();
+        let cluster = TimeMachine::builder().location(&location).session_context(ctx).build().await.unwrap();
+        run(cluster.clone(), query).await;
+        let t = timed(a.runs, |_| run(cluster.clone(), query)).await;
+        row(&format!("sum/count {rows} rows: Ballista {executors} executor(s) vs local"), ms(t), ms(local), format!("{:.2}", t.as_secs_f64() / local.as_secs_f64()), "correct; overhead");
+        let t = timed(a.runs, |_| run(cluster.clone(), small)).await;
+        row(&format!("small query: Ballista {executors} executor(s) vs local"), ms(t), ms(local_small), String::new(), "< 50 ms");
+    }
+    let codec = TimeMachineCodec::default();
+    for files in [1_000u64, 10_000] {
+        let name = format!("files{files}");
+        exec(&tm, &format!("CREATE TABLE {name} (v BIGINT) PARTITIONED BY (p STRING)")).await;
+        exec(&tm, &format!("INSERT INTO {name} PARTITION (p) SELECT value, CAST(value AS STRING) FROM generate_series(1, {files})")).await;
+        let plan = tm.sql(&format!("SELECT * FROM {name}")).await.unwrap().into_optimized_plan().unwrap();
+        let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap().len();
+        row(&format!("serialized plan, table of {files} files"), format!("{bytes} B"), String::new(), format!("{} B/file", bytes as u64 / files), "linear");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::main]
 async fn main() {
     let a = Args::parse();
@@ -509,5 +550,9 @@ async fn main() {
     }
     if wanted("memory") {
         bench_memory(&a).await;
+    }
+    #[cfg(feature = "ballista")]
+    if wanted("ballista") {
+        bench_ballista(&a).await;
     }
 }

@@ -8,7 +8,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::{HistoryFunction, ProjectSchema, TablesFunction};
+use crate::catalog::{HistoryFunction, ProjectSchema, PurgesFunction, TablesFunction};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
@@ -106,7 +106,13 @@ impl TimeMachineBuilder {
     pub async fn build(self) -> Result<TimeMachine> {
         let warehouse = match self.warehouse {
             Some(w) => w,
-            None => Warehouse::open(&self.location)?,
+            // Opening a local warehouse touches the file system: off the runtime's threads.
+            None => {
+                let location = self.location.clone();
+                tokio::task::spawn_blocking(move || Warehouse::open(&location))
+                    .await
+                    .map_err(|e| Error::invalid(format!("opening warehouse {}: {e}", self.location)))??
+            }
         };
         let ctx = match (self.ctx, self.ballista) {
             (Some(ctx), None) => ctx,
@@ -151,6 +157,7 @@ impl TimeMachine {
         })?;
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
+        ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
         let env = Env { project, session_tables: Arc::clone(schema.session_tables()), progress: Arc::default() };

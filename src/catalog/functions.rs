@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::{Int64Array, TimestampMillisecondArray};
+use datafusion::arrow::array::{BooleanArray, Int64Array, StringArray, TimestampMillisecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{TableFunctionImpl, TableProvider};
@@ -90,5 +90,46 @@ impl TableFunctionImpl for TablesFunction {
         let fields: Vec<Field> = batch.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())?;
         Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))
+    }
+}
+
+/// `timemachine_purges()`: the automatic purges this process ran (time, what, ok, detail), so an
+/// operator can see that reclamation works or keeps failing.
+#[derive(Debug)]
+pub struct PurgesFunction {
+    project: Arc<Project>,
+}
+
+impl PurgesFunction {
+    /// The function over `project`.
+    pub fn new(project: Arc<Project>) -> Self {
+        Self { project }
+    }
+}
+
+impl TableFunctionImpl for PurgesFunction {
+    fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        if !args.is_empty() {
+            return Err(DataFusionError::Plan("usage: timemachine_purges()".into()));
+        }
+        let journal = self.project.journal();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("time", DataType::Timestamp(TimeUnit::Millisecond, None), false),
+            Field::new("what", DataType::Utf8, false),
+            Field::new("ok", DataType::Boolean, false),
+            Field::new("detail", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(TimestampMillisecondArray::from(journal.iter().map(|e| millis(e.time)).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(journal.iter().map(|e| e.what.clone()).collect::<Vec<_>>())),
+                Arc::new(BooleanArray::from(journal.iter().map(|e| e.outcome.is_ok()).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(
+                    journal.iter().map(|e| e.outcome.clone().unwrap_or_else(|err| err)).collect::<Vec<_>>(),
+                )),
+            ],
+        )?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
     }
 }

@@ -47,6 +47,10 @@ pub struct Args {
     /// Do not ask for confirmation before DROP TABLE / DROP PARTITION.
     #[arg(long)]
     pub yes: bool,
+    /// Log what the time machine does in the background (automatic purges) to stderr; RUST_LOG
+    /// sets the filter in detail.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Print only query results (no confirmations, no timing).
     #[arg(short, long)]
     pub quiet: bool,
@@ -88,6 +92,12 @@ pub fn main() -> ExitCode {
         scripts.extend(idx.zip(args.files.iter().cloned().map(Script::File)));
     }
     scripts.sort_by_key(|(i, _)| *i);
+    if args.verbose || std::env::var_os("RUST_LOG").is_some() {
+        let default = if args.verbose { "datafusion_timemachine=info" } else { "warn" };
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -125,9 +135,17 @@ async fn run(args: Args, scripts: Vec<Script>) -> ExitCode {
     } else if interactive {
         runner.repl().await
     } else {
-        let mut text = String::new();
-        match std::io::stdin().read_to_string(&mut text) {
-            Ok(_) => runner.run_text(&text).await,
+        // Blocking reads stay off the runtime's threads.
+        let read = tokio::task::spawn_blocking(|| {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map(|_| text)
+        });
+        match read.await {
+            Ok(Ok(text)) => runner.run_text(&text).await,
+            Ok(Err(e)) => {
+                eprintln!("error: reading stdin: {e}");
+                false
+            }
             Err(e) => {
                 eprintln!("error: reading stdin: {e}");
                 false
@@ -156,7 +174,7 @@ impl Runner {
         for script in scripts {
             let text = match script {
                 Script::Command(c) => c,
-                Script::File(path) => match std::fs::read_to_string(&path) {
+                Script::File(path) => match tokio::fs::read_to_string(&path).await {
                     Ok(t) => t,
                     Err(e) => {
                         eprintln!("error: cannot read {}: {e}", path.display());
@@ -183,7 +201,7 @@ impl Runner {
     }
 
     /// Asks before destructive statements, as the MaxCompute client does.
-    fn confirmed(&self, sql: &str) -> bool {
+    async fn confirmed(&self, sql: &str) -> bool {
         if !self.confirm {
             return true;
         }
@@ -200,15 +218,19 @@ impl Runner {
         }
         print!("Confirm to \"{};\" (yes/no)? ", sql.trim_end_matches(';'));
         let _ = std::io::stdout().flush();
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
-            return false;
+        let answer = tokio::task::spawn_blocking(|| {
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer).map(|_| answer)
+        })
+        .await;
+        match answer {
+            Ok(Ok(answer)) => matches!(answer.trim().to_lowercase().as_str(), "yes" | "y"),
+            _ => false,
         }
-        matches!(answer.trim().to_lowercase().as_str(), "yes" | "y")
     }
 
     async fn run_statement(&self, sql: &str) -> Result<()> {
-        if !self.confirmed(sql) {
+        if !self.confirmed(sql).await {
             println!("Cancelled");
             return Ok(());
         }
@@ -300,7 +322,21 @@ impl Runner {
         let mut buffer = String::new();
         loop {
             let p = if buffer.is_empty() { format!("{prompt} ") } else { format!("{}> ", " ".repeat(prompt.len() - 1)) };
-            match editor.readline(&p) {
+            // The line editor blocks: it runs off the runtime's threads (background purges go on).
+            let (returned, line) = match tokio::task::spawn_blocking(move || {
+                let line = editor.readline(&p);
+                (editor, line)
+            })
+            .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: the line editor failed: {e}");
+                    return false;
+                }
+            };
+            editor = returned;
+            match line {
                 Ok(line) => {
                     let trimmed = line.trim();
                     if buffer.is_empty() && matches!(trimmed, "quit" | "exit" | "\\q" | "quit;" | "exit;") {

@@ -12,5 +12,5 @@ mod project;
 pub mod retention;
 pub mod state;
 
-pub use project::{CHECKPOINT_INTERVAL, Draft, Project};
+pub use project::{CHECKPOINT_INTERVAL, Draft, MaintenanceEvent, Project};
 pub(crate) use project::{parse_number, superseded_checkpoints};

@@ -64,7 +64,24 @@ pub struct Project {
     /// When the last full listing of the log started.
     last_listed: std::sync::Mutex<Option<std::time::Instant>>,
     background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// What background maintenance (automatic purges) did in this process, newest last.
+    journal: std::sync::Mutex<std::collections::VecDeque<MaintenanceEvent>>,
 }
+
+/// One background maintenance run (an automatic purge) of this process: when, and what came of
+/// it, so an operator can see that reclamation works or keeps failing.
+#[derive(Debug, Clone)]
+pub struct MaintenanceEvent {
+    /// When it finished.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// What ran (`automatic purge`).
+    pub what: String,
+    /// What it did, or why it failed.
+    pub outcome: std::result::Result<String, String>,
+}
+
+/// Events kept in [`Project::journal`].
+const JOURNAL_LENGTH: usize = 100;
 
 impl fmt::Debug for Project {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,6 +115,7 @@ impl Project {
             refresh_lock: tokio::sync::Mutex::new(()),
             last_listed: std::sync::Mutex::new(None),
             background: std::sync::Mutex::new(Vec::new()),
+            journal: std::sync::Mutex::new(std::collections::VecDeque::new()),
         };
         let (state, _) = project.read_checkpoints().await?;
         *project.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
@@ -128,6 +146,20 @@ impl Project {
         let mut tasks = self.background.lock().unwrap_or_else(|e| e.into_inner());
         tasks.retain(|t| !t.is_finished());
         tasks.push(task);
+    }
+
+    /// Records a background maintenance run (kept for the last 100).
+    pub fn record(&self, event: MaintenanceEvent) {
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if journal.len() == JOURNAL_LENGTH {
+            journal.pop_front();
+        }
+        journal.push_back(event);
+    }
+
+    /// The background maintenance runs of this process, oldest first.
+    pub fn journal(&self) -> Vec<MaintenanceEvent> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
     }
 
     /// True while a background task is running.

@@ -18,8 +18,8 @@ use std::sync::Arc;
 pub use expire::forget;
 pub use sweep::delete_freed;
 
-use crate::error::Result;
-use crate::log::{CHECKPOINT_INTERVAL, Project};
+use crate::error::{Error, Result};
+use crate::log::{CHECKPOINT_INTERVAL, MaintenanceEvent, Project};
 
 /// Most files one automatic purge deletes (the rest waits for the next one).
 const AUTO_DELETE_BUDGET: usize = 1_000;
@@ -39,8 +39,31 @@ pub struct PurgeReport {
     pub log_files_deleted: usize,
 }
 
-/// A full purge of the project: expired versions, unreferenced files, compacted log.
+/// How far this process's clock may run ahead of the object store's before purges refuse to
+/// expire anything (expiry is irreversible; a fast clock would expire everyone's versions early).
+const MAX_CLOCK_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+
+/// How far this process's clock is ahead of the object store's: the store stamps a small object
+/// it is given with its own time (the clock every process shares).
+async fn clock_ahead_of_store(project: &Project) -> Result<chrono::Duration> {
+    use object_store::ObjectStoreExt;
+    let path = project.path("_clock");
+    project.store().put(&path, object_store::PutPayload::from_static(b"clock")).await?;
+    let store_time = project.store().head(&path).await?.last_modified;
+    Ok(project.clock().now() - store_time)
+}
+
+/// A full purge of the project: expired versions, unreferenced files, compacted log. Refused
+/// when this process's clock runs more than five minutes ahead of the object store's.
 pub async fn purge_project(project: &Project, budget: usize) -> Result<PurgeReport> {
+    let ahead = clock_ahead_of_store(project).await?;
+    if ahead > MAX_CLOCK_AHEAD {
+        return Err(Error::invalid(format!(
+            "refusing to purge: this process's clock is {} minutes ahead of the object store's, so it would \
+             expire versions early (irreversibly); fix the clock (NTP)",
+            ahead.num_minutes()
+        )));
+    }
     let now = || project.clock().now();
     let mut report = forget(project, "PURGE (retention)", |s| Ok(expire::expired(s, now()))).await?;
     sweep::sweep(project, budget, &mut report).await?;
@@ -61,7 +84,21 @@ pub fn spawn_auto(project: &Arc<Project>) {
     if needed {
         let p = Arc::clone(project);
         project.add_background(tokio::spawn(async move {
-            let _ = purge_project(&p, AUTO_DELETE_BUDGET).await;
+            let outcome = match purge_project(&p, AUTO_DELETE_BUDGET).await {
+                Ok(r) => {
+                    tracing::info!(project = p.name(), ?r, "automatic purge");
+                    Ok(format!(
+                        "{} tables trimmed, {} forgotten, {} files freed, {} files and {} log files deleted",
+                        r.tables_trimmed, r.tables_forgotten, r.files_freed, r.files_deleted, r.log_files_deleted
+                    ))
+                }
+                Err(e) => {
+                    tracing::warn!(project = p.name(), error = %e, "automatic purge failed");
+                    Err(e.to_string())
+                }
+            };
+            let what = "automatic purge".to_string();
+            p.record(MaintenanceEvent { time: p.clock().now(), what, outcome });
         }));
     }
 }

@@ -179,3 +179,21 @@ async fn every_table_of_one_statement_comes_from_one_log_version() {
     assert_eq!(a.project().snapshot().await.unwrap().live_table("y").unwrap().current.lsn, 3);
     assert_eq!(rows(&a, "SELECT (SELECT count(*) FROM x) AS x, (SELECT count(*) FROM y) AS y").await, vec!["1|2"]);
 }
+
+#[tokio::test]
+async fn a_process_whose_clock_runs_days_ahead_expires_nothing() {
+    let warehouse = Warehouse::open("memory://").unwrap();
+    let normal = TimeMachine::builder().warehouse(warehouse.clone()).build().await.unwrap();
+    run(&normal, &["CREATE TABLE t (a STRING)", "INSERT OVERWRITE TABLE t VALUES ('1')", "INSERT OVERWRITE TABLE t VALUES ('2')"]).await;
+    let fast_clock = Arc::new(datafusion_timemachine::ManualClock::new(chrono::Utc::now() + chrono::Duration::days(2)));
+    let fast = TimeMachine::builder().warehouse(warehouse).clock(fast_clock).build().await.unwrap();
+    let err = datafusion_timemachine::purge::purge_project(fast.project(), usize::MAX).await.unwrap_err().to_string();
+    assert!(err.contains("ahead of the object store's") && err.contains("NTP"), "{err}");
+    // Its statements' automatic purges refuse too, and say so where an operator looks.
+    run(&fast, &["INSERT INTO t VALUES ('3')"]).await;
+    fast.project().wait_background().await;
+    // The versions the fast process would have expired are still there for everyone.
+    assert_eq!(rows(&normal, "SELECT a FROM t VERSION AS OF 2").await, vec!["1"]);
+    let purges = rows(&fast, "SELECT what, ok FROM timemachine_purges()").await;
+    assert!(!purges.is_empty() && purges.iter().all(|r| r.ends_with("|false")), "{purges:?}");
+}
