@@ -14,6 +14,7 @@ mod s3;
 mod safety;
 mod store;
 mod scan;
+mod simulation;
 mod storage;
 mod timemachine;
 mod transcript_cli;
