@@ -418,6 +418,13 @@ async fn child(a: &Args, what: &str) {
             exec(&tm, &format!("INSERT OVERWRITE TABLE m SELECT value, value * 1.5, 'tag' || (value % 100) FROM generate_series(1, {})", a.memory_rows)).await;
             println!("{base:.0} {:.0}", peak_rss_mib());
         }
+        "partitions" => {
+            let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+            exec(&tm, "CREATE TABLE dp (v BIGINT, s STRING) PARTITIONED BY (k STRING)").await;
+            let base = peak_rss_mib();
+            exec(&tm, &format!("INSERT INTO dp PARTITION (k) SELECT value, 'row ' || value, CAST(value % 10000 AS STRING) FROM generate_series(1, {})", a.memory_rows / 10)).await;
+            println!("{base:.0} {:.0}", peak_rss_mib());
+        }
         "history" => {
             let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
             let base = peak_rss_mib();
@@ -466,6 +473,10 @@ async fn bench_memory(a: &Args) {
     if let Some((kib, secs)) = cli_select_rss(&dir) {
         row(&format!("CLI peak RSS, SELECT * of {} rows to csv", a.memory_rows), format!("{:.0} MiB", kib / 1024.0), String::new(), format!("{secs:.1} s"), "< 200 MiB (streams)");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("memory-partitions");
+    let (base, peak) = probe("partitions", &dir, &["--memory-rows".into(), a.memory_rows.to_string()]);
+    row(&format!("peak RSS, INSERT {} rows into 10,000 dynamic partitions", a.memory_rows / 10), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "< 512 MiB (bounded)");
     let _ = std::fs::remove_dir_all(&dir);
     let dir = scratch("memory-versions");
     let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{cast, take_record_batch};
+use datafusion::arrow::compute::{cast, concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::Compression;
@@ -26,6 +26,12 @@ use crate::types;
 const MAX_ROWS_PER_FILE: u64 = 1_000_000;
 /// One statement may write at most this many partitions (as MaxCompute limits dynamic inserts).
 const MAX_PARTITIONS_PER_STATEMENT: usize = 10_000;
+/// Files being written at once. Rows of further partitions wait in memory, so that a dynamic
+/// insert into thousands of partitions does not hold thousands of Parquet encoders.
+const MAX_OPEN_FILES: usize = 16;
+/// Rows waiting for a file (bytes of Arrow memory); beyond this the partition with the most
+/// waiting rows is written out as a file of its own.
+const WAITING_LIMIT: usize = 64 << 20;
 
 /// The files a statement wrote, by partition values.
 #[derive(Debug, Default)]
@@ -54,6 +60,9 @@ pub struct PartitionWriter {
     static_values: Vec<Option<String>>,
     existing_ids: BTreeMap<Vec<String>, String>,
     open: HashMap<Vec<String>, OpenFile>,
+    /// Rows of partitions without an open file, and their size.
+    waiting: HashMap<Vec<String>, (Vec<RecordBatch>, usize)>,
+    waiting_bytes: usize,
     out: WriteOutput,
     /// Set once the files are closed and handed over: dropping the writer before that (the
     /// statement was cancelled) aborts its uploads and deletes its files.
@@ -77,6 +86,8 @@ impl PartitionWriter {
             static_values,
             existing_ids,
             open: HashMap::new(),
+            waiting: HashMap::new(),
+            waiting_bytes: 0,
             out: WriteOutput::default(),
             finished: false,
         })
@@ -176,29 +187,76 @@ impl PartitionWriter {
         Ok(id)
     }
 
+    fn open_file(&self, partition_id: &str) -> Result<OpenFile> {
+        let path = format!("data/{}/{}/{}.parquet", self.table_id, partition_id, uuid::Uuid::new_v4().simple());
+        let sink = BufWriter::new(Arc::clone(self.project.store()), self.project.path(&path));
+        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let writer = AsyncArrowWriter::try_new(sink, Arc::clone(&self.file_schema), Some(props))?;
+        Ok(OpenFile { writer, path, rows: 0 })
+    }
+
     async fn write_to(&mut self, key: Vec<String>, batch: &RecordBatch) -> Result<()> {
         let partition_id = self.partition_id(&key)?;
+        self.out.rows += batch.num_rows() as u64;
         if !self.open.contains_key(&key) {
-            let path = format!(
-                "data/{}/{}/{}.parquet",
-                self.table_id,
-                partition_id,
-                uuid::Uuid::new_v4().simple()
-            );
-            let sink = BufWriter::new(Arc::clone(self.project.store()), self.project.path(&path));
-            let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-            let writer = AsyncArrowWriter::try_new(sink, Arc::clone(&self.file_schema), Some(props))?;
-            self.open.insert(key.clone(), OpenFile { writer, path, rows: 0 });
+            if self.open.len() >= MAX_OPEN_FILES || self.waiting.contains_key(&key) {
+                // Bounded memory: wait in memory, or spill the partition with most rows waiting.
+                let entry = self.waiting.entry(key).or_default();
+                entry.0.push(batch.clone());
+                let before = entry.1;
+                entry.1 += batch.get_array_memory_size();
+                // Many one-row slices cost more in array headers than in data: keep them compact.
+                if entry.0.len() >= 32 {
+                    let compact = concat_batches(&self.file_schema, &entry.0)?;
+                    entry.1 = compact.get_array_memory_size();
+                    entry.0 = vec![compact];
+                }
+                self.waiting_bytes = self.waiting_bytes - before + entry.1;
+                // Over the limit: write out the largest waiting partitions until half of it is
+                // free, so that spills are few and their files large.
+                if self.waiting_bytes > WAITING_LIMIT {
+                    while self.waiting_bytes > WAITING_LIMIT / 2 {
+                        self.spill_largest().await?;
+                    }
+                }
+                return Ok(());
+            }
+            let file = self.open_file(&partition_id)?;
+            self.open.insert(key.clone(), file);
         }
-        let file = self.open.get_mut(&key).expect("just opened");
+        self.append(key, batch).await
+    }
+
+    /// Writes `batch` to the open file of `key`, closing it when it is full.
+    async fn append(&mut self, key: Vec<String>, batch: &RecordBatch) -> Result<()> {
+        let file = self.open.get_mut(&key).expect("an open file");
         file.writer.write(batch).await?;
         file.rows += batch.num_rows() as u64;
-        self.out.rows += batch.num_rows() as u64;
         if file.rows >= MAX_ROWS_PER_FILE {
             let file = self.open.remove(&key).expect("present");
             self.close(key, file).await?;
         }
         Ok(())
+    }
+
+    /// Writes the waiting rows of the partition with most of them into files of their own.
+    async fn spill_largest(&mut self) -> Result<()> {
+        let Some(key) = self.waiting.iter().max_by_key(|(_, (_, bytes))| *bytes).map(|(k, _)| k.clone()) else {
+            return Ok(());
+        };
+        self.spill(key).await
+    }
+
+    async fn spill(&mut self, key: Vec<String>) -> Result<()> {
+        let Some((batches, bytes)) = self.waiting.remove(&key) else { return Ok(()) };
+        self.waiting_bytes -= bytes;
+        let partition_id = self.partition_id(&key)?;
+        let mut file = self.open_file(&partition_id)?;
+        for batch in &batches {
+            file.writer.write(batch).await?;
+            file.rows += batch.num_rows() as u64;
+        }
+        self.close(key, file).await
     }
 
     async fn close(&mut self, key: Vec<String>, file: OpenFile) -> Result<()> {
@@ -213,6 +271,10 @@ impl PartitionWriter {
     }
 
     async fn finish(mut self) -> Result<WriteOutput> {
+        let waiting: Vec<_> = self.waiting.keys().cloned().collect();
+        for key in waiting {
+            self.spill(key).await?;
+        }
         let open: Vec<_> = self.open.drain().collect();
         for (key, file) in open {
             self.close(key, file).await?;

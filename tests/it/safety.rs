@@ -197,3 +197,25 @@ async fn a_process_whose_clock_runs_days_ahead_expires_nothing() {
     let purges = rows(&fast, "SELECT what, ok FROM timemachine_purges()").await;
     assert!(!purges.is_empty() && purges.iter().all(|r| r.ends_with("|false")), "{purges:?}");
 }
+
+#[tokio::test]
+async fn a_dynamic_insert_into_many_more_partitions_than_open_files_writes_every_row() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE p (v BIGINT) PARTITIONED BY (k STRING)",
+            // 300 partitions, rows interleaved across them batch after batch.
+            "INSERT INTO p PARTITION (k) SELECT value, CAST(value % 300 AS STRING) FROM generate_series(1, 30000)",
+        ],
+    )
+    .await;
+    assert_eq!(rows(&tm, "SELECT count(*), count(DISTINCT k), sum(v) FROM p").await, vec!["30000|300|450015000"]);
+    assert_eq!(rows(&tm, "SELECT count(*) FROM p WHERE k = '7'").await, vec!["100"]);
+    let state = tm.project().state();
+    let table = state.live_table("p").unwrap();
+    assert_eq!(table.current.partitions.len(), 300);
+    // Rows of a partition without an open file wait in memory and go out together: few files.
+    let files: usize = table.current.partitions.values().map(|p| p.files.len()).sum();
+    assert!(files <= 2 * 300, "{files} files for 300 partitions");
+}
