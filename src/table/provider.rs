@@ -193,7 +193,10 @@ impl TableProvider for VersionedTable {
         let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
             .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
             .build();
-        let source = Arc::new(ParquetSource::new(table_schema));
+        // The session's Parquet options (pruning, page index, bloom filters, pushdown …) apply,
+        // as they do to DataFusion's own Parquet tables.
+        let options = state.table_options().parquet.clone();
+        let source = Arc::new(ParquetSource::new(table_schema).with_table_parquet_options(options));
         let url = ObjectStoreUrl::parse(&self.location.url)?;
         let config = FileScanConfigBuilder::new(url, source)
         .with_file_groups(groups.into_iter().map(FileGroup::new).collect())

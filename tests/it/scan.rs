@@ -28,7 +28,7 @@ async fn partition_filters_prune_files() {
     let count = |sql: &'static str| {
         let tm = tm.clone();
         async move {
-            let df = tm.context().sql(sql).await.unwrap();
+            let df = tm.sql(sql).await.unwrap();
             let plan = df.create_physical_plan().await.unwrap();
             let n = files_scanned(plan.as_ref());
             let rows: usize = collect(plan, tm.context().task_ctx()).await.unwrap().iter().map(|b| b.num_rows()).sum();
@@ -41,4 +41,10 @@ async fn partition_filters_prune_files() {
     assert_eq!(count("SELECT * FROM p WHERE ds = 'none'").await, (0, 0));
     // A filter on a data column prunes nothing but still filters rows.
     assert_eq!(count("SELECT * FROM p WHERE v > 20").await, (6, 4));
+    // At an old version (LSN 4: three partitions), partition filters prune the same way, and an
+    // incremental range holds only the files its commits wrote.
+    assert_eq!(count("SELECT * FROM p VERSION AS OF 4").await, (3, 6));
+    assert_eq!(count("SELECT * FROM p VERSION AS OF 4 WHERE ds = '20200102'").await, (1, 2));
+    assert_eq!(count("SELECT * FROM p VERSION AS OF 4 WHERE ds = '20200105'").await, (0, 0));
+    assert_eq!(count("SELECT * FROM p VERSION BETWEEN 4 AND 6 WHERE ds >= '20200104'").await, (2, 4));
 }
