@@ -28,18 +28,15 @@ pub struct Planned {
     pub kind: ResultKind,
 }
 
-/// Plans `statement` (parsed from `text`) against `state`.
+/// Plans `statement` (parsed from `text`) against `state`, inside the statement's snapshot
+/// (`Project::with_snapshot`, which has caught up with the log: nothing here refreshes again).
 pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
     let node = |request: Request, input: Option<LogicalPlan>| -> Result<Planned> {
         let kind = request.kind();
         Ok(Planned { plan: StatementNode::new(text, request, input)?.into_plan(), kind })
     };
     match statement {
-        Statement::DataFusion(stmt) => {
-            // Table functions read the cached state: catch up first.
-            env.project.refresh().await?;
-            datafusion_plan(state, *stmt).await
-        }
+        Statement::DataFusion(stmt) => datafusion_plan(state, *stmt).await,
         // Session-only tables are DataFusion's.
         Statement::DropTable { name, .. } if env.session_tables.contains(&name) => {
             let mut stmts = DFParser::parse_sql(text)?;

@@ -114,7 +114,6 @@ pub(crate) async fn prepare_create_as(
     c: &CreateTable,
     columns: &[(String, DataType)],
 ) -> Result<Option<CreateAsTarget>> {
-    env.project.refresh().await?;
     if !c.columns.is_empty() || !c.partition_columns.is_empty() {
         return Err(Error::not_supported(
             "columns or PARTITIONED BY with AS SELECT; create the table, then INSERT … SELECT",

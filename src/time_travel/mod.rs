@@ -27,7 +27,7 @@ use datafusion::sql::sqlparser::ast::{
     self, FunctionArg, FunctionArgExpr, FunctionArguments, TableFactor, TableVersion,
 };
 
-pub use versions::{changes, lsn_at, version};
+pub use versions::{changes, instant_end, lsn_at, version};
 
 use crate::error::Error;
 use crate::log::Project;
@@ -122,11 +122,8 @@ fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapsh
     let table = state.tables.get(id).ok_or_else(|| Error::not_found(format!("no table has id {id}")))?;
     state.check_readable(id)?;
     let now = project.clock().now();
-    let lsn_since = |at| match lsn_at(&state, table, at) {
-        // A range that starts before the table existed starts at its creation.
-        Err(Error::NotFound(m)) if at < table.created && m.contains("did not exist") => Ok(0),
-        other => other,
-    };
+    // A range that starts before the table existed starts at its creation.
+    let lsn_since = |at| if instant_end(at) < table.created { Ok(0) } else { lsn_at(&state, table, at) };
     match wanted {
         Wanted::Lsn(lsn) => version(&state, table, lsn, now),
         Wanted::Instant(at) => version(&state, table, lsn_at(&state, table, at)?, now),

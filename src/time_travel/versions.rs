@@ -16,7 +16,7 @@ use crate::log::retention::{check_restorable, cutoff, expired_error, restorable}
 /// An instant without a fractional second means that whole second, so the `Time` column of
 /// SHOW HISTORY (whole seconds) designates the version it shows.
 pub fn lsn_at(state: &ProjectState, table: &TableHistory, at: DateTime<Utc>) -> Result<u64> {
-    let at = if at.timestamp_subsec_nanos() == 0 { at + chrono::Duration::nanoseconds(999_999_999) } else { at };
+    let at = instant_end(at);
     let name = &table.current.name;
     let newest = table.entries.iter().rev().find(|e| e.time <= at).map(|e| e.lsn);
     let newest = newest.or_else(|| table.base.as_ref().filter(|b| b.lsn > 0 && b.time <= at).map(|b| b.lsn));
@@ -29,6 +29,11 @@ pub fn lsn_at(state: &ProjectState, table: &TableHistory, at: DateTime<Utc>) -> 
         ))),
         None => Err(expired_error(&format!("the version of table {name} current at {}", format_time(at)), state)),
     }
+}
+
+/// The last moment `at` designates: a whole second means all of it.
+pub fn instant_end(at: DateTime<Utc>) -> DateTime<Utc> {
+    if at.timestamp_subsec_nanos() == 0 { at + chrono::Duration::nanoseconds(999_999_999) } else { at }
 }
 
 /// Table `table` exactly as at `lsn`, if that version is still restorable.
