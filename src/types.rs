@@ -112,9 +112,36 @@ fn fields(cols: &[ColumnDef]) -> Result<Vec<Field>> {
     cols.iter().map(|c| Ok(Field::new(&c.name, arrow_type(&c.data_type)?, true))).collect()
 }
 
-/// Arrow schema of the data files (data columns only).
+/// Arrow schema of the data files (data columns only), under the names the files use (see
+/// [`ColumnDef::field`]).
 pub fn file_schema(schema: &TableSchema) -> Result<SchemaRef> {
-    Ok(Arc::new(Schema::new(fields(&schema.columns)?)))
+    let fields = schema
+        .columns
+        .iter()
+        .map(|c| Ok(Field::new(c.file_name(), arrow_type(&c.data_type)?, true)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// True when `to` holds every value of `from` exactly (a type change that needs no rewrite:
+/// old files are cast when read).
+pub fn is_safe_widening(from: &str, to: &str) -> Result<bool> {
+    use DataType::*;
+    let (f, t) = (arrow_type(from)?, arrow_type(to)?);
+    let rank = |d: &DataType| match d {
+        Int8 => Some(1),
+        Int16 => Some(2),
+        Int32 => Some(3),
+        Int64 => Some(4),
+        _ => None,
+    };
+    Ok(match (&f, &t) {
+        _ if f == t => true,
+        (a, b) if rank(a).is_some() && rank(b).is_some() => rank(a) < rank(b),
+        (Int8 | Int16 | Int32 | Float32, Float64) => true,
+        (Decimal128(p1, s1), Decimal128(p2, s2)) => s2 >= s1 && (*p2 as i16 - *s2 as i16) >= (*p1 as i16 - *s1 as i16),
+        _ => false,
+    })
 }
 
 /// Arrow schema of the table as queried: data columns, then partition columns.
@@ -153,7 +180,7 @@ mod tests {
 /// ```
 /// use datafusion_timemachine::log::model::ColumnDef;
 /// use datafusion_timemachine::types::partition_value;
-/// let n = ColumnDef { name: "n".into(), data_type: "bigint".into() };
+/// let n = ColumnDef::new("n", "bigint");
 /// assert_eq!(partition_value(&n, "007").unwrap(), "7");
 /// assert!(partition_value(&n, "abc").unwrap_err().to_string().contains("not a valid BIGINT"));
 /// ```

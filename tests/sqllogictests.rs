@@ -38,7 +38,11 @@ impl sqllogictest::AsyncDB for Db {
             self.clock.advance(step);
             return Ok(DBOutput::StatementComplete(0));
         }
-        let result = self.tm.execute(sql).await?;
+        let result = self.tm.execute(sql).await;
+        // The automatic purge (expiry, LIFECYCLE reclamation) that a statement starts finishes
+        // before the next record, so that files read the same on every run.
+        self.tm.project().wait_background().await;
+        let result = result?;
         match result.kind {
             ResultKind::Ok => Ok(DBOutput::StatementComplete(0)),
             ResultKind::RowsAffected(n) => Ok(DBOutput::StatementComplete(n)),

@@ -17,6 +17,26 @@ pub struct ColumnDef {
     /// MaxCompute type name, lowercase (`string`, `decimal(10,2)`, …).
     #[serde(rename = "type")]
     pub data_type: String,
+    /// The column's name inside the data files when it differs from `name`: a renamed column
+    /// keeps reading the files written before the rename, and a re-added name gets a fresh one
+    /// (`b#7`), so it never resurrects the values of a dropped column. The stable field id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// COMMENT given when the column was declared.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+}
+
+impl ColumnDef {
+    /// A column with no comment, stored under its own name.
+    pub fn new(name: impl Into<String>, data_type: impl Into<String>) -> Self {
+        Self { name: name.into(), data_type: data_type.into(), field: None, comment: String::new() }
+    }
+
+    /// The column's name inside the data files.
+    pub fn file_name(&self) -> &str {
+        self.field.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// The schema of a table: data columns, then partition columns.
@@ -43,7 +63,8 @@ impl TableSchema {
             .chain(&self.partition_columns)
             .map(|c| {
                 format!(
-                    r#"{{"comment":"","id":"","name":{},"type":{}}}"#,
+                    r#"{{"comment":{},"id":"","name":{},"type":{}}}"#,
+                    serde_json::Value::String(c.comment.clone()),
                     serde_json::Value::String(c.name.clone()),
                     serde_json::Value::String(c.data_type.clone())
                 )
@@ -66,7 +87,7 @@ pub struct DataFile {
 
 /// A partition: its ObjectId, its values (in partition-column order) and its files.
 /// An unpartitioned table has exactly one partition with no values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partition {
     /// ObjectId of the partition.
     pub id: String,
@@ -74,6 +95,13 @@ pub struct Partition {
     pub values: Vec<String>,
     /// Files holding the partition's rows.
     pub files: Vec<DataFile>,
+    /// When its data last changed (set when a version puts files into it): the clock that
+    /// LIFECYCLE reclamation reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<DateTime<Utc>>,
+    /// `ALTER TABLE … PARTITION (…) DISABLE LIFECYCLE`: never reclaimed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lifecycle_disabled: bool,
 }
 
 /// How a [`Action::PutPartition`] combines with what the partition held.
@@ -96,6 +124,10 @@ pub enum Action {
         name: String,
         /// Table schema.
         schema: TableSchema,
+        /// `LIFECYCLE n`: days after its last change that a partition (or an unpartitioned
+        /// table) is reclaimed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lifecycle: Option<u64>,
     },
     /// The table gets a new name.
     Rename {
@@ -128,6 +160,23 @@ pub enum Action {
         /// Values of the partition to remove.
         values: Vec<String>,
     },
+    /// The schema changes (ADD / DROP / CHANGE COLUMN); no data file is rewritten.
+    AlterSchema {
+        /// The new schema.
+        schema: TableSchema,
+    },
+    /// `ALTER TABLE … SET LIFECYCLE n`.
+    SetLifecycle {
+        /// Days; None removes the lifecycle.
+        days: Option<u64>,
+    },
+    /// `ALTER TABLE … [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE`.
+    EnableLifecycle {
+        /// The partition, or None for the table.
+        values: Option<Vec<String>>,
+        /// ENABLE rather than DISABLE.
+        enabled: bool,
+    },
 }
 
 /// The operation shown in history.
@@ -148,6 +197,16 @@ pub enum Operation {
     Rename,
     /// TRUNCATE TABLE.
     Truncate,
+    /// A schema change (ALTER TABLE … ADD / DROP / CHANGE COLUMN) or a lifecycle setting.
+    Alter,
+    /// DELETE FROM.
+    Delete,
+    /// UPDATE.
+    Update,
+    /// MERGE INTO.
+    Merge,
+    /// Reclaimed after its LIFECYCLE ended (restorable like a drop).
+    Reclaim,
 }
 
 impl fmt::Display for Operation {
@@ -160,6 +219,11 @@ impl fmt::Display for Operation {
             Operation::Restore => "RESTORE",
             Operation::Rename => "RENAME",
             Operation::Truncate => "TRUNCATE",
+            Operation::Alter => "ALTER",
+            Operation::Delete => "DELETE",
+            Operation::Update => "UPDATE",
+            Operation::Merge => "MERGE",
+            Operation::Reclaim => "RECLAIM",
         };
         f.pad(s)
     }

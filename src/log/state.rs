@@ -32,6 +32,15 @@ pub struct TableSnapshot {
     pub partitions: BTreeMap<Vec<String>, Partition>,
     /// True once dropped (until undropped).
     pub dropped: bool,
+    /// `LIFECYCLE n` in days, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<u64>,
+    /// `ALTER TABLE … DISABLE LIFECYCLE`: nothing of the table is reclaimed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lifecycle_disabled: bool,
+    /// When the schema or lifecycle last changed (MaxCompute's LastDDLTime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ddl_time: Option<DateTime<Utc>>,
 }
 
 impl TableSnapshot {
@@ -44,6 +53,9 @@ impl TableSnapshot {
             schema: TableSchema { columns: vec![], partition_columns: vec![] },
             partitions: BTreeMap::new(),
             dropped: false,
+            lifecycle: None,
+            lifecycle_disabled: false,
+            ddl_time: None,
         }
     }
 
@@ -53,13 +65,15 @@ impl TableSnapshot {
         self.time = time;
         for action in actions {
             match action {
-                Action::Create { name, schema } => {
+                Action::Create { name, schema, lifecycle } => {
                     self.name = name.clone();
                     self.schema = schema.clone();
                     self.partitions.clear();
                     self.dropped = false;
+                    self.lifecycle = *lifecycle;
+                    self.ddl_time = Some(time);
                     if !schema.is_partitioned() {
-                        let p = Partition { id: self.id.clone(), values: vec![], files: vec![] };
+                        let p = Partition { id: self.id.clone(), modified: Some(time), ..Default::default() };
                         self.partitions.insert(vec![], p);
                     }
                 }
@@ -68,24 +82,55 @@ impl TableSnapshot {
                 Action::Undrop { name } => {
                     self.dropped = false;
                     self.name = name.clone();
+                    // Restored data starts its LIFECYCLE anew (else it would be reclaimed again
+                    // at once).
+                    for p in self.partitions.values_mut() {
+                        p.modified = Some(time);
+                    }
                 }
                 Action::Replace { schema, partitions } => {
+                    if *schema != self.schema {
+                        self.ddl_time = Some(time);
+                    }
                     self.schema = schema.clone();
-                    self.partitions =
-                        partitions.iter().map(|p| (p.values.clone(), p.clone())).collect();
+                    self.partitions = partitions
+                        .iter()
+                        .map(|p| (p.values.clone(), Partition { modified: Some(time), ..p.clone() }))
+                        .collect();
                 }
                 Action::PutPartition { partition, mode } => {
                     match (mode, self.partitions.get_mut(&partition.values)) {
                         (PutMode::Append, Some(existing)) => {
-                            existing.files.extend(partition.files.iter().cloned())
+                            existing.files.extend(partition.files.iter().cloned());
+                            existing.modified = Some(time);
                         }
-                        _ => {
-                            self.partitions.insert(partition.values.clone(), partition.clone());
+                        (_, existing) => {
+                            // An overwrite keeps the partition's lifecycle setting.
+                            let disabled = existing.map_or(partition.lifecycle_disabled, |e| e.lifecycle_disabled);
+                            let p = Partition { modified: Some(time), lifecycle_disabled: disabled, ..partition.clone() };
+                            self.partitions.insert(partition.values.clone(), p);
                         }
                     }
                 }
                 Action::DropPartition { values } => {
                     self.partitions.remove(values);
+                }
+                Action::AlterSchema { schema } => {
+                    self.schema = schema.clone();
+                    self.ddl_time = Some(time);
+                }
+                Action::SetLifecycle { days } => {
+                    self.lifecycle = *days;
+                    self.ddl_time = Some(time);
+                }
+                Action::EnableLifecycle { values: None, enabled } => {
+                    self.lifecycle_disabled = !enabled;
+                    self.ddl_time = Some(time);
+                }
+                Action::EnableLifecycle { values: Some(values), enabled } => {
+                    if let Some(p) = self.partitions.get_mut(values) {
+                        p.lifecycle_disabled = !enabled;
+                    }
                 }
             }
         }
@@ -94,6 +139,11 @@ impl TableSnapshot {
     /// Total rows over all partitions.
     pub fn row_count(&self) -> u64 {
         self.partitions.values().flat_map(|p| &p.files).map(|f| f.rows).sum()
+    }
+
+    /// When the table's data last changed (MaxCompute's LastModifiedTime).
+    pub fn data_modified(&self) -> Option<DateTime<Utc>> {
+        self.partitions.values().filter_map(|p| p.modified).max()
     }
 }
 

@@ -11,11 +11,13 @@
 //! (orphaned files, log compaction); this file schedules them.
 
 mod expire;
+mod lifecycle;
 mod sweep;
 
 use std::sync::Arc;
 
 pub use expire::forget;
+pub use lifecycle::reclaim;
 pub use sweep::delete_freed;
 
 use crate::error::{Error, Result};
@@ -37,6 +39,8 @@ pub struct PurgeReport {
     pub files_deleted: usize,
     /// Log entries and checkpoints deleted.
     pub log_files_deleted: usize,
+    /// Partitions and tables reclaimed because their LIFECYCLE ended.
+    pub reclaimed: usize,
 }
 
 /// How far this process's clock may run ahead of the object store's before purges refuse to
@@ -65,7 +69,9 @@ pub async fn purge_project(project: &Project, budget: usize) -> Result<PurgeRepo
         )));
     }
     let now = || project.clock().now();
+    let reclaimed = reclaim(project, "RECLAIM (lifecycle)", None).await?;
     let mut report = forget(project, "PURGE (retention)", |s| Ok(expire::expired(s, now()))).await?;
+    report.reclaimed = reclaimed;
     sweep::sweep(project, budget, &mut report).await?;
     Ok(report)
 }
@@ -79,7 +85,10 @@ pub fn spawn_auto(project: &Arc<Project>) {
     }
     let needed = {
         let state = project.state();
-        !expire::expired(&state, project.clock().now()).is_empty() || state.version.is_multiple_of(CHECKPOINT_INTERVAL)
+        let now = project.clock().now();
+        !expire::expired(&state, now).is_empty()
+            || !lifecycle::due(&state, now, None).is_empty()
+            || state.version.is_multiple_of(CHECKPOINT_INTERVAL)
     };
     if needed {
         let p = Arc::clone(project);
@@ -88,8 +97,9 @@ pub fn spawn_auto(project: &Arc<Project>) {
                 Ok(r) => {
                     tracing::info!(project = p.name(), ?r, "automatic purge");
                     Ok(format!(
-                        "{} tables trimmed, {} forgotten, {} files freed, {} files and {} log files deleted",
-                        r.tables_trimmed, r.tables_forgotten, r.files_freed, r.files_deleted, r.log_files_deleted
+                        "{} reclaimed by lifecycle, {} tables trimmed, {} forgotten, {} files freed, {} files and {} log \
+                         files deleted",
+                        r.reclaimed, r.tables_trimmed, r.tables_forgotten, r.files_freed, r.files_deleted, r.log_files_deleted
                     ))
                 }
                 Err(e) => {

@@ -25,6 +25,20 @@ pub enum Statement {
         /// New name.
         to: String,
     },
+    /// `ALTER TABLE t` schema and lifecycle changes.
+    Alter {
+        /// Table name.
+        table: String,
+        /// What changes.
+        change: AlterChange,
+    },
+    /// `DESC [EXTENDED] t`.
+    Describe {
+        /// Table name.
+        table: String,
+        /// EXTENDED given.
+        extended: bool,
+    },
     /// `ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]`.
     DropPartitions {
         /// Table name.
@@ -71,6 +85,11 @@ pub enum Statement {
         /// Table name.
         table: String,
     },
+    /// `RECLAIM [TABLE t]`: reclaims now what LIFECYCLE has ended (the automatic purge does it too).
+    Reclaim {
+        /// The table, or None for every table.
+        table: Option<String>,
+    },
     /// `EXPLAIN [ANALYZE] [VERBOSE]` of one of the statements above.
     Explain {
         /// ANALYZE: run it and show the metrics.
@@ -91,6 +110,40 @@ pub struct ColumnSpec {
     pub name: String,
     /// MaxCompute type name, lowercase (`decimal(10,2)`, …).
     pub data_type: String,
+    /// COMMENT '…', or empty.
+    pub comment: String,
+}
+
+/// The change of an `ALTER TABLE t …` that is not a rename or a partition drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterChange {
+    /// `ADD COLUMNS (c T [COMMENT '…'], …)`.
+    AddColumns(Vec<ColumnSpec>),
+    /// `DROP COLUMNS c[, …]`.
+    DropColumns(Vec<String>),
+    /// `CHANGE [COLUMN] a RENAME TO b`.
+    RenameColumn {
+        /// Current name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// `CHANGE [COLUMN] a a <type> [COMMENT '…']`: a safe widening (or a new comment).
+    ChangeColumn {
+        /// The column changed.
+        column: String,
+        /// Its new declaration (same name).
+        spec: ColumnSpec,
+    },
+    /// `SET LIFECYCLE n`.
+    SetLifecycle(u64),
+    /// `[PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE`.
+    EnableLifecycle {
+        /// The partition, or None for the table.
+        partition: Option<PartitionSpec>,
+        /// ENABLE rather than DISABLE.
+        enabled: bool,
+    },
 }
 
 /// `CREATE TABLE`.
@@ -104,8 +157,10 @@ pub struct CreateTable {
     pub columns: Vec<ColumnSpec>,
     /// Partition columns.
     pub partition_columns: Vec<ColumnSpec>,
-    /// LIFECYCLE in days (accepted and recorded; data lifecycle is not enforced).
+    /// LIFECYCLE in days.
     pub lifecycle: Option<u64>,
+    /// `LIKE t`: the columns, partition columns and lifecycle of t.
+    pub like: Option<String>,
     /// The query of CREATE TABLE … AS.
     pub query: Option<Box<Query>>,
 }

@@ -12,7 +12,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use super::ast::{ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
+use super::ast::{AlterChange, ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
 use super::dialect::MaxComputeDialect;
 
 use crate::error::{Error, Result};
@@ -274,6 +274,11 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             Ok(Statement::DropTable { name: table_name(p)?, if_exists })
         }
         ("ALTER", "TABLE") => parse_alter(p),
+        ("DESC" | "DESCRIBE", _) => {
+            p.next_token();
+            let extended = take_word(p, "EXTENDED");
+            Ok(Statement::Describe { table: table_name(p)?, extended })
+        }
         ("LIST", "PARTITIONS") => {
             p.next_token();
             p.next_token();
@@ -292,6 +297,11 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             p.next_token();
             expect_word(p, "TABLE")?;
             Ok(Statement::Purge { table: table_name(p)? })
+        }
+        ("RECLAIM", _) => {
+            p.next_token();
+            let table = if take_word(p, "TABLE") { Some(table_name(p)?) } else { None };
+            Ok(Statement::Reclaim { table })
         }
         ("INSERT", _) => {
             let stmt = p.parse_statement()?;
@@ -318,23 +328,30 @@ fn table_name(p: &mut Parser) -> Result<String> {
     Ok(name)
 }
 
+/// `name TYPE [COMMENT '…']`.
+fn parse_column(p: &mut Parser) -> Result<ColumnSpec> {
+    let name = p.parse_identifier()?.value.to_lowercase();
+    let data_type = p.parse_data_type()?.to_string();
+    let comment = if take_word(p, "COMMENT") { p.parse_literal_string()? } else { String::new() };
+    validate_identifier("column", &name)?;
+    Ok(ColumnSpec { name, data_type: normalize_type(&data_type)?, comment })
+}
+
 fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnSpec>> {
     p.expect_token(&Token::LParen)?;
-    let cols = p.parse_comma_separated(|p| {
-        let name = p.parse_identifier()?.value.to_lowercase();
-        let data_type = p.parse_data_type()?;
-        if take_word(p, "COMMENT") {
-            p.parse_literal_string()?;
-        }
-        Ok((name, data_type.to_string()))
-    })?;
+    let mut cols = vec![parse_column(p)?];
+    while p.consume_token(&Token::Comma) {
+        cols.push(parse_column(p)?);
+    }
     p.expect_token(&Token::RParen)?;
-    cols.into_iter()
-        .map(|(name, t)| {
-            validate_identifier("column", &name)?;
-            Ok(ColumnSpec { name, data_type: normalize_type(&t)? })
-        })
-        .collect()
+    Ok(cols)
+}
+
+/// A column name, lowercased.
+fn column_name(p: &mut Parser) -> Result<String> {
+    let name = p.parse_identifier()?.value.to_lowercase();
+    validate_identifier("column", &name)?;
+    Ok(name)
 }
 
 fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
@@ -346,6 +363,12 @@ fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
         true
     };
     let name = table_name(p)?;
+    if take_word(p, "LIKE") {
+        let like = Some(table_name(p)?);
+        let lifecycle = if take_word(p, "LIFECYCLE") { Some(p.parse_literal_uint()?) } else { None };
+        let (columns, partition_columns, query) = (vec![], vec![], None);
+        return Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like, query });
+    }
     let columns = if p.peek_token().token == Token::LParen { parse_columns(p)? } else { vec![] };
     if take_word(p, "COMMENT") {
         p.parse_literal_string()?;
@@ -361,7 +384,7 @@ fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
     if query.is_none() && columns.is_empty() {
         return Err(Error::Syntax(format!("CREATE TABLE {name} needs columns or AS SELECT …")));
     }
-    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, query })
+    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like: None, query })
 }
 
 fn parse_alter(p: &mut Parser) -> Result<Statement> {
@@ -372,7 +395,8 @@ fn parse_alter(p: &mut Parser) -> Result<Statement> {
         expect_word(p, "TO")?;
         return Ok(Statement::Rename { from: table, to: table_name(p)? });
     }
-    if take_word(p, "DROP") {
+    if word(p, 0).as_deref() == Some("DROP") && word(p, 1).as_deref() != Some("COLUMNS") {
+        p.next_token();
         let if_exists = take_word(p, "IF") && { expect_word(p, "EXISTS")?; true };
         let mut specs = vec![];
         loop {
@@ -384,9 +408,58 @@ fn parse_alter(p: &mut Parser) -> Result<Statement> {
         }
         return Ok(Statement::DropPartitions { table, if_exists, specs });
     }
-    Err(Error::not_supported(
-        "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…)",
-    ))
+    let change = parse_alter_change(p)?;
+    Ok(Statement::Alter { table, change })
+}
+
+fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
+    if take_word(p, "ADD") {
+        expect_word(p, "COLUMNS")?;
+        return Ok(AlterChange::AddColumns(parse_columns(p)?));
+    }
+    if take_word(p, "DROP") {
+        expect_word(p, "COLUMNS")?;
+        let mut names = vec![column_name(p)?];
+        while p.consume_token(&Token::Comma) {
+            names.push(column_name(p)?);
+        }
+        return Ok(AlterChange::DropColumns(names));
+    }
+    if take_word(p, "CHANGE") {
+        take_word(p, "COLUMN");
+        let from = column_name(p)?;
+        if take_word(p, "RENAME") {
+            expect_word(p, "TO")?;
+            return Ok(AlterChange::RenameColumn { from, to: column_name(p)? });
+        }
+        let spec = parse_column(p)?;
+        if spec.name != from {
+            return Err(Error::not_supported(format!(
+                "renaming {from} to {} while changing its type; rename with CHANGE COLUMN {from} RENAME TO {}, \
+                 then change the type",
+                spec.name, spec.name
+            )));
+        }
+        return Ok(AlterChange::ChangeColumn { column: from, spec });
+    }
+    if take_word(p, "SET") {
+        expect_word(p, "LIFECYCLE")?;
+        return Ok(AlterChange::SetLifecycle(p.parse_literal_uint()?));
+    }
+    let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+    let enabled = if take_word(p, "ENABLE") {
+        true
+    } else if take_word(p, "DISABLE") {
+        false
+    } else {
+        return Err(Error::not_supported(
+            "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…), ADD COLUMNS (…), \
+             DROP COLUMNS …, CHANGE COLUMN a RENAME TO b, CHANGE COLUMN a a <type>, SET LIFECYCLE n, \
+             [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE",
+        ));
+    };
+    expect_word(p, "LIFECYCLE")?;
+    Ok(AlterChange::EnableLifecycle { partition, enabled })
 }
 
 /// `(k='v', …)` or `('id'='…')`.
@@ -571,7 +644,7 @@ mod tests {
             panic!()
         };
         assert_eq!(c.name, "t1");
-        assert_eq!(c.columns[1], ColumnSpec { name: "b".into(), data_type: "bigint".into() });
+        assert_eq!(c.columns[1], ColumnSpec { name: "b".into(), data_type: "bigint".into(), comment: String::new() });
         assert_eq!(c.partition_columns[0].name, "ds");
         assert_eq!(c.lifecycle, Some(7));
     }

@@ -89,10 +89,12 @@ pub struct CreateAsTarget {
     pub if_not_exists: bool,
     /// The schema the query's rows are cast to.
     pub schema: TableSchema,
+    /// LIFECYCLE n.
+    pub lifecycle: Option<u64>,
 }
 
 fn to_columns(specs: &[ColumnSpec]) -> Vec<ColumnDef> {
-    specs.iter().map(|c| ColumnDef { name: c.name.clone(), data_type: c.data_type.clone() }).collect()
+    specs.iter().map(|c| ColumnDef { comment: c.comment.clone(), ..ColumnDef::new(c.name.clone(), c.data_type.clone()) }).collect()
 }
 
 /// Fails unless `name` is free (or IF NOT EXISTS makes the statement a no-op: Ok(false)).
@@ -124,11 +126,11 @@ pub(crate) async fn prepare_create_as(
     }
     let columns = columns
         .iter()
-        .map(|(name, t)| Ok(ColumnDef { name: name.to_lowercase(), data_type: types::from_arrow(t)? }))
+        .map(|(name, t)| Ok(ColumnDef::new(name.to_lowercase(), types::from_arrow(t)?)))
         .collect::<Result<Vec<_>>>()?;
     check_columns(&columns, &[])?;
     let schema = TableSchema { columns, partition_columns: vec![] };
-    Ok(Some(CreateAsTarget { name: c.name.clone(), if_not_exists: c.if_not_exists, schema }))
+    Ok(Some(CreateAsTarget { name: c.name.clone(), if_not_exists: c.if_not_exists, schema, lifecycle: c.lifecycle }))
 }
 
 /// CREATE TABLE (without AS).
@@ -137,11 +139,23 @@ pub(crate) async fn create_table(env: &Env, text: &str, c: &CreateTable) -> Resu
     if !name_free(env, &c.name, c.if_not_exists)? {
         return Ok(StatementResult::ok());
     }
-    let (columns, partition_columns) = (to_columns(&c.columns), to_columns(&c.partition_columns));
-    check_columns(&columns, &partition_columns)?;
-    let schema = TableSchema { columns, partition_columns };
+    let (schema, lifecycle) = match &c.like {
+        // CREATE TABLE u LIKE t: t's columns (under their own names: u has no old files),
+        // partition columns and lifecycle.
+        Some(like) => {
+            let src = live_table(&env.project.state(), like)?;
+            let plain = |cols: &[ColumnDef]| cols.iter().map(|c| ColumnDef { field: None, ..c.clone() }).collect();
+            let schema = TableSchema { columns: plain(&src.schema.columns), partition_columns: plain(&src.schema.partition_columns) };
+            (schema, c.lifecycle.or(src.lifecycle))
+        }
+        None => {
+            let (columns, partition_columns) = (to_columns(&c.columns), to_columns(&c.partition_columns));
+            check_columns(&columns, &partition_columns)?;
+            (TableSchema { columns, partition_columns }, c.lifecycle)
+        }
+    };
     let id = uuid::Uuid::new_v4().simple().to_string();
-    commit_create(env, text, &c.name, c.if_not_exists, &id, schema, None).await
+    commit_create(env, text, &c.name, c.if_not_exists, &id, (schema, lifecycle), None).await
 }
 
 /// CREATE TABLE … AS: writes the rows, then commits the table with them as LSN 1.
@@ -154,7 +168,8 @@ pub(crate) async fn create_as(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let writer = PartitionWriter::new(Arc::clone(&env.project), &id, &target.schema, vec![], Default::default())?;
     let out = writer.write_stream(rows).await?;
-    commit_create(env, text, &target.name, target.if_not_exists, &id, target.schema.clone(), Some(out)).await
+    let definition = (target.schema.clone(), target.lifecycle);
+    commit_create(env, text, &target.name, target.if_not_exists, &id, definition, Some(out)).await
 }
 
 async fn commit_create(
@@ -163,10 +178,10 @@ async fn commit_create(
     name: &str,
     if_not_exists: bool,
     id: &str,
-    schema: TableSchema,
+    (schema, lifecycle): (TableSchema, Option<u64>),
     written: Option<WriteOutput>,
 ) -> Result<StatementResult> {
-    let mut actions = vec![Action::Create { name: name.to_string(), schema }];
+    let mut actions = vec![Action::Create { name: name.to_string(), schema, lifecycle }];
     if let Some(out) = &written {
         actions.push(put_written(id, out));
     }
@@ -197,7 +212,7 @@ async fn commit_create(
 fn put_written(table_id: &str, out: &WriteOutput) -> Action {
     let files = out.partitions.get(&Vec::new()).cloned().unwrap_or_default();
     Action::PutPartition {
-        partition: Partition { id: table_id.to_string(), values: vec![], files },
+        partition: Partition { id: table_id.to_string(), files, ..Default::default() },
         mode: PutMode::Replace,
     }
 }
@@ -370,7 +385,7 @@ pub(crate) async fn truncate(env: &Env, text: &str, table: &str, specs: &[Partit
                     });
                 }
                 actions.push(Action::PutPartition {
-                    partition: Partition { id: p.id.clone(), values: key.clone(), files: vec![] },
+                    partition: Partition { id: p.id.clone(), values: key.clone(), ..Default::default() },
                     mode: PutMode::Replace,
                 });
             }

@@ -2,7 +2,9 @@
 //! layer's execution node; never parses, never plans queries (INSERT and CREATE TABLE … AS get
 //! their rows as a stream).
 
+mod alter;
 pub(crate) mod ddl;
+mod describe;
 pub(crate) mod dml;
 pub mod history;
 mod progress;
@@ -105,12 +107,15 @@ impl Request {
     /// What the statement returns.
     pub fn kind(&self) -> ResultKind {
         match self {
-            Request::Insert(_) | Request::CreateAs(_) => ResultKind::RowsAffected(0),
+            Request::Insert(_) | Request::CreateAs(_) | Request::Statement(Statement::Reclaim { .. }) => {
+                ResultKind::RowsAffected(0)
+            }
             Request::Done(result) => result.kind,
             Request::Statement(s) => match s {
                 Statement::ShowHistoryTables
                 | Statement::ShowHistory { .. }
                 | Statement::ListPartitions { .. }
+                | Statement::Describe { .. }
                 | Statement::SetProject { property: None } => ResultKind::Query,
                 _ => ResultKind::Ok,
             },
@@ -120,12 +125,15 @@ impl Request {
     /// The schema of the rows it returns.
     pub fn output_schema(&self) -> SchemaRef {
         match self {
-            Request::Insert(_) | Request::CreateAs(_) => count_schema(),
+            Request::Insert(_) | Request::CreateAs(_) | Request::Statement(Statement::Reclaim { .. }) => {
+                count_schema()
+            }
             Request::Done(result) => Arc::clone(&result.schema),
             Request::Statement(s) => match s {
                 Statement::ShowHistoryTables => history::tables_schema(),
                 Statement::ShowHistory { .. } => history::history_schema(),
                 Statement::ListPartitions { .. } => ddl::partitions_schema(),
+                Statement::Describe { .. } => describe::describe_schema(),
                 Statement::SetProject { property: None } => properties::properties_schema(),
                 _ => Arc::new(Schema::empty()),
             },
@@ -165,12 +173,15 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
             ddl::drop_partitions(env, text, table, *if_exists, specs).await
         }
         Statement::ListPartitions { table } => ddl::list_partitions(env, table).await,
+        Statement::Alter { table, change } => alter::alter(env, text, table, change).await,
+        Statement::Describe { table, extended } => describe::describe(env, table, *extended).await,
         Statement::Truncate { table, specs } => ddl::truncate(env, text, table, specs).await,
         Statement::ShowHistoryTables => show::show_tables(env).await,
         Statement::ShowHistory { table, id, specs } => show::show_table(env, table, id.as_deref(), specs).await,
         Statement::Restore(r) => restore::restore(env, text, r).await,
         Statement::SetProject { property } => properties::setproject(env, text, property.clone()).await,
         Statement::Purge { table } => purge::purge_table(env, text, table).await,
+        Statement::Reclaim { table } => purge::reclaim_now(env, text, table.as_deref()).await,
         Statement::Insert(_) | Statement::Explain { .. } | Statement::DataFusion(_) => {
             Err(Error::invalid("internal: this statement is planned, not run directly"))
         }

@@ -1,9 +1,9 @@
-//! PURGE TABLE: every backup of a table goes now (irreversible).
+//! PURGE TABLE: every backup of a table goes now (irreversible). RECLAIM: LIFECYCLE now.
 
 use crate::error::{Error, Result};
 use crate::log::model::Expiry;
 use crate::log::state::ProjectState;
-use crate::purge::{delete_freed, forget};
+use crate::purge::{delete_freed, forget, reclaim};
 
 use super::{Env, StatementResult};
 
@@ -31,4 +31,15 @@ pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<Sta
     // The versions are gone now; their files go once no reader can still be using them.
     delete_freed(project, usize::MAX, &mut report).await?;
     Ok(StatementResult::ok())
+}
+
+/// RECLAIM [TABLE t]: partitions (and unpartitioned tables) whose LIFECYCLE has ended leave
+/// their table now, as a new version (restorable within the retention period).
+pub(crate) async fn reclaim_now(env: &Env, text: &str, table: Option<&str>) -> Result<StatementResult> {
+    if let Some(name) = table {
+        env.project.refresh().await?;
+        super::live_table(&env.project.state(), name)?;
+    }
+    let n = reclaim(&env.project, text, table).await?;
+    Ok(StatementResult::rows_affected(n as u64))
 }

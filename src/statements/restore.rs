@@ -143,6 +143,8 @@ fn reidentify(snap: &TableSnapshot, table_id: &str, ids: &BTreeMap<Vec<String>, 
             },
             values: p.values.clone(),
             files: p.files.clone(),
+            lifecycle_disabled: p.lifecycle_disabled,
+            modified: None,
         })
         .collect()
 }
@@ -200,7 +202,7 @@ fn restore_table(
             let new = new_id();
             let partitions = reidentify(&snap, &new, &BTreeMap::new());
             let actions = vec![
-                Action::Create { name: u.to_string(), schema: snap.schema.clone() },
+                Action::Create { name: u.to_string(), schema: snap.schema.clone(), lifecycle: snap.lifecycle },
                 Action::Replace { schema: snap.schema.clone(), partitions },
             ];
             let history = vec![row(ObjectType::Table, &new, u, Operation::Create)];
@@ -221,7 +223,7 @@ fn undrop_partitions(state: &ProjectState, name: &str, ids: &[String], now: Date
             return Err(Error::invalid(format!("partition ('id'='{id}') of table {name} is not dropped")));
         }
         let drop = t.entries.iter().rev().find(|e| {
-            e.history.iter().any(|h| h.object_type == ObjectType::Partition && &h.object_id == id && h.operation == Operation::Drop)
+            e.history.iter().any(|h| h.object_type == ObjectType::Partition && &h.object_id == id && matches!(h.operation, Operation::Drop | Operation::Reclaim))
         });
         let Some(drop) = drop else {
             return Err(Error::not_found(format!(
@@ -237,7 +239,8 @@ fn undrop_partitions(state: &ProjectState, name: &str, ids: &[String], now: Date
             message: format!("partition {id} is dropped at LSN {} but absent before it", drop.lsn),
         })?;
         let spec = partition_spec(&cur.schema.partition_columns, &p.values);
-        if before.schema != cur.schema {
+        // Its files read through the current schema (columns match by field).
+        if before.schema.partition_columns != cur.schema.partition_columns {
             return Err(Error::invalid(format!(
                 "partition {spec} was dropped under another schema of table {name}; restore the table to an LSN instead"
             )));
@@ -288,7 +291,9 @@ fn restore_partitions(
                 return Err(Error::invalid(format!("table {name} is dropped: undrop it first, or restore AS a new table")));
             }
             let cur = &state.tables[&snap.id].current;
-            if cur.schema != snap.schema {
+            // Old files read through the current schema (columns match by their field), so only
+            // the partition columns must be the same.
+            if cur.schema.partition_columns != snap.schema.partition_columns {
                 return Err(Error::invalid(format!(
                     "the schema of table {name} changed since LSN {}: restore the whole table TO LSN instead",
                     format_lsn(lsn)
@@ -320,7 +325,7 @@ fn restore_partitions(
         }
         Some((u, None)) => {
             let new = new_id();
-            let mut actions = vec![Action::Create { name: u.to_string(), schema: snap.schema.clone() }];
+            let mut actions = vec![Action::Create { name: u.to_string(), schema: snap.schema.clone(), lifecycle: snap.lifecycle }];
             actions.extend(parts.into_iter().map(|p| Action::PutPartition { partition: Partition { id: new_id(), ..p }, mode: PutMode::Replace }));
             let history = vec![row(ObjectType::Table, &new, u, Operation::Create)];
             one(TableChange { table_id: new, lsn: 1, history, actions, writes: false })

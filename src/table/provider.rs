@@ -23,7 +23,10 @@ use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::create_physical_expr;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use datafusion::arrow::array::AsArray;
 
@@ -199,11 +202,31 @@ impl TableProvider for VersionedTable {
         let source = Arc::new(ParquetSource::new(table_schema).with_table_parquet_options(options));
         let url = ObjectStoreUrl::parse(&self.location.url)?;
         let config = FileScanConfigBuilder::new(url, source)
-        .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
-        .with_projection_indices(projection.cloned())?
-        .with_limit(limit)
-        .build();
-        Ok(DataSourceExec::from_data_source(config))
+            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        let scan = DataSourceExec::from_data_source(config);
+        if self.snapshot.schema.columns.iter().all(|c| c.field.is_none()) {
+            return Ok(scan);
+        }
+        // Some columns live under another name in the files (renamed or re-added since):
+        // the scan reads them by that name, and this projection gives them the table's names.
+        let output = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => Arc::clone(&self.schema),
+        };
+        let exprs = output
+            .fields()
+            .iter()
+            .zip(scan.schema().fields())
+            .enumerate()
+            .map(|(i, (table_field, scan_field))| {
+                let column = Arc::new(Column::new(scan_field.name(), i)) as Arc<dyn PhysicalExpr>;
+                ProjectionExpr::new(column, table_field.name().clone())
+            })
+            .collect::<Vec<_>>();
+        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
     }
 
     fn supports_filters_pushdown(

@@ -97,7 +97,7 @@ pub fn changes(
             let p = written.entry(partition.values.clone()).or_insert_with(|| Partition {
                 id: partition.id.clone(),
                 values: partition.values.clone(),
-                files: vec![],
+                ..Default::default()
             });
             p.files.extend(partition.files.iter().cloned());
         }

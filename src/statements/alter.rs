@@ -1,0 +1,150 @@
+//! ALTER TABLE schema and lifecycle changes: each one version, metadata only (no data file is
+//! rewritten; files written before a change are read through the new schema).
+
+use super::{Env, StatementResult, live_table};
+use crate::error::{Error, Result};
+use crate::log::Draft;
+use crate::log::model::{Action, ColumnDef, HistoryRow, ObjectType, Operation, TableChange, TableSchema, partition_spec};
+use crate::log::state::TableSnapshot;
+use crate::sql::{AlterChange, ColumnSpec};
+use crate::types;
+
+use super::ddl::spec_values;
+
+/// Runs `ALTER TABLE table <change>` as one version.
+pub(crate) async fn alter(env: &Env, text: &str, table: &str, change: &AlterChange) -> Result<StatementResult> {
+    let project = &env.project;
+    project.refresh().await?;
+    let base = live_table(&project.state(), table)?;
+    // Validate against what we saw (so bad input fails before any commit), then again against the
+    // table as it is when the commit lands.
+    draft(&base, change)?;
+    project
+        .commit(text, |state| {
+            let cur = match state.tables.get(&base.id) {
+                Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
+                _ => return Err(Error::conflict(format!("table {table} was dropped or renamed by another statement"))),
+            };
+            Ok(Draft { tables: vec![draft(cur, change)?], ..Default::default() })
+        })
+        .await?;
+    Ok(StatementResult::ok())
+}
+
+fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
+    let lsn = cur.lsn + 1;
+    let mut row = HistoryRow {
+        object_type: ObjectType::Table,
+        object_id: cur.id.clone(),
+        object_name: cur.name.clone(),
+        operation: Operation::Alter,
+    };
+    let action = match change {
+        AlterChange::AddColumns(cols) => Action::AlterSchema { schema: add_columns(cur, cols, lsn)? },
+        AlterChange::DropColumns(names) => Action::AlterSchema { schema: drop_columns(cur, names)? },
+        AlterChange::RenameColumn { from, to } => Action::AlterSchema { schema: rename_column(cur, from, to)? },
+        AlterChange::ChangeColumn { column, spec } => Action::AlterSchema { schema: change_column(cur, column, spec)? },
+        AlterChange::SetLifecycle(0) => {
+            return Err(Error::invalid("LIFECYCLE must be a positive number of days"));
+        }
+        AlterChange::SetLifecycle(days) => Action::SetLifecycle { days: Some(*days) },
+        AlterChange::EnableLifecycle { partition: None, enabled } => {
+            Action::EnableLifecycle { values: None, enabled: *enabled }
+        }
+        AlterChange::EnableLifecycle { partition: Some(spec), enabled } => {
+            let values = spec_values(&cur.name, &cur.schema, spec)?;
+            let name = partition_spec(&cur.schema.partition_columns, &values);
+            let p = cur
+                .partitions
+                .get(&values)
+                .ok_or_else(|| Error::not_found(format!("partition {name} of table {} does not exist", cur.name)))?;
+            row = HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: name, ..row };
+            Action::EnableLifecycle { values: Some(values), enabled: *enabled }
+        }
+    };
+    Ok(TableChange { table_id: cur.id.clone(), lsn, history: vec![row], actions: vec![action], writes: false })
+}
+
+fn find<'a>(cur: &'a TableSnapshot, name: &str) -> Result<&'a ColumnDef> {
+    if cur.schema.partition_columns.iter().any(|c| c.name == name) {
+        return Err(Error::not_supported(format!(
+            "changing partition column {name} of table {}: partition columns are fixed at CREATE TABLE",
+            cur.name
+        )));
+    }
+    cur.schema
+        .columns
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| Error::not_found(format!("table {} has no column {name}", cur.name)))
+}
+
+fn check_new_name(cur: &TableSnapshot, name: &str) -> Result<()> {
+    if cur.schema.columns.iter().chain(&cur.schema.partition_columns).any(|c| c.name == name) {
+        return Err(Error::AlreadyExists(format!("table {} already has a column {name}", cur.name)));
+    }
+    Ok(())
+}
+
+fn add_columns(cur: &TableSnapshot, cols: &[ColumnSpec], lsn: u64) -> Result<TableSchema> {
+    let mut schema = cur.schema.clone();
+    for c in cols {
+        check_new_name(&TableSnapshot { schema: schema.clone(), ..cur.clone() }, &c.name)?;
+        // A fresh name in the files, unlike any earlier column's: files written before a DROP
+        // COLUMNS of the same name keep their values to themselves.
+        let field = Some(format!("{}#{lsn}", c.name));
+        schema.columns.push(ColumnDef { field, comment: c.comment.clone(), ..ColumnDef::new(&c.name, &c.data_type) });
+    }
+    Ok(schema)
+}
+
+fn drop_columns(cur: &TableSnapshot, names: &[String]) -> Result<TableSchema> {
+    let mut schema = cur.schema.clone();
+    for name in names {
+        find(cur, name)?;
+        schema.columns.retain(|c| &c.name != name);
+    }
+    if schema.columns.is_empty() {
+        return Err(Error::invalid(format!(
+            "dropping every data column of table {}; a table keeps at least one (DROP TABLE drops it)",
+            cur.name
+        )));
+    }
+    Ok(schema)
+}
+
+fn rename_column(cur: &TableSnapshot, from: &str, to: &str) -> Result<TableSchema> {
+    let col = find(cur, from)?.clone();
+    if from == to {
+        return Err(Error::invalid(format!("column {from} of table {} is already called {to}", cur.name)));
+    }
+    check_new_name(cur, to)?;
+    let mut schema = cur.schema.clone();
+    for c in schema.columns.iter_mut().filter(|c| c.name == from) {
+        let field = col.file_name().to_string();
+        c.field = (field != to).then_some(field);
+        c.name = to.to_string();
+    }
+    Ok(schema)
+}
+
+fn change_column(cur: &TableSnapshot, column: &str, spec: &ColumnSpec) -> Result<TableSchema> {
+    let col = find(cur, column)?;
+    if !types::is_safe_widening(&col.data_type, &spec.data_type)? {
+        return Err(Error::not_supported(format!(
+            "changing column {column} of table {} from {} to {}: only widenings that keep every value \
+             (TINYINT→SMALLINT→INT→BIGINT, FLOAT→DOUBLE, integers→DOUBLE, DECIMAL(p,s)→wider DECIMAL)",
+            cur.name,
+            col.data_type.to_uppercase(),
+            spec.data_type.to_uppercase()
+        )));
+    }
+    let mut schema = cur.schema.clone();
+    for c in schema.columns.iter_mut().filter(|c| c.name == column) {
+        c.data_type = spec.data_type.clone();
+        if !spec.comment.is_empty() {
+            c.comment = spec.comment.clone();
+        }
+    }
+    Ok(schema)
+}

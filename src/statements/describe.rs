@@ -1,0 +1,87 @@
+//! `DESC [EXTENDED] t`: a table's columns, partition columns and metadata, as rows of
+//! (col_name, data_type, comment) in the layout Spark and Hive use, with MaxCompute's labels.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::StringArray;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::history::format_time;
+use super::{Env, StatementResult, live_table};
+use crate::error::Result;
+use crate::log::model::{ColumnDef, format_lsn};
+use crate::log::retention::{RETENTION_KEY, retention_days};
+
+/// The columns of DESC's result.
+pub(crate) fn describe_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("col_name", DataType::Utf8, false),
+        Field::new("data_type", DataType::Utf8, false),
+        Field::new("comment", DataType::Utf8, false),
+    ]))
+}
+
+/// DESC [EXTENDED] table.
+pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<StatementResult> {
+    let project = &env.project;
+    project.refresh().await?;
+    let state = project.state();
+    let t = live_table(&state, table)?;
+    let mut rows: Vec<[String; 3]> = vec![];
+    let mut push = |a: &str, b: String, c: &str| rows.push([a.to_string(), b, c.to_string()]);
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(format_time).unwrap_or_default();
+    let column = |push: &mut dyn FnMut(&str, String, &str), c: &ColumnDef| {
+        let comment = if extended && c.field.is_some() {
+            format!("{} (field {})", c.comment, c.file_name()).trim_start().to_string()
+        } else {
+            c.comment.clone()
+        };
+        push(&c.name, c.data_type.clone(), &comment);
+    };
+    push("# Native Columns", String::new(), "");
+    for c in &t.schema.columns {
+        column(&mut push, c);
+    }
+    if t.schema.is_partitioned() {
+        push("", String::new(), "");
+        push("# Partition Columns", String::new(), "");
+        for c in &t.schema.partition_columns {
+            column(&mut push, c);
+        }
+    }
+    let files: Vec<_> = t.partitions.values().flat_map(|p| &p.files).collect();
+    push("", String::new(), "");
+    push("# Table Information", String::new(), "");
+    push("Project", project.name().to_string(), "");
+    push("TableName", t.name.clone(), "");
+    push("ObjectId", t.id.clone(), "");
+    let created = state.tables.get(&t.id).map(|h| h.created);
+    push("CreateTime", time(created), "");
+    push("LastDDLTime", time(t.ddl_time), "");
+    push("LastModifiedTime", time(t.data_modified()), "");
+    let lifecycle = match (t.lifecycle, t.lifecycle_disabled) {
+        (None, _) => String::new(),
+        (Some(d), false) => d.to_string(),
+        (Some(d), true) => format!("{d} (disabled)"),
+    };
+    push("Lifecycle", lifecycle, "");
+    push("Size", files.iter().map(|f| f.size).sum::<u64>().to_string(), "bytes");
+    push("RecordNum", t.row_count().to_string(), "");
+    if extended {
+        push("", String::new(), "");
+        push("# Extended Info", String::new(), "");
+        push("LSN", format_lsn(t.lsn), "current version");
+        push("FileNum", files.len().to_string(), "");
+        push("StoredAs", "Parquet".to_string(), "");
+        push(RETENTION_KEY, retention_days(&state).to_string(), "project retention of backups");
+        if t.schema.is_partitioned() {
+            let disabled = t.partitions.values().filter(|p| p.lifecycle_disabled).count();
+            push("PartitionNum", t.partitions.len().to_string(), "");
+            push("LifecycleDisabledPartitions", disabled.to_string(), "");
+        }
+    }
+    let column = |i: usize| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i].clone()))) as _;
+    let batch = RecordBatch::try_new(describe_schema(), vec![column(0), column(1), column(2)])?;
+    Ok(StatementResult::query(batch))
+}
