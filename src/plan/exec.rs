@@ -93,11 +93,12 @@ impl ExecutionPlan for StatementExec {
         if partition != 0 {
             return Err(DataFusionError::Internal(format!("StatementExec has one partition, not {partition}")));
         }
-        let input = self.input.as_ref().map(|i| i.execute(0, context)).transpose()?;
+        let input = self.input.as_ref().map(|i| i.execute(0, Arc::clone(&context))).transpose()?;
         let input = input.map(|rows| counted(rows, Arc::clone(&self.env.progress)));
         let (env, text, request) = (self.env.clone(), self.node.text.clone(), Arc::clone(&self.node.request));
         let run = async move {
-            let result = statements::run(&env, &text, &request, input).await.map_err(DataFusionError::from)?;
+            let result =
+                statements::run(&env, &text, &request, input, context).await.map_err(DataFusionError::from)?;
             Ok::<_, DataFusionError>(futures::stream::iter(result.batches.into_iter().map(Ok)))
         };
         let stream = futures::stream::once(run).map(|r| match r {
@@ -168,6 +169,9 @@ fn has_statement(plan: &LogicalPlan) -> bool {
 #[async_trait]
 impl QueryPlanner for TimeMachineQueryPlanner {
     async fn create_physical_plan(&self, plan: &LogicalPlan, session: &dyn Session) -> DfResult<Arc<dyn ExecutionPlan>> {
+        // DELETE and UPDATE planned by DataFusion directly (`ctx.sql`) on a versioned table.
+        let converted = super::rowlevel::plan_row_changes(plan.clone(), None, session).map_err(DataFusionError::from)?;
+        let plan = &converted;
         if !has_statement(plan) {
             return self.previous.create_physical_plan(plan, session).await;
         }

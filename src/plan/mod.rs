@@ -4,6 +4,7 @@
 
 mod exec;
 mod node;
+mod rowlevel;
 
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast};
@@ -36,7 +37,14 @@ pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, stateme
         Ok(Planned { plan: StatementNode::new(text, request, input)?.into_plan(), kind })
     };
     match statement {
-        Statement::DataFusion(stmt) => datafusion_plan(state, *stmt).await,
+        Statement::DataFusion(stmt) => {
+            let planned = datafusion_plan(state, *stmt).await?;
+            let LogicalPlan::Dml(_) = &planned.plan else { return Ok(planned) };
+            // Types are coerced (`v * 2` on a DOUBLE) before the expressions are taken out.
+            let analyzed = state.analyzer().execute_and_check(planned.plan, state.config_options(), |_, _| {})?;
+            let plan = rowlevel::plan_row_changes(analyzed, Some(text), state)?;
+            Ok(Planned { plan, ..planned })
+        }
         // Session-only tables are DataFusion's.
         Statement::DropTable { name, .. } if env.session_tables.contains(&name) => {
             let mut stmts = DFParser::parse_sql(text)?;

@@ -11,6 +11,7 @@ mod progress;
 mod properties;
 mod purge;
 mod restore;
+pub(crate) mod rowlevel;
 mod show;
 
 use std::sync::Arc;
@@ -18,11 +19,12 @@ use std::sync::Arc;
 use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 
 pub use ddl::CreateAsTarget;
 pub use dml::InsertTarget;
 pub use progress::Progress;
+pub use rowlevel::RowChangeTarget;
 
 use crate::error::{Error, Result};
 use crate::log::Project;
@@ -98,6 +100,8 @@ pub enum Request {
     Insert(InsertTarget),
     /// CREATE TABLE … AS: the rows of the planned query make the new table.
     CreateAs(CreateAsTarget),
+    /// DELETE or UPDATE: rewrites the files with rows that change.
+    RowChange(RowChangeTarget),
     /// A statement that already ran: its result, served where it ran (a Ballista cluster never
     /// sees it).
     Done(StatementResult),
@@ -107,9 +111,10 @@ impl Request {
     /// What the statement returns.
     pub fn kind(&self) -> ResultKind {
         match self {
-            Request::Insert(_) | Request::CreateAs(_) | Request::Statement(Statement::Reclaim { .. }) => {
-                ResultKind::RowsAffected(0)
-            }
+            Request::Insert(_)
+            | Request::CreateAs(_)
+            | Request::RowChange(_)
+            | Request::Statement(Statement::Reclaim { .. }) => ResultKind::RowsAffected(0),
             Request::Done(result) => result.kind,
             Request::Statement(s) => match s {
                 Statement::ShowHistoryTables
@@ -125,9 +130,10 @@ impl Request {
     /// The schema of the rows it returns.
     pub fn output_schema(&self) -> SchemaRef {
         match self {
-            Request::Insert(_) | Request::CreateAs(_) | Request::Statement(Statement::Reclaim { .. }) => {
-                count_schema()
-            }
+            Request::Insert(_)
+            | Request::CreateAs(_)
+            | Request::RowChange(_)
+            | Request::Statement(Statement::Reclaim { .. }) => count_schema(),
             Request::Done(result) => Arc::clone(&result.schema),
             Request::Statement(s) => match s {
                 Statement::ShowHistoryTables => history::tables_schema(),
@@ -148,6 +154,7 @@ pub async fn run(
     text: &str,
     request: &Request,
     input: Option<SendableRecordBatchStream>,
+    context: Arc<TaskContext>,
 ) -> Result<StatementResult> {
     if let Request::Done(result) = request {
         return Ok(result.clone());
@@ -156,6 +163,7 @@ pub async fn run(
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
         (Request::Statement(s), None) => run_statement(env, text, s).await,
+        (Request::RowChange(target), None) => rowlevel::run(env, text, target, context).await,
         _ => Err(Error::invalid("internal: a statement got rows it does not take, or none it needs")),
     }?;
     if result.kind != ResultKind::Query {

@@ -2,11 +2,13 @@
 //! session-only tables beside the versioned ones.
 
 mod provider;
+mod rewrite;
 mod session_tables;
 mod write_commit;
 mod writer;
 
 pub use provider::{ScanLocation, VersionedTable};
+pub use rewrite::{RowChange, Rewritten, replaced_files, rewrite};
 pub use session_tables::SessionTables;
 pub use write_commit::{WriteMode, commit_write};
 pub use writer::{PartitionWriter, WriteOutput};

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
+use datafusion::common::config::TableParquetOptions;
 use datafusion::common::{DFSchema, ScalarValue, Statistics, stats::Precision};
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::listing::PartitionedFile;
@@ -59,6 +60,7 @@ impl ScanLocation {
 }
 
 /// One version of a table, pinned: queries see exactly the files of that version.
+#[derive(Clone)]
 pub struct VersionedTable {
     location: ScanLocation,
     /// The project, in the process that opened it; None for a table decoded from a plan on
@@ -118,8 +120,92 @@ impl VersionedTable {
         self.partition_fields.iter().map(|f| f.name().as_str()).collect()
     }
 
+    /// The partition values of `partition` as scalars of their columns' types.
+    fn partition_values(&self, partition: &crate::log::model::Partition) -> DfResult<Vec<ScalarValue>> {
+        partition
+            .values
+            .iter()
+            .zip(&self.partition_fields)
+            // Values are checked against their column's type when written; one that still does
+            // not parse (written before that check) reads as NULL rather than failing the scan.
+            .map(|(v, f)| {
+                ScalarValue::try_from_string(v.clone(), f.data_type()).or_else(|_| ScalarValue::try_from(f.data_type()))
+            })
+            .collect()
+    }
+
+    /// A scan of one file of `partition` (for rewrites), with the session's Parquet `options`.
+    pub fn scan_file(
+        &self,
+        partition: &crate::log::model::Partition,
+        file: &crate::log::model::DataFile,
+        options: TableParquetOptions,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
+            .with_partition_values(self.partition_values(partition)?);
+        self.scan_files(vec![vec![pf]], None, None, options)
+    }
+
+    /// A scan of `groups` of files (one DataFusion partition each) under the table's names.
+    fn scan_files(
+        &self,
+        groups: Vec<Vec<PartitionedFile>>,
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+        options: TableParquetOptions,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
+            .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
+            .build();
+        let source = Arc::new(ParquetSource::new(table_schema).with_table_parquet_options(options));
+        let url = ObjectStoreUrl::parse(&self.location.url)?;
+        let config = FileScanConfigBuilder::new(url, source)
+            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        let scan = DataSourceExec::from_data_source(config);
+        if self.snapshot.schema.columns.iter().all(|c| c.field.is_none()) {
+            return Ok(scan);
+        }
+        // Some columns live under another name in the files (renamed or re-added since):
+        // the scan reads them by that name, and this projection gives them the table's names.
+        let output = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => Arc::clone(&self.schema),
+        };
+        let exprs = output
+            .fields()
+            .iter()
+            .zip(scan.schema().fields())
+            .enumerate()
+            .map(|(i, (table_field, scan_field))| {
+                let column = Arc::new(Column::new(scan_field.name(), i)) as Arc<dyn PhysicalExpr>;
+                ProjectionExpr::new(column, table_field.name().clone())
+            })
+            .collect::<Vec<_>>();
+        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+    }
+
+
     /// Files of the partitions that pass `filters` (which use partition columns only).
     fn pruned_files(&self, filters: &[Expr]) -> DfResult<Vec<PartitionedFile>> {
+        let mut files = Vec::new();
+        for partition in self.pruned_partitions(filters)? {
+            let values = self.partition_values(partition)?;
+            for f in &partition.files {
+                let path = self.location.path(&f.path);
+                files.push(PartitionedFile::new(path, f.size).with_partition_values(values.clone()));
+            }
+        }
+        Ok(files)
+    }
+
+    /// The partitions that pass `filters`; those of the filters that use partition columns only
+    /// are applied, the others ignored.
+    pub fn pruned_partitions(&self, filters: &[Expr]) -> DfResult<Vec<&crate::log::model::Partition>> {
+        let names = self.partition_names();
+        let filters: Vec<Expr> = filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned().collect();
         let part_schema = Arc::new(Schema::new(self.partition_fields.clone()));
         let predicate = match conjunction(filters.iter().cloned()) {
             Some(expr) if !self.partition_fields.is_empty() => {
@@ -128,19 +214,9 @@ impl VersionedTable {
             }
             _ => None,
         };
-        let mut files = Vec::new();
+        let mut out = Vec::new();
         for partition in self.snapshot.partitions.values() {
-            let values = partition
-                .values
-                .iter()
-                .zip(&self.partition_fields)
-                // Values are checked against their column's type when written; one that still does
-                // not parse (written before that check) reads as NULL rather than failing the scan.
-                .map(|(v, f)| {
-                    ScalarValue::try_from_string(v.clone(), f.data_type())
-                        .or_else(|_| ScalarValue::try_from(f.data_type()))
-                })
-                .collect::<DfResult<Vec<_>>>()?;
+            let values = self.partition_values(partition)?;
             if let Some(predicate) = &predicate {
                 let arrays = values.iter().map(|v| v.to_array()).collect::<DfResult<Vec<_>>>()?;
                 let batch = RecordBatch::try_new(Arc::clone(&part_schema), arrays)?;
@@ -150,13 +226,9 @@ impl VersionedTable {
                     continue;
                 }
             }
-            for f in &partition.files {
-                let path = self.location.path(&f.path);
-                let pf = PartitionedFile::new(path, f.size).with_partition_values(values.clone());
-                files.push(pf);
-            }
+            out.push(partition);
         }
-        Ok(files)
+        Ok(out)
     }
 }
 
@@ -193,40 +265,10 @@ impl TableProvider for VersionedTable {
         for (i, f) in files.into_iter().enumerate() {
             groups[i % groups_wanted].push(f);
         }
-        let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
-            .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
-            .build();
         // The session's Parquet options (pruning, page index, bloom filters, pushdown …) apply,
         // as they do to DataFusion's own Parquet tables.
         let options = state.table_options().parquet.clone();
-        let source = Arc::new(ParquetSource::new(table_schema).with_table_parquet_options(options));
-        let url = ObjectStoreUrl::parse(&self.location.url)?;
-        let config = FileScanConfigBuilder::new(url, source)
-            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
-            .with_projection_indices(projection.cloned())?
-            .with_limit(limit)
-            .build();
-        let scan = DataSourceExec::from_data_source(config);
-        if self.snapshot.schema.columns.iter().all(|c| c.field.is_none()) {
-            return Ok(scan);
-        }
-        // Some columns live under another name in the files (renamed or re-added since):
-        // the scan reads them by that name, and this projection gives them the table's names.
-        let output = match projection {
-            Some(p) => Arc::new(self.schema.project(p)?),
-            None => Arc::clone(&self.schema),
-        };
-        let exprs = output
-            .fields()
-            .iter()
-            .zip(scan.schema().fields())
-            .enumerate()
-            .map(|(i, (table_field, scan_field))| {
-                let column = Arc::new(Column::new(scan_field.name(), i)) as Arc<dyn PhysicalExpr>;
-                ProjectionExpr::new(column, table_field.name().clone())
-            })
-            .collect::<Vec<_>>();
-        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+        self.scan_files(groups, projection, limit, options)
     }
 
     fn supports_filters_pushdown(

@@ -1,0 +1,76 @@
+//! DELETE and UPDATE (and the matched rows of MERGE) on a versioned table: each statement is one
+//! version that replaces only the files holding rows it changes (copy-on-write).
+
+use std::sync::Arc;
+
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::Expr;
+
+use super::{Env, StatementResult};
+use crate::error::{Error, Result};
+use crate::log::Draft;
+use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::log::state::ProjectState;
+use crate::table::{RowChange, Rewritten, VersionedTable, replaced_files, rewrite};
+
+/// A DELETE or UPDATE planned against one version of a table.
+#[derive(Debug, Clone)]
+pub struct RowChangeTarget {
+    /// The version the statement read (pinned at planning), with its project.
+    pub table: Arc<VersionedTable>,
+    /// What happens to the rows.
+    pub change: Arc<RowChange>,
+    /// The statement's filters (those on partition columns prune partitions).
+    pub filters: Vec<Expr>,
+    /// DELETE, UPDATE or MERGE (for SHOW HISTORY).
+    pub operation: Operation,
+}
+
+/// Runs `target`: rewrites the files with rows that change, then commits them as one version.
+/// Changing no row commits nothing.
+pub(crate) async fn run(env: &Env, text: &str, target: &RowChangeTarget, ctx: Arc<TaskContext>) -> Result<StatementResult> {
+    let table = &target.table;
+    let partitions = table.pruned_partitions(&target.filters)?;
+    let out = rewrite(&env.project, table, &partitions, Arc::clone(&target.change), ctx).await?;
+    if out.partitions.is_empty() {
+        return Ok(StatementResult::rows_affected(0));
+    }
+    env.project
+        .commit(text, |state| Ok(Draft { tables: vec![draft(state, target, &out)?], ..Default::default() }))
+        .await?;
+    Ok(StatementResult::rows_affected(out.rows))
+}
+
+/// The version: each rewritten partition gets its new file list. Rebases onto concurrent changes
+/// that left the rewritten files in place (an append to the same partition); anything else that
+/// touched them is a conflict.
+pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewritten) -> Result<TableChange> {
+    let base = target.table.snapshot();
+    let name = &base.name;
+    let cur = match state.tables.get(&base.id) {
+        Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
+        _ => return Err(Error::conflict(format!("table {name} was dropped, restored or altered by another statement"))),
+    };
+    let cols = &cur.schema.partition_columns;
+    let mut actions = vec![];
+    let mut history = vec![];
+    for (values, (removed, added)) in &out.partitions {
+        let spec = partition_spec(cols, values);
+        let what = if cols.is_empty() { format!("table {name}") } else { format!("partition {spec} of table {name}") };
+        let conflict = || Error::conflict(format!("{what} was changed by another statement"));
+        let p = cur.partitions.get(values).filter(|p| Some(&p.id) == base.partitions.get(values).map(|b| &b.id));
+        let p = p.ok_or_else(conflict)?;
+        let files = replaced_files(p, removed, added).ok_or_else(conflict)?;
+        actions.push(Action::PutPartition {
+            partition: Partition { id: p.id.clone(), values: values.clone(), files, ..Default::default() },
+            mode: PutMode::Replace,
+        });
+        if !cols.is_empty() {
+            history.push(HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: spec, operation: target.operation });
+        }
+    }
+    if history.is_empty() {
+        history.push(HistoryRow { object_type: ObjectType::Table, object_id: cur.id.clone(), object_name: cur.name.clone(), operation: target.operation });
+    }
+    Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })
+}

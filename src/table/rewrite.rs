@@ -1,0 +1,147 @@
+//! Copy-on-write of row-level changes (DELETE, UPDATE, the matched rows of MERGE): a file holding
+//! rows that change is read and written anew; every other file stays shared with the previous
+//! version, so a change to a few rows of a big table writes one file's worth, not the table.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::kernels::zip::zip;
+use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::common::config::TableParquetOptions;
+use datafusion::error::Result as DfResult;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::datasource::TableProvider;
+use datafusion::physical_plan::ExecutionPlan;
+use futures::{StreamExt, TryStreamExt};
+
+use super::provider::VersionedTable;
+use super::writer::PartitionWriter;
+use crate::error::Result;
+use crate::log::model::{DataFile, Partition};
+use crate::log::Project;
+
+/// What happens to the rows of a table.
+#[derive(Debug)]
+pub enum RowChange {
+    /// The rows where the predicate is true go (every row when there is none).
+    Delete {
+        /// Over the table's columns (data, then partition columns).
+        predicate: Option<Arc<dyn PhysicalExpr>>,
+    },
+    /// The rows where the predicate is true get new values in some columns.
+    Update {
+        /// Over the table's columns.
+        predicate: Option<Arc<dyn PhysicalExpr>>,
+        /// (index of the column in the table schema, its new value).
+        assignments: Vec<(usize, Arc<dyn PhysicalExpr>)>,
+    },
+}
+
+impl RowChange {
+    /// True for each row of `batch` that the change touches.
+    fn mask(&self, batch: &RecordBatch) -> DfResult<BooleanArray> {
+        let (RowChange::Delete { predicate } | RowChange::Update { predicate, .. }) = self;
+        let Some(predicate) = predicate else {
+            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+        };
+        let value = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
+        let value = cast(&value, &datafusion::arrow::datatypes::DataType::Boolean)?;
+        let value = value.as_any().downcast_ref::<BooleanArray>().expect("cast to Boolean");
+        // SQL's three-valued logic: NULL does not match.
+        Ok(value.iter().map(|v| Some(v == Some(true))).collect())
+    }
+
+    /// `batch` after the change, cast to the table's types.
+    fn apply(&self, batch: &RecordBatch) -> DfResult<RecordBatch> {
+        let mask = self.mask(batch)?;
+        let schema = batch.schema();
+        match self {
+            RowChange::Delete { .. } => {
+                let keep: BooleanArray = mask.iter().map(|v| Some(v != Some(true))).collect();
+                Ok(filter_record_batch(batch, &keep)?)
+            }
+            RowChange::Update { assignments, .. } => {
+                let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+                for (i, expr) in assignments {
+                    let new = expr.evaluate_selection(batch, &mask)?.into_array(batch.num_rows())?;
+                    let new = cast(&new, schema.field(*i).data_type())?;
+                    columns[*i] = zip(&mask, &new.as_ref(), &columns[*i].as_ref())?;
+                }
+                Ok(RecordBatch::try_new(schema, columns)?)
+            }
+        }
+    }
+}
+
+/// The outcome of a rewrite, per partition touched.
+#[derive(Debug, Default)]
+pub struct Rewritten {
+    /// Partition values → (paths of the files replaced, the files written in their place).
+    pub partitions: BTreeMap<Vec<String>, (Vec<String>, Vec<DataFile>)>,
+    /// Rows deleted or updated.
+    pub rows: u64,
+}
+
+/// Applies `change` to the files of `partitions` of `table` (a version of a table of `project`):
+/// a first pass finds the files with rows it touches, a second writes those files anew.
+pub async fn rewrite(
+    project: &Arc<Project>,
+    table: &VersionedTable,
+    partitions: &[&Partition],
+    change: Arc<RowChange>,
+    ctx: Arc<TaskContext>,
+) -> Result<Rewritten> {
+    let mut options = TableParquetOptions::default();
+    options.global = ctx.session_config().options().execution.parquet.clone();
+    let snapshot = table.snapshot();
+    let mut out = Rewritten::default();
+    for partition in partitions {
+        let mut touched: Vec<&DataFile> = vec![];
+        for file in &partition.files {
+            let mut rows = table.scan_file(partition, file, options.clone())?.execute(0, Arc::clone(&ctx))?;
+            let mut n = 0u64;
+            while let Some(batch) = rows.next().await {
+                n += change.mask(&batch?)?.true_count() as u64;
+            }
+            if n > 0 {
+                touched.push(file);
+                out.rows += n;
+            }
+        }
+        if touched.is_empty() {
+            continue;
+        }
+        let plans = touched
+            .iter()
+            .map(|f| table.scan_file(partition, f, options.clone()))
+            .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
+        let (task, change) = (Arc::clone(&ctx), Arc::clone(&change));
+        let rows = futures::stream::iter(plans)
+            .map(move |plan| plan.execute(0, Arc::clone(&task)))
+            .try_flatten()
+            .map(move |batch| batch.and_then(|b| change.apply(&b)));
+        let rows: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
+        let statics = partition.values.iter().cloned().map(Some).collect();
+        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
+        let writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?;
+        let written = writer.write_stream(rows).await?;
+        let files = written.partitions.get(&partition.values).cloned().unwrap_or_default();
+        let removed = touched.iter().map(|f| f.path.clone()).collect();
+        out.partitions.insert(partition.values.clone(), (removed, files));
+    }
+    Ok(out)
+}
+
+/// The files of `partition` once `removed` are replaced by `added`; None when one of `removed`
+/// is no longer there (another statement rewrote or dropped it: a conflict).
+pub fn replaced_files(partition: &Partition, removed: &[String], added: &[DataFile]) -> Option<Vec<DataFile>> {
+    if !removed.iter().all(|r| partition.files.iter().any(|f| &f.path == r)) {
+        return None;
+    }
+    let mut files: Vec<DataFile> = partition.files.iter().filter(|f| !removed.contains(&f.path)).cloned().collect();
+    files.extend(added.iter().cloned());
+    Some(files)
+}
