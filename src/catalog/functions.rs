@@ -14,6 +14,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
 
 use crate::log::Project;
+use crate::table::VersionedTable;
 use crate::statements::history::{history_batch, lines, listed_tables, resolve, tables_batch};
 
 fn string_args(name: &str, args: &[Expr]) -> DfResult<Vec<String>> {
@@ -131,5 +132,32 @@ impl TableFunctionImpl for PurgesFunction {
             ],
         )?;
         Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
+
+/// `timemachine_row_files('t')`: the rows of table t (the statement's version) with the column
+/// `__tm_file`, the data file holding each row. MERGE reads its target through it, to rewrite
+/// only the files holding rows it changes.
+#[derive(Debug)]
+pub struct RowFilesFunction {
+    project: Arc<Project>,
+}
+
+impl RowFilesFunction {
+    /// The function over `project`.
+    pub fn new(project: Arc<Project>) -> Self {
+        Self { project }
+    }
+}
+
+impl TableFunctionImpl for RowFilesFunction {
+    fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        let args = string_args("timemachine_row_files", args)?;
+        let [name] = args.as_slice() else {
+            return Err(DataFusionError::Plan("usage: timemachine_row_files('table')".into()));
+        };
+        let state = self.project.statement_state();
+        let snapshot = crate::statements::live_table(&state, &name.to_lowercase())?;
+        Ok(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), snapshot)?.with_file_column()))
     }
 }

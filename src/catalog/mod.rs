@@ -4,5 +4,5 @@
 mod functions;
 mod schema;
 
-pub use functions::{HistoryFunction, PurgesFunction, TablesFunction};
+pub use functions::{HistoryFunction, PurgesFunction, RowFilesFunction, TablesFunction};
 pub use schema::ProjectSchema;

@@ -3,6 +3,7 @@
 //! as its input); DataFusion's statements are planned by DataFusion.
 
 mod exec;
+mod merge;
 mod node;
 mod rowlevel;
 
@@ -76,6 +77,10 @@ pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, stateme
                 // IF NOT EXISTS and it exists: nothing to write.
                 None => node(Request::Statement(Statement::CreateTable(c)), None),
             }
+        }
+        Statement::Merge { table, merge } => {
+            let (target, query) = merge::plan_merge(env, state, &table, &merge).await?;
+            node(Request::Merge(target), Some(query))
         }
         Statement::Explain { analyze, verbose, statement } => {
             let inner = Box::pin(plan_statement(env, state, explained_text(text), *statement)).await?;

@@ -85,6 +85,13 @@ pub enum Statement {
         /// Table name.
         table: String,
     },
+    /// `MERGE INTO t USING s ON … WHEN [NOT] MATCHED …` on a versioned table.
+    Merge {
+        /// Target table name.
+        table: String,
+        /// The statement as sqlparser read it (its clauses are planned as SQL).
+        merge: Box<datafusion::sql::sqlparser::ast::Merge>,
+    },
     /// `RECLAIM [TABLE t]`: reclaims now what LIFECYCLE has ended (the automatic purge does it too).
     Reclaim {
         /// The table, or None for every table.

@@ -303,6 +303,21 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             let table = if take_word(p, "TABLE") { Some(table_name(p)?) } else { None };
             Ok(Statement::Reclaim { table })
         }
+        ("MERGE", _) => match p.parse_statement()? {
+            ast::Statement::Merge(merge) => {
+                let ast::TableFactor::Table { name, .. } = &merge.table else {
+                    return Err(Error::not_supported("MERGE INTO something other than a table"));
+                };
+                if name.0.len() != 1 {
+                    return Err(Error::not_supported(format!("qualified table name {name}")));
+                }
+                let ident = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?;
+                let table = ident.value.to_lowercase();
+                validate_identifier("table", &table)?;
+                Ok(Statement::Merge { table, merge: Box::new(merge) })
+            }
+            other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
+        },
         ("INSERT", _) => {
             let stmt = p.parse_statement()?;
             match stmt {

@@ -5,6 +5,7 @@
 mod alter;
 pub(crate) mod ddl;
 mod describe;
+pub(crate) mod merge;
 pub(crate) mod dml;
 pub mod history;
 mod progress;
@@ -24,6 +25,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 pub use ddl::CreateAsTarget;
 pub use dml::InsertTarget;
 pub use progress::Progress;
+pub use merge::MergeTarget;
 pub use rowlevel::RowChangeTarget;
 
 use crate::error::{Error, Result};
@@ -102,6 +104,8 @@ pub enum Request {
     CreateAs(CreateAsTarget),
     /// DELETE or UPDATE: rewrites the files with rows that change.
     RowChange(RowChangeTarget),
+    /// MERGE INTO: its planned rows rewrite the touched files and add the inserted rows.
+    Merge(MergeTarget),
     /// A statement that already ran: its result, served where it ran (a Ballista cluster never
     /// sees it).
     Done(StatementResult),
@@ -114,6 +118,7 @@ impl Request {
             Request::Insert(_)
             | Request::CreateAs(_)
             | Request::RowChange(_)
+            | Request::Merge(_)
             | Request::Statement(Statement::Reclaim { .. }) => ResultKind::RowsAffected(0),
             Request::Done(result) => result.kind,
             Request::Statement(s) => match s {
@@ -133,6 +138,7 @@ impl Request {
             Request::Insert(_)
             | Request::CreateAs(_)
             | Request::RowChange(_)
+            | Request::Merge(_)
             | Request::Statement(Statement::Reclaim { .. }) => count_schema(),
             Request::Done(result) => Arc::clone(&result.schema),
             Request::Statement(s) => match s {
@@ -162,6 +168,7 @@ pub async fn run(
     let result = match (request, input) {
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
+        (Request::Merge(target), Some(rows)) => merge::run(env, text, target, rows).await,
         (Request::Statement(s), None) => run_statement(env, text, s).await,
         (Request::RowChange(target), None) => rowlevel::run(env, text, target, context).await,
         _ => Err(Error::invalid("internal: a statement got rows it does not take, or none it needs")),
@@ -190,7 +197,7 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         Statement::SetProject { property } => properties::setproject(env, text, property.clone()).await,
         Statement::Purge { table } => purge::purge_table(env, text, table).await,
         Statement::Reclaim { table } => purge::reclaim_now(env, text, table.as_deref()).await,
-        Statement::Insert(_) | Statement::Explain { .. } | Statement::DataFusion(_) => {
+        Statement::Insert(_) | Statement::Merge { .. } | Statement::Explain { .. } | Statement::DataFusion(_) => {
             Err(Error::invalid("internal: this statement is planned, not run directly"))
         }
     }

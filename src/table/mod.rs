@@ -7,7 +7,7 @@ mod session_tables;
 mod write_commit;
 mod writer;
 
-pub use provider::{ScanLocation, VersionedTable};
+pub use provider::{FILE_COLUMN, ScanLocation, VersionedTable};
 pub use rewrite::{RowChange, Rewritten, replaced_files, rewrite};
 pub use session_tables::SessionTables;
 pub use write_commit::{WriteMode, commit_write};

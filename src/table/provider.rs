@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
 use datafusion::common::config::TableParquetOptions;
@@ -70,7 +70,12 @@ pub struct VersionedTable {
     schema: SchemaRef,
     file_schema: SchemaRef,
     partition_fields: Vec<Field>,
+    /// Adds the column [`FILE_COLUMN`]: the data file that holds each row (for MERGE).
+    file_column: bool,
 }
+
+/// The column naming, for each row, the data file that holds it (project-relative path).
+pub const FILE_COLUMN: &str = "__tm_file";
 
 impl fmt::Debug for VersionedTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,10 +100,20 @@ impl VersionedTable {
             schema: types::table_schema(&snapshot.schema)?,
             file_schema: types::file_schema(&snapshot.schema)?,
             partition_fields: types::partition_fields(&snapshot.schema)?,
+            file_column: false,
             location,
             project: None,
             snapshot,
         })
+    }
+
+    /// The same version with the column [`FILE_COLUMN`] after the table's columns.
+    pub fn with_file_column(mut self) -> Self {
+        let mut fields: Vec<Field> = self.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(FILE_COLUMN, DataType::Utf8, false));
+        self.schema = Arc::new(Schema::new(fields));
+        self.file_column = true;
+        self
     }
 
     /// The project the table belongs to (None for a detached table).
@@ -155,7 +170,7 @@ impl VersionedTable {
         options: TableParquetOptions,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
-            .with_table_partition_cols(self.partition_fields.iter().cloned().map(Arc::new).collect::<Vec<_>>())
+            .with_table_partition_cols(self.scan_partition_fields())
             .build();
         let source = Arc::new(ParquetSource::new(table_schema).with_table_parquet_options(options));
         let url = ObjectStoreUrl::parse(&self.location.url)?;
@@ -188,6 +203,15 @@ impl VersionedTable {
     }
 
 
+    /// The partition columns of a scan: the table's, then the file column if asked for.
+    fn scan_partition_fields(&self) -> Vec<Arc<Field>> {
+        let mut fields: Vec<Arc<Field>> = self.partition_fields.iter().cloned().map(Arc::new).collect();
+        if self.file_column {
+            fields.push(Arc::new(Field::new(FILE_COLUMN, DataType::Utf8, false)));
+        }
+        fields
+    }
+
     /// Files of the partitions that pass `filters` (which use partition columns only).
     fn pruned_files(&self, filters: &[Expr]) -> DfResult<Vec<PartitionedFile>> {
         let mut files = Vec::new();
@@ -195,7 +219,11 @@ impl VersionedTable {
             let values = self.partition_values(partition)?;
             for f in &partition.files {
                 let path = self.location.path(&f.path);
-                files.push(PartitionedFile::new(path, f.size).with_partition_values(values.clone()));
+                let mut values = values.clone();
+                if self.file_column {
+                    values.push(ScalarValue::Utf8(Some(f.path.clone())));
+                }
+                files.push(PartitionedFile::new(path, f.size).with_partition_values(values));
             }
         }
         Ok(files)
@@ -300,7 +328,7 @@ impl TableProvider for VersionedTable {
         input: Arc<dyn ExecutionPlan>,
         op: InsertOp,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let Some(project) = &self.project else {
+        let Some(project) = self.project.as_ref().filter(|_| !self.file_column) else {
             return Err(DataFusionError::NotImplemented(format!(
                 "writing to table {} here: writes commit on the client that opened the project",
                 self.snapshot.name

@@ -26,10 +26,21 @@ const SETUP: &[&str] = &[
     "CREATE TABLE d (v BIGINT)",
     "INSERT INTO d VALUES (3)",
     "DROP TABLE d",
+    "CREATE TABLE l (v BIGINT) PARTITIONED BY (ds STRING) LIFECYCLE 1",
+    "INSERT INTO l PARTITION (ds='old') VALUES (1)",
+    "CREATE TABLE src (v BIGINT, a STRING)",
+    "INSERT INTO src VALUES (1, 'x'), (5, 'y')",
 ];
 
 async fn open(store: Arc<dyn ObjectStore>) -> TimeMachine {
-    let tm = TimeMachine::builder().warehouse(Warehouse::with_store(store, "memory://")).build().await.unwrap();
+    open_at(store, chrono::Duration::zero()).await
+}
+
+/// A process whose clock is `ahead` of the real one (for LIFECYCLE reclamation).
+async fn open_at(store: Arc<dyn ObjectStore>, ahead: chrono::Duration) -> TimeMachine {
+    let clock = Arc::new(datafusion_timemachine::ManualClock::new(chrono::Utc::now() + ahead));
+    let warehouse = Warehouse::with_store(store, "memory://");
+    let tm = TimeMachine::builder().warehouse(warehouse).clock(clock).build().await.unwrap();
     tm.project().set_grace(Duration::ZERO).await.unwrap();
     tm
 }
@@ -70,11 +81,16 @@ fn statement(template: &str, tm: &TimeMachine) -> String {
 }
 
 async fn crash_at_every_step(template: &str) -> usize {
+    crash_at_every_step_at(template, chrono::Duration::zero()).await
+}
+
+/// Like [`crash_at_every_step`], the statement's process running with its clock `ahead`.
+async fn crash_at_every_step_at(template: &str, ahead: chrono::Duration) -> usize {
     // A clean run gives the state after, and the number of operations the statement makes.
     let inner: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     run(&open(Arc::clone(&inner)).await, SETUP).await;
     let store = Arc::new(Instrumented::new(Arc::clone(&inner)));
-    let tm = open(Arc::clone(&store) as _).await;
+    let tm = open_at(Arc::clone(&store) as _, ahead).await;
     let before = describe(&tm).await;
     let sql = statement(template, &tm);
     let start = store.counters.ops.load(Ordering::SeqCst);
@@ -87,7 +103,7 @@ async fn crash_at_every_step(template: &str) -> usize {
         let inner: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         run(&open(Arc::clone(&inner)).await, SETUP).await;
         let store = Arc::new(Instrumented::new(Arc::clone(&inner)));
-        let tm = open(Arc::clone(&store) as _).await;
+        let tm = open_at(Arc::clone(&store) as _, ahead).await;
         let now = store.counters.ops.load(Ordering::SeqCst);
         store.faults.fail_from.store(now + k, Ordering::SeqCst);
         let result = tm.execute(&sql).await;
@@ -154,4 +170,27 @@ async fn undrop() {
 #[tokio::test]
 async fn restore_as_new_table() {
     assert!(crash_at_every_step("RESTORE TABLE t TO LSN '3' AS t3").await > 1);
+}
+
+#[tokio::test]
+async fn merge() {
+    let sql = "MERGE INTO r USING src ON r.v = src.v WHEN MATCHED THEN UPDATE SET v = r.v * 10 \
+               WHEN NOT MATCHED THEN INSERT VALUES (src.v)";
+    assert!(crash_at_every_step(sql).await > 3);
+}
+
+#[tokio::test]
+async fn delete_and_update() {
+    assert!(crash_at_every_step("DELETE FROM t WHERE a = 'ONE'").await > 1);
+    assert!(crash_at_every_step("UPDATE r SET v = v + 1 WHERE v = 2").await > 1);
+}
+
+#[tokio::test]
+async fn add_columns() {
+    assert!(crash_at_every_step("ALTER TABLE r ADD COLUMNS (b BIGINT)").await > 1);
+}
+
+#[tokio::test]
+async fn lifecycle_reclamation() {
+    assert!(crash_at_every_step_at("RECLAIM TABLE l", chrono::Duration::days(2)).await > 1);
 }

@@ -1,0 +1,185 @@
+//! Planning MERGE INTO as one query whose rows the statement writes: the rows of every target
+//! file that holds a row some WHEN MATCHED clause acts on (each with its file and what happens
+//! to it), then the source rows that WHEN NOT MATCHED inserts. The target is read through
+//! `timemachine_row_files`, which tags rows with their file, so the statement rewrites only the
+//! files it touches.
+
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::sqlparser::ast::{
+    self, AssignmentTarget, Merge, MergeAction, MergeClauseKind, MergeInsertKind, TableFactor,
+};
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::error::{Error, Result};
+use crate::log::model::ColumnDef;
+use crate::sql::MaxComputeDialect;
+use crate::statements::merge::act;
+use crate::statements::{Env, MergeTarget, live_table};
+use crate::table::FILE_COLUMN;
+
+/// The target and the query of `MERGE INTO table …`.
+pub(super) async fn plan_merge(env: &Env, state: &SessionState, table: &str, merge: &Merge) -> Result<(MergeTarget, LogicalPlan)> {
+    let base = live_table(&env.project.statement_state(), table)?;
+    let TableFactor::Table { alias, .. } = &merge.table else {
+        return Err(Error::not_supported("MERGE INTO something other than a table"));
+    };
+    if merge.output.is_some() {
+        return Err(Error::not_supported("MERGE … OUTPUT"));
+    }
+    let a = alias.as_ref().map_or_else(|| table.to_string(), |al| al.name.to_string());
+    let (source, b) = source_relation(&merge.source)?;
+    let target = format!("timemachine_row_files('{table}') AS {a}");
+    let on = &merge.on;
+    let schema = &base.schema;
+    let mut matched = vec![];
+    let mut inserts = vec![];
+    for clause in &merge.clauses {
+        let predicate = clause.predicate.as_ref().map_or_else(|| "TRUE".to_string(), |p| format!("({p})"));
+        match (&clause.clause_kind, &clause.action) {
+            (MergeClauseKind::Matched, MergeAction::Update(u)) => {
+                if u.update_predicate.is_some() || u.delete_predicate.is_some() {
+                    return Err(Error::not_supported("UPDATE … WHERE / DELETE WHERE inside MERGE; use WHEN MATCHED AND …"));
+                }
+                let mut sets = vec![];
+                for assignment in &u.assignments {
+                    let AssignmentTarget::ColumnName(name) = &assignment.target else {
+                        return Err(Error::not_supported("a tuple assignment in MERGE … UPDATE SET"));
+                    };
+                    let column = name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()).unwrap_or_default();
+                    data_column(table, &schema.columns, &schema.partition_columns, &column)?;
+                    sets.push((column, format!("({})", assignment.value)));
+                }
+                matched.push((predicate, act::UPDATE, sets));
+            }
+            (MergeClauseKind::Matched, MergeAction::Delete { .. }) => matched.push((predicate, act::DELETE, vec![])),
+            (MergeClauseKind::NotMatched | MergeClauseKind::NotMatchedByTarget, MergeAction::Insert(i)) => {
+                inserts.push((predicate, insert_values(table, schema, i)?));
+            }
+            (kind, action) => {
+                return Err(Error::not_supported(format!("WHEN {kind} THEN {action} in MERGE")));
+            }
+        }
+    }
+    let all: Vec<&ColumnDef> = schema.columns.iter().chain(&schema.partition_columns).collect();
+    let mut parts = vec![];
+    if !matched.is_empty() {
+        let when = |value: &dyn Fn(&(String, i32, Vec<(String, String)>)) -> String| {
+            matched.iter().map(|m| format!("WHEN {} THEN {}", m.0, value(m))).collect::<Vec<_>>().join(" ")
+        };
+        let acts = when(&|m| m.1.to_string());
+        let columns: Vec<String> = all
+            .iter()
+            .map(|c| {
+                let own = format!("{a}.{}", c.name);
+                if !matched.iter().any(|m| m.2.iter().any(|(n, _)| n == &c.name)) {
+                    return format!("{own} AS {}", c.name);
+                }
+                let values = when(&|m| m.2.iter().find(|(n, _)| n == &c.name).map_or_else(|| own.clone(), |(_, v)| v.clone()));
+                format!("CASE WHEN {b}.__tm_src IS NULL THEN {own} {values} ELSE {own} END AS {}", c.name)
+            })
+            .collect();
+        parts.push(format!(
+            "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE WHEN {b}.__tm_src IS NULL THEN {keep} {acts} ELSE {keep} END AS __tm_act \
+             FROM {target} LEFT JOIN {source} ON ({on}) \
+             WHERE {a}.{FILE_COLUMN} IN (SELECT {a}.{FILE_COLUMN} FROM {target} JOIN {source} ON ({on}) \
+             WHERE CASE {acts} ELSE {keep} END <> {keep})",
+            columns.join(", "),
+            keep = act::KEEP,
+        ));
+    }
+    if !inserts.is_empty() {
+        let columns: Vec<String> = all
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let values = inserts.iter().map(|(p, v)| format!("WHEN {p} THEN {}", v[i])).collect::<Vec<_>>().join(" ");
+                format!("CASE {values} END AS {}", c.name)
+            })
+            .collect();
+        let any = inserts.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>().join(" OR ");
+        parts.push(format!(
+            "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act \
+             FROM {source} LEFT JOIN {target} ON ({on}) WHERE {a}.{FILE_COLUMN} IS NULL AND ({any})",
+            columns.join(", "),
+            insert = act::INSERT,
+        ));
+    }
+    if parts.is_empty() {
+        return Err(Error::Syntax("MERGE needs at least one WHEN clause".into()));
+    }
+    let sql = parts.join(" UNION ALL ");
+    let query = match Parser::new(&MaxComputeDialect).try_with_sql(&sql)?.parse_statement()? {
+        ast::Statement::Query(q) => q,
+        other => return Err(Error::invalid(format!("internal: MERGE planned as {other}"))),
+    };
+    let plan = super::query_plan(state, query).await?;
+    let mut targets: Vec<ColumnDef> = all.into_iter().cloned().collect();
+    targets.push(ColumnDef::new(FILE_COLUMN, "string"));
+    targets.push(ColumnDef::new("__tm_act", "int"));
+    let plan = super::cast_to(plan, table, &targets)?;
+    Ok((MergeTarget { base }, plan))
+}
+
+/// The source as a relation with the marker column `__tm_src`, and the name its columns go by.
+fn source_relation(source: &TableFactor) -> Result<(String, String)> {
+    let name = match source {
+        TableFactor::Table { alias: Some(al), .. } | TableFactor::Derived { alias: Some(al), .. } => al.name.to_string(),
+        TableFactor::Table { alias: None, name, .. } => name.0.last().map(|p| p.to_string()).unwrap_or_default(),
+        TableFactor::Derived { alias: None, .. } => {
+            return Err(Error::Syntax("MERGE … USING (subquery) needs an alias: USING (…) AS s".into()));
+        }
+        other => return Err(Error::not_supported(format!("MERGE … USING {other}"))),
+    };
+    Ok((format!("(SELECT *, TRUE AS __tm_src FROM {source}) AS {name}"), name))
+}
+
+fn data_column(table: &str, columns: &[ColumnDef], partition_columns: &[ColumnDef], name: &str) -> Result<()> {
+    if partition_columns.iter().any(|c| c.name == name) {
+        return Err(Error::not_supported(format!(
+            "updating partition column {name} of table {table} in MERGE: delete the rows and insert them into the other partition"
+        )));
+    }
+    if !columns.iter().any(|c| c.name == name) {
+        return Err(Error::not_found(format!("table {table} has no column {name}")));
+    }
+    Ok(())
+}
+
+/// The SQL of the value of each column (data, then partition columns) that an INSERT clause gives.
+fn insert_values(table: &str, schema: &crate::log::model::TableSchema, insert: &ast::MergeInsertExpr) -> Result<Vec<String>> {
+    let MergeInsertKind::Values(values) = &insert.kind else {
+        return Err(Error::not_supported("INSERT ROW in MERGE; list the values: INSERT VALUES (…)"));
+    };
+    let [row] = values.rows.as_slice() else {
+        return Err(Error::Syntax("WHEN NOT MATCHED THEN INSERT takes one row of VALUES".into()));
+    };
+    let all: Vec<&ColumnDef> = schema.columns.iter().chain(&schema.partition_columns).collect();
+    if insert.columns.is_empty() {
+        if row.len() != all.len() {
+            return Err(Error::invalid(format!(
+                "MERGE … INSERT into {table} gives {} values for {} columns; name the columns: INSERT (a, b) VALUES (…)",
+                row.len(),
+                all.len()
+            )));
+        }
+        return Ok(row.iter().map(|e| format!("({e})")).collect());
+    }
+    if insert.columns.len() != row.len() {
+        return Err(Error::invalid(format!(
+            "MERGE … INSERT names {} columns but gives {} values",
+            insert.columns.len(),
+            row.len()
+        )));
+    }
+    let names: Vec<String> = insert.columns.iter().map(|n| n.to_string().to_lowercase()).collect();
+    for n in &names {
+        if !all.iter().any(|c| &c.name == n) {
+            return Err(Error::not_found(format!("table {table} has no column {n}")));
+        }
+    }
+    Ok(all
+        .iter()
+        .map(|c| names.iter().position(|n| n == &c.name).map_or_else(|| "NULL".to_string(), |i| format!("({})", row[i])))
+        .collect())
+}

@@ -1,0 +1,149 @@
+//! MERGE INTO: one version that rewrites the files holding matched rows (copy-on-write) and adds
+//! the inserted rows. The rows arrive as one stream planned from the statement: every row of
+//! each touched file (changed or not, with the file it came from and what happens to it), then
+//! the source rows to insert.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::{Int32Type, Schema};
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+
+use super::{Env, StatementResult};
+use crate::error::{Error, Result};
+use crate::log::Draft;
+use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::log::state::{ProjectState, TableSnapshot};
+use crate::table::{PartitionWriter, WriteOutput};
+
+/// What happens to a row of the merge's stream (its last column).
+pub(crate) mod act {
+    /// A row of a touched file that stays as it is.
+    pub(crate) const KEEP: i32 = 0;
+    /// A matched row that WHEN MATCHED … UPDATE changes.
+    pub(crate) const UPDATE: i32 = 1;
+    /// A matched row that WHEN MATCHED … DELETE removes.
+    pub(crate) const DELETE: i32 = 2;
+    /// A source row that WHEN NOT MATCHED … INSERT adds.
+    pub(crate) const INSERT: i32 = 3;
+}
+
+/// A MERGE planned against one version of its target.
+#[derive(Debug, Clone)]
+pub struct MergeTarget {
+    /// The version the statement read.
+    pub base: Arc<TableSnapshot>,
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Rows seen per touched file (to catch a target row that several source rows match).
+    per_file: HashMap<String, u64>,
+    /// Rows updated, deleted or inserted.
+    affected: u64,
+}
+
+/// Runs a MERGE whose rows are `rows` (the table's columns, then `__tm_file`, then the act).
+pub(crate) async fn run(env: &Env, text: &str, target: &MergeTarget, rows: SendableRecordBatchStream) -> Result<StatementResult> {
+    let base = &target.base;
+    let file_rows: HashMap<&str, u64> =
+        base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.as_str(), f.rows)).collect();
+    let file_rows: HashMap<String, u64> = file_rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let width = base.schema.columns.len() + base.schema.partition_columns.len();
+    let in_schema = rows.schema();
+    let out_schema = Arc::new(Schema::new(in_schema.fields()[..width].to_vec()));
+    let (t, name, out) = (Arc::clone(&tally), base.name.clone(), Arc::clone(&out_schema));
+    let kept = rows.map(move |batch| {
+        let batch = batch?;
+        let files = batch.column(width).as_string::<i32>();
+        let acts = batch.column(width + 1).as_primitive::<Int32Type>();
+        let mut tally = t.lock().expect("tally lock");
+        for i in 0..batch.num_rows() {
+            let a = acts.value(i);
+            if a != act::KEEP {
+                tally.affected += 1;
+            }
+            if a != act::INSERT && files.is_valid(i) {
+                let path = files.value(i);
+                let seen = tally.per_file.entry(path.to_string()).or_default();
+                *seen += 1;
+                if *seen > file_rows.get(path).copied().unwrap_or(0) {
+                    return Err(DataFusionError::Execution(format!(
+                        "MERGE INTO {name}: a row of {name} matches more than one row of the source; \
+                         make the ON condition match at most one source row per target row"
+                    )));
+                }
+            }
+        }
+        let keep: BooleanArray = acts.iter().map(|a| Some(a != Some(act::DELETE))).collect();
+        let batch = filter_record_batch(&batch, &keep)?;
+        Ok(RecordBatch::try_new(Arc::clone(&out), batch.columns()[..width].to_vec())?)
+    });
+    let kept: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(out_schema, kept));
+    let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
+    let statics = vec![None; base.schema.partition_columns.len()];
+    let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?;
+    let written = writer.write_stream(kept).await?;
+    let tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
+    if tally.affected == 0 {
+        return Ok(StatementResult::rows_affected(0));
+    }
+    let touched: Vec<String> = tally.per_file.into_keys().collect();
+    env.project
+        .commit(text, |state| Ok(Draft { tables: vec![draft(state, base, &touched, &written)?], ..Default::default() }))
+        .await?;
+    Ok(StatementResult::rows_affected(tally.affected))
+}
+
+fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written: &WriteOutput) -> Result<TableChange> {
+    let name = &base.name;
+    let cur = match state.tables.get(&base.id) {
+        Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
+        _ => return Err(Error::conflict(format!("table {name} was dropped, restored or altered by another statement"))),
+    };
+    // Partitions whose files change: those holding touched files, and those written to.
+    let mut changes: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for (values, p) in &base.partitions {
+        let removed: Vec<String> = p.files.iter().filter(|f| touched.contains(&f.path)).map(|f| f.path.clone()).collect();
+        if !removed.is_empty() {
+            changes.insert(values.clone(), removed);
+        }
+    }
+    for values in written.partitions.keys() {
+        changes.entry(values.clone()).or_default();
+    }
+    let cols = &cur.schema.partition_columns;
+    let mut actions = vec![];
+    let mut history = vec![];
+    for (values, removed) in changes {
+        let spec = partition_spec(cols, &values);
+        let what = if cols.is_empty() { format!("table {name}") } else { format!("partition {spec} of table {name}") };
+        let added = written.partitions.get(&values).cloned().unwrap_or_default();
+        let (id, files) = match cur.partitions.get(&values) {
+            Some(p) => {
+                let same = base.partitions.get(&values).is_none_or(|b| b.id == p.id);
+                let files = crate::table::replaced_files(p, &removed, &added).filter(|_| same);
+                (p.id.clone(), files.ok_or_else(|| Error::conflict(format!("{what} was changed by another statement")))?)
+            }
+            None if removed.is_empty() => (written.ids[&values].clone(), added),
+            None => return Err(Error::conflict(format!("{what} was dropped by another statement"))),
+        };
+        actions.push(Action::PutPartition {
+            partition: Partition { id: id.clone(), values: values.clone(), files, ..Default::default() },
+            mode: PutMode::Replace,
+        });
+        if !cols.is_empty() {
+            history.push(HistoryRow { object_type: ObjectType::Partition, object_id: id, object_name: spec, operation: Operation::Merge });
+        }
+    }
+    if history.is_empty() {
+        history.push(HistoryRow { object_type: ObjectType::Table, object_id: cur.id.clone(), object_name: cur.name.clone(), operation: Operation::Merge });
+    }
+    Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })
+}
