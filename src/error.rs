@@ -32,6 +32,10 @@ pub enum Error {
     #[error("conflict: {0}. Help: another writer changed the same data first; re-run the statement")]
     Conflict(String),
 
+    /// The session's user lacks a permission the statement needs (nothing changed).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+
     /// The statement is valid SQL but this crate does not implement it.
     #[error("not supported: {0}")]
     NotSupported(String),

@@ -47,6 +47,7 @@ pub struct TimeMachineBuilder {
     clock: Arc<dyn Clock>,
     ctx: Option<SessionContext>,
     ballista: Option<String>,
+    user: Option<String>,
 }
 
 impl std::fmt::Debug for TimeMachine {
@@ -96,6 +97,14 @@ impl TimeMachineBuilder {
         self
     }
 
+    /// The session's user (MaxCompute's account), for the project's permission checks (see
+    /// `ADD USER` and `GRANT`); names are case-insensitive. Without one, the session may do
+    /// everything only while the project has no users.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into().to_lowercase());
+        self
+    }
+
     /// Attach to this context instead of a new one.
     pub fn session_context(mut self, ctx: SessionContext) -> Self {
         self.ctx = Some(ctx);
@@ -123,7 +132,7 @@ impl TimeMachineBuilder {
             (None, Some(url)) => ballista_context(&url, &warehouse).await?,
         };
         let project = Arc::new(Project::open(warehouse, &self.project, self.clock).await?);
-        TimeMachine::attach(ctx, project)
+        TimeMachine::attach_as(ctx, project, self.user)
     }
 }
 
@@ -137,6 +146,7 @@ impl TimeMachine {
             clock: Arc::new(SystemClock),
             ctx: None,
             ballista: None,
+            user: None,
         }
     }
 
@@ -149,19 +159,25 @@ impl TimeMachine {
     /// default schema, time travel in FROM works in `ctx.sql`, the history table functions are
     /// registered, and the planner learns to run the time machine's statements.
     pub fn attach(ctx: SessionContext, project: Arc<Project>) -> Result<Self> {
+        Self::attach_as(ctx, project, None)
+    }
+
+    /// Like [`TimeMachine::attach`], for the session of `user` (see [`TimeMachineBuilder::user`]).
+    pub fn attach_as(ctx: SessionContext, project: Arc<Project>, user: Option<String>) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
         ctx.register_object_store(url.as_ref(), Arc::clone(project.warehouse().scan_store()));
         let options = ctx.state().config().options().catalog.clone();
         let catalog = ctx.catalog(&options.default_catalog).ok_or_else(|| {
             Error::invalid(format!("the context has no catalog {}", options.default_catalog))
         })?;
-        ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project))));
-        ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project))));
+        ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project), user.clone())));
+        ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_row_files", Arc::new(RowFilesFunction::new(Arc::clone(&project))));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
-        let env = Env { project, session_tables: Arc::clone(schema.session_tables()), progress: Arc::default() };
+        let session_tables = Arc::clone(schema.session_tables());
+        let env = Env { project, session_tables, progress: Arc::default(), user };
         catalog.register_schema(&options.default_schema, schema)?;
         {
             let state = ctx.state_ref();

@@ -17,6 +17,7 @@ use sqllogictest::{DBOutput, DefaultColumnType};
 struct Db {
     tm: TimeMachine,
     clock: Arc<ManualClock>,
+    location: String,
 }
 
 #[async_trait]
@@ -36,6 +37,12 @@ impl sqllogictest::AsyncDB for Db {
                 _ => return Err(Error::Syntax(format!("bad clock unit in {sql}"))),
             };
             self.clock.advance(step);
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        // Test-only statement: `SESSION USER <name>` reopens this connection as that user.
+        if words.len() == 3 && words[0] == "SESSION" && words[1] == "USER" {
+            let clock = Arc::clone(&self.clock);
+            self.tm = TimeMachine::builder().location(&self.location).clock(clock).user(&words[2]).build().await?;
             return Ok(DBOutput::StatementComplete(0));
         }
         let result = self.tm.execute(sql).await;
@@ -110,8 +117,8 @@ async fn run_file(path: PathBuf) -> Result<(), Failed> {
         let location = location.clone();
         let clock = clock.clone();
         async move {
-            let tm = TimeMachine::builder().location(location).clock(clock.clone()).build().await?;
-            Ok(Db { tm, clock })
+            let tm = TimeMachine::builder().location(location.clone()).clock(clock.clone()).build().await?;
+            Ok(Db { tm, clock, location })
         }
     });
     let result = runner.run_file_async(&path).await;

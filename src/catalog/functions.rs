@@ -14,6 +14,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
 
 use crate::log::Project;
+use crate::log::acl::{Acl, Permission, denied};
 use crate::table::VersionedTable;
 use crate::statements::history::{history_batch, lines, listed_tables, resolve, tables_batch};
 
@@ -35,12 +36,22 @@ fn millis(t: DateTime<Utc>) -> i64 {
 #[derive(Debug)]
 pub struct HistoryFunction {
     project: Arc<Project>,
+    user: Option<String>,
 }
 
 impl HistoryFunction {
-    /// The function over `project`.
-    pub fn new(project: Arc<Project>) -> Self {
-        Self { project }
+    /// The function over `project`, for the session of `user`.
+    pub fn new(project: Arc<Project>, user: Option<String>) -> Self {
+        Self { project, user }
+    }
+}
+
+/// Fails unless `user` has the List permission in `state`.
+fn require_list(state: &crate::log::state::ProjectState, user: Option<&str>, what: &str) -> DfResult<()> {
+    if Acl::of(state).allows(user, Permission::List) {
+        Ok(())
+    } else {
+        Err(denied(user, Permission::List, what).into())
     }
 }
 
@@ -53,6 +64,7 @@ impl TableFunctionImpl for HistoryFunction {
             _ => return Err(DataFusionError::Plan("usage: timemachine_history('table' [, 'id'])".into())),
         };
         let state = self.project.statement_state();
+        require_list(&state, self.user.as_deref(), "read timemachine_history")?;
         let now = self.project.clock().now();
         let table = resolve(&state, &name, id, now)?;
         let lines = lines(&state, table, now);
@@ -72,12 +84,13 @@ impl TableFunctionImpl for HistoryFunction {
 #[derive(Debug)]
 pub struct TablesFunction {
     project: Arc<Project>,
+    user: Option<String>,
 }
 
 impl TablesFunction {
-    /// The function over `project`.
-    pub fn new(project: Arc<Project>) -> Self {
-        Self { project }
+    /// The function over `project`, for the session of `user`.
+    pub fn new(project: Arc<Project>, user: Option<String>) -> Self {
+        Self { project, user }
     }
 }
 
@@ -87,6 +100,7 @@ impl TableFunctionImpl for TablesFunction {
             return Err(DataFusionError::Plan("usage: timemachine_tables()".into()));
         }
         let state = self.project.statement_state();
+        require_list(&state, self.user.as_deref(), "read timemachine_tables")?;
         let batch = tables_batch(&listed_tables(&state, self.project.clock().now()))?;
         let fields: Vec<Field> = batch.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())?;

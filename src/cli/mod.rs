@@ -44,6 +44,10 @@ pub struct Args {
     /// (df://host:50050); statements and commits run here. Needs the `ballista` feature.
     #[arg(long, env = "TIMEMACHINE_BALLISTA")]
     pub ballista: Option<String>,
+    /// The session's user, for the project's permissions (ADD USER, GRANT): setting the
+    /// retention and PURGE need the owner or admin, the history of tables needs List.
+    #[arg(long, env = "TIMEMACHINE_USER")]
+    pub user: Option<String>,
     /// Do not ask for confirmation before DROP TABLE / DROP PARTITION.
     #[arg(long)]
     pub yes: bool,
@@ -112,6 +116,9 @@ async fn run(args: Args, scripts: Vec<Script>) -> ExitCode {
     let mut builder = TimeMachine::builder().location(&args.warehouse).project(&args.project);
     if let Some(url) = &args.ballista {
         builder = builder.ballista(url);
+    }
+    if let Some(user) = &args.user {
+        builder = builder.user(user);
     }
     let tm = match builder.build().await {
         Ok(tm) => tm,

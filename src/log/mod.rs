@@ -7,6 +7,7 @@
 //!   [`CHECKPOINT_INTERVAL`] commits so that opening a project reads a bounded amount;
 //! - `data/<table_id>/<partition_id>/<uuid>.parquet`: immutable data files.
 
+pub mod acl;
 pub mod model;
 mod project;
 pub mod retention;

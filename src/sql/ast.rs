@@ -92,6 +92,29 @@ pub enum Statement {
         /// The statement as sqlparser read it (its clauses are planned as SQL).
         merge: Box<datafusion::sql::sqlparser::ast::Merge>,
     },
+    /// `ADD USER u` / `REMOVE USER u`.
+    User {
+        /// The user's name (lowercase).
+        name: String,
+        /// ADD rather than REMOVE.
+        add: bool,
+    },
+    /// `GRANT List ON PROJECT p TO USER u`, `GRANT admin TO u`, and their REVOKE … FROM forms.
+    Grant {
+        /// Privileges (`list`) or a role (`admin`), lowercase.
+        grants: Vec<String>,
+        /// `ON PROJECT p`, when given.
+        project: Option<String>,
+        /// The user.
+        user: String,
+        /// REVOKE rather than GRANT.
+        revoke: bool,
+    },
+    /// `SHOW GRANTS [FOR u]`.
+    ShowGrants {
+        /// The user, or None for every user.
+        user: Option<String>,
+    },
     /// `RECLAIM [TABLE t]`: reclaims now what LIFECYCLE has ended (the automatic purge does it too).
     Reclaim {
         /// The table, or None for every table.

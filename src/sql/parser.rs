@@ -298,6 +298,24 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             expect_word(p, "TABLE")?;
             Ok(Statement::Purge { table: table_name(p)? })
         }
+        ("ADD" | "REMOVE", "USER") => {
+            let add = w0 == "ADD";
+            p.next_token();
+            p.next_token();
+            Ok(Statement::User { name: user_name(p)?, add })
+        }
+        ("GRANT" | "REVOKE", _) => parse_grant(p),
+        ("SHOW", "GRANTS") => {
+            p.next_token();
+            p.next_token();
+            let user = if take_word(p, "FOR") {
+                take_word(p, "USER");
+                Some(user_name(p)?)
+            } else {
+                None
+            };
+            Ok(Statement::ShowGrants { user })
+        }
         ("RECLAIM", _) => {
             p.next_token();
             let table = if take_word(p, "TABLE") { Some(table_name(p)?) } else { None };
@@ -327,6 +345,46 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         }
         _ => Ok(Statement::DataFusion(Box::new(df.parse_statement()?))),
     }
+}
+
+/// A user name (`alice`, `'ALIYUN$alice@example.com'`), lowercased: MaxCompute's account names
+/// are case-insensitive.
+fn user_name(p: &mut Parser) -> Result<String> {
+    let name = match p.next_token().token {
+        Token::Word(w) => w.value,
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+        other => return Err(Error::Syntax(format!("expected a user name, found {other}"))),
+    };
+    if name.is_empty() || name.contains(',') || name.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(format!("invalid user name {name:?}")));
+    }
+    Ok(name.to_lowercase())
+}
+
+/// `GRANT List[, …] ON PROJECT p TO USER u`, `GRANT admin TO [USER] u`, and REVOKE … FROM.
+fn parse_grant(p: &mut Parser) -> Result<Statement> {
+    let revoke = word(p, 0).as_deref() == Some("REVOKE");
+    p.next_token();
+    let mut grants = vec![];
+    loop {
+        match p.next_token().token {
+            Token::Word(w) => grants.push(w.value.to_lowercase()),
+            other => return Err(Error::Syntax(format!("expected a privilege or role, found {other}"))),
+        }
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    let project = if take_word(p, "ON") {
+        expect_word(p, "PROJECT")?;
+        Some(p.parse_identifier()?.value.to_lowercase())
+    } else {
+        None
+    };
+    expect_word(p, if revoke { "FROM" } else { "TO" })?;
+    take_word(p, "USER");
+    let user = user_name(p)?;
+    Ok(Statement::Grant { grants, project, user, revoke })
 }
 
 /// A table name: one identifier, lowercased (names are case-insensitive).

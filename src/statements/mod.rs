@@ -5,6 +5,7 @@
 mod alter;
 pub(crate) mod ddl;
 mod describe;
+pub(crate) mod grants;
 pub(crate) mod merge;
 pub(crate) mod dml;
 pub mod history;
@@ -43,6 +44,8 @@ pub struct Env {
     pub session_tables: Arc<SessionTables>,
     /// Rows and bytes the running write has taken in.
     pub progress: Arc<Progress>,
+    /// The session's user (None: a session without one), for permission checks.
+    pub user: Option<String>,
 }
 
 /// What a statement returned.
@@ -126,6 +129,7 @@ impl Request {
                 | Statement::ShowHistory { .. }
                 | Statement::ListPartitions { .. }
                 | Statement::Describe { .. }
+                | Statement::ShowGrants { .. }
                 | Statement::SetProject { property: None } => ResultKind::Query,
                 _ => ResultKind::Ok,
             },
@@ -146,6 +150,7 @@ impl Request {
                 Statement::ShowHistory { .. } => history::history_schema(),
                 Statement::ListPartitions { .. } => ddl::partitions_schema(),
                 Statement::Describe { .. } => describe::describe_schema(),
+                Statement::ShowGrants { .. } => grants::grants_schema(),
                 Statement::SetProject { property: None } => properties::properties_schema(),
                 _ => Arc::new(Schema::empty()),
             },
@@ -196,6 +201,11 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         Statement::Restore(r) => restore::restore(env, text, r).await,
         Statement::SetProject { property } => properties::setproject(env, text, property.clone()).await,
         Statement::Purge { table } => purge::purge_table(env, text, table).await,
+        Statement::User { name, add } => grants::user(env, text, name, *add).await,
+        Statement::Grant { grants, project, user, revoke } => {
+            grants::grant(env, text, grants, project.as_deref(), user, *revoke).await
+        }
+        Statement::ShowGrants { user } => grants::show_grants(env, user.as_deref()).await,
         Statement::Reclaim { table } => purge::reclaim_now(env, text, table.as_deref()).await,
         Statement::Insert(_) | Statement::Merge { .. } | Statement::Explain { .. } | Statement::DataFusion(_) => {
             Err(Error::invalid("internal: this statement is planned, not run directly"))

@@ -7,7 +7,9 @@ use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::grants::require;
 use super::{Env, StatementResult};
+use crate::log::acl::Permission;
 use crate::log::retention::{GRACE_KEY, MAX_GRACE_SECONDS, MAX_RETENTION_DAYS, RETENTION_KEY, grace, retention_days};
 use crate::error::{Error, Result};
 use crate::log::Draft;
@@ -23,7 +25,9 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
     project.refresh().await?;
     let Some((key, value)) = property else {
         let state = project.state();
+        // Users and grants have their own statement (SHOW GRANTS).
         let mut props = state.properties.clone();
+        props.retain(|k, _| !k.starts_with("timemachine.acl."));
         props.insert(RETENTION_KEY.to_string(), retention_days(&state).to_string());
         props.insert(GRACE_KEY.to_string(), grace(&state).as_secs().to_string());
         let schema = properties_schema();
@@ -50,7 +54,14 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
             )));
         }
     };
+    let what = format!("set {key}");
+    require(env, &project.state(), Permission::Admin, &what)?;
     let properties = BTreeMap::from([(key, normalized)]);
-    project.commit(text, |_| Ok(Draft { properties: properties.clone(), ..Default::default() })).await?;
+    project
+        .commit(text, |state| {
+            require(env, state, Permission::Admin, &what)?;
+            Ok(Draft { properties: properties.clone(), ..Default::default() })
+        })
+        .await?;
     Ok(StatementResult::ok())
 }

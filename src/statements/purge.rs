@@ -5,12 +5,17 @@ use crate::log::model::Expiry;
 use crate::log::state::ProjectState;
 use crate::purge::{delete_freed, forget, reclaim};
 
+use super::grants::require;
 use super::{Env, StatementResult};
+use crate::log::acl::Permission;
 
 /// PURGE TABLE t: all past versions of the live table t, and every dropped table named t.
 pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<StatementResult> {
     let project = &env.project;
+    project.refresh().await?;
+    require(env, &project.state(), Permission::Admin, &format!("PURGE TABLE {name}"))?;
     let compute = |state: &ProjectState| {
+        require(env, state, Permission::Admin, &format!("PURGE TABLE {name}"))?;
         let mut out: Vec<Expiry> = state
             .tables
             .values()

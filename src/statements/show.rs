@@ -4,7 +4,9 @@ use super::history::{HistoryLine, history_batch, lines, listed_tables, resolve, 
 use crate::error::{Error, Result};
 use crate::log::model::{ObjectType, partition_spec};
 use super::ddl::spec_values;
+use super::grants::require;
 use super::{Env, StatementResult};
+use crate::log::acl::Permission;
 use crate::sql::PartitionSpec;
 
 /// SHOW HISTORY FOR TABLES.
@@ -12,6 +14,7 @@ pub(crate) async fn show_tables(env: &Env) -> Result<StatementResult> {
     let project = &env.project;
     project.refresh().await?;
     let state = project.state();
+    require(env, &state, Permission::List, "SHOW HISTORY FOR TABLES")?;
     let tables = listed_tables(&state, project.clock().now());
     Ok(StatementResult::query(tables_batch(&tables)?))
 }
@@ -26,6 +29,9 @@ pub(crate) async fn show_table(
     let project = &env.project;
     project.refresh().await?;
     let state = project.state();
+    if id.is_some() {
+        require(env, &state, Permission::List, "view the history of a table by id (SHOW HISTORY … ('id'='…'))")?;
+    }
     let now = project.clock().now();
     let table = resolve(&state, name, id, now)?;
     let mut all = lines(&state, table, now);

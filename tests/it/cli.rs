@@ -199,3 +199,50 @@ fn the_repl_times_each_statement() {
     let out = on_terminal(dir.path(), &format!("-q --warehouse {}", wh.display()), "select 1 as one;\nquit\n");
     assert!(!out.contains("Query took"), "{out}");
 }
+
+#[test]
+fn two_users_in_two_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let as_user = |user: &str, sql: &str| {
+        Command::new(env!("CARGO_BIN_EXE_timemachine"))
+            .arg("--warehouse")
+            .arg(&wh)
+            .args(["--format", "csv", "-c", sql])
+            .env("TIMEMACHINE_USER", user)
+            .output()
+            .expect("the binary runs")
+    };
+    let ok = |user: &str, sql: &str| {
+        let out = as_user(user, sql);
+        assert!(out.status.success(), "{user}: {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let denied = |user: &str, sql: &str| {
+        let out = as_user(user, sql);
+        assert!(!out.status.success(), "{user} was allowed {sql}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    ok("alice", "CREATE TABLE t (a STRING)");
+    ok("alice", "ADD USER bob");
+    // Bob, in another process, is denied, with the permission and his name.
+    let err = denied("bob", "SHOW HISTORY FOR TABLES");
+    assert!(err.contains("user bob lacks the List permission"), "{err}");
+    let err = denied("bob", "SETPROJECT odps.timemachine.retention.days=5");
+    assert!(err.contains("user bob lacks the admin permission"), "{err}");
+    // The grant is a commit: the next process of bob's sees it.
+    ok("alice", "GRANT List ON PROJECT default TO USER bob");
+    assert!(ok("bob", "SHOW HISTORY FOR TABLES").contains("t,"));
+    // --user overrides the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_timemachine"))
+        .arg("--warehouse")
+        .arg(&wh)
+        .args(["--user", "alice", "-c", "SETPROJECT odps.timemachine.retention.days=5"])
+        .env("TIMEMACHINE_USER", "bob")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(ok("bob", "SETPROJECT").contains("odps.timemachine.retention.days,5"));
+    // SHOW GRANTS lists the owner and each user.
+    assert_eq!(ok("alice", "SHOW GRANTS"), "User,Grants\nalice,owner\nbob,List ON PROJECT default\n");
+}
