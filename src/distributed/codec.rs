@@ -27,6 +27,9 @@ const MAGIC: &[u8] = b"TMV1";
 struct Encoded {
     location: ScanLocation,
     snapshot: TableSnapshot,
+    /// The table carries the column naming each row's file (MERGE's target).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    file_column: bool,
 }
 
 /// Ballista's logical codec, plus [`VersionedTable`]s pinned to a version.
@@ -47,7 +50,11 @@ impl TimeMachineCodec {
                 table.snapshot().name
             )));
         }
-        let encoded = Encoded { location: location.clone(), snapshot: table.snapshot().as_ref().clone() };
+        let encoded = Encoded {
+            location: location.clone(),
+            snapshot: table.snapshot().as_ref().clone(),
+            file_column: table.has_file_column(),
+        };
         let mut buf = MAGIC.to_vec();
         serde_json::to_writer(&mut buf, &encoded).map_err(|e| DataFusionError::External(Box::new(e)))?;
         Ok(buf)
@@ -59,7 +66,10 @@ impl TimeMachineCodec {
         Some(
             serde_json::from_slice::<Encoded>(body)
                 .map_err(|e| DataFusionError::Internal(format!("undecodable versioned table: {e}")))
-                .and_then(|e| Ok(VersionedTable::detached(e.location, Arc::new(e.snapshot))?)),
+                .and_then(|e| {
+                    let table = VersionedTable::detached(e.location, Arc::new(e.snapshot))?;
+                    Ok(if e.file_column { table.with_file_column() } else { table })
+                }),
         )
     }
 }

@@ -116,6 +116,11 @@ impl VersionedTable {
         self
     }
 
+    /// True when the table has the column [`FILE_COLUMN`].
+    pub fn has_file_column(&self) -> bool {
+        self.file_column
+    }
+
     /// The project the table belongs to (None for a detached table).
     pub fn project(&self) -> Option<&Arc<Project>> {
         self.project.as_ref()

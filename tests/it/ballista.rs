@@ -126,6 +126,16 @@ async fn a_standalone_cluster_over_s3_returns_what_local_execution_returns() {
     // Statements still run on the client; the cluster sees their commits.
     run(&cluster, &["INSERT INTO sales PARTITION (ds='3') VALUES ('lime', 4)"]).await;
     assert_eq!(rows(&cluster, "SELECT sum(amount) FROM sales").await, vec!["106"]);
+    // Row-level statements too: MERGE reads its target (with each row's file) on the cluster.
+    run(
+        &cluster,
+        &[
+            "MERGE INTO sales USING prices AS p ON sales.item = p.item WHEN MATCHED THEN UPDATE SET amount = p.price",
+            "DELETE FROM sales WHERE item = 'kiwi'",
+        ],
+    )
+    .await;
+    assert_eq!(rows(&local, "SELECT item, amount FROM sales ORDER BY item").await, vec!["fig|40", "lime|4"]);
 }
 
 /// Kills the processes of a cluster when the test ends, however it ends.
