@@ -197,3 +197,47 @@ async fn a_handle_behind_a_compacted_log_catches_up_from_the_checkpoint() {
     assert_eq!(b.project().state().live_table("t").unwrap().current.lsn, 5);
 }
 
+
+#[tokio::test]
+async fn lifecycle_reclaims_in_the_automatic_purge_and_the_data_goes_after_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(
+        &tm,
+        &[
+            "CREATE TABLE l (v BIGINT) PARTITIONED BY (ds STRING) LIFECYCLE 3",
+            "INSERT INTO l PARTITION (ds='a') VALUES (1)",
+            "INSERT INTO l PARTITION (ds='b') VALUES (2)",
+        ],
+    )
+    .await;
+    clock.advance(Days::days(2));
+    run(&tm, &["INSERT INTO l PARTITION (ds='b') VALUES (3)"]).await;
+    tm.project().wait_background().await;
+    assert_eq!(rows(&tm, "SELECT count(*) FROM l").await, vec!["3"]);
+    // Day 3: ds=a (last changed on day 0) is due; the purge after any statement reclaims it.
+    clock.advance(Days::days(1));
+    run(&tm, &["CREATE TABLE other (v BIGINT)"]).await;
+    tm.project().wait_background().await;
+    assert_eq!(rows(&tm, "SELECT v FROM l ORDER BY v").await, vec!["2", "3"]);
+    let reclaimed = rows(&tm, "SELECT objectname FROM timemachine_history('l') WHERE operation = 'RECLAIM'").await;
+    assert_eq!(reclaimed, vec!["ds=a"]);
+    // Another process sees the reclamation (a commit like any other), and its files are kept
+    // for the retention period: the partition can still come back.
+    let other = open(dir.path(), &clock).await;
+    assert_eq!(rows(&other, "SELECT count(*) FROM l").await, vec!["2"]);
+    assert_eq!(data_files(dir.path()), 3);
+    // Two days later (retention 1 day), the reclaimed partition's version expired and its file goes.
+    clock.advance(Days::days(2));
+    run(&tm, &["INSERT INTO other VALUES (1)"]).await;
+    tm.project().wait_background().await;
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    // ds=b (changed on day 2) was reclaimed too on day 5; other's one file stays.
+    assert_eq!(rows(&tm, "SELECT count(*) FROM l").await, vec!["0"]);
+    let state = tm.project().state();
+    let referenced: usize = state.tables.values().map(|t| t.referenced_files().len()).sum();
+    assert_eq!(data_files(dir.path()), referenced);
+    // Four files were written; ds=a's is gone, ds=b's stay restorable for a day.
+    assert_eq!(referenced, 3);
+}
