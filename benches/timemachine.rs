@@ -2,7 +2,7 @@
 //! data. Prints one table of figures and ratios, each measured in this run against its baseline.
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
-//! Sections: scan, write, restore, versions, purge, partitions, memory.
+//! Sections: scan, write, restore, delete, versions, purge, partitions, memory, ballista.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +41,9 @@ struct Args {
     /// Rows of the memory benchmark's INSERT OVERWRITE.
     #[arg(long, default_value_t = 30_000_000)]
     memory_rows: u64,
+    /// Rows of the DELETE benchmark's table.
+    #[arg(long, default_value_t = 20_000_000)]
+    delete_rows: u64,
     /// Runs per measurement (the median is reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -261,6 +264,42 @@ async fn bench_restore(a: &Args) {
         row(&format!("{what}: {} rows vs 1 row", a.rows), ms(t_big), ms(t_small), format!("{:.3}", t_big.as_secs_f64() / t_small.as_secs_f64()), "ratio <= 1.1, <= 5 ms");
         row(&format!("{what}: bytes written, {} rows vs 1 row", a.rows), format!("{b_big} B"), format!("{b_small} B"), format!("{:.3}", b_big as f64 / b_small as f64), "< 4 KiB");
     }
+}
+
+/// DELETE of 1% of the rows (one key range): copy-on-write rewrites the file holding them,
+/// against rewriting the whole table without them (INSERT OVERWRITE … WHERE NOT …).
+async fn bench_delete(a: &Args) {
+    let dir = scratch("delete");
+    let store = Arc::new(Counting { inner: Arc::new(LocalFileSystem::new_with_prefix(&dir).unwrap()), bytes: AtomicU64::new(0) });
+    let tm = TimeMachine::builder().warehouse(Warehouse::with_store(Arc::clone(&store) as _, "bench")).build().await.unwrap();
+    exec(&tm, "CREATE TABLE d (k BIGINT, s STRING)").await;
+    exec(&tm, &format!("INSERT INTO d SELECT value, 'row ' || value FROM generate_series(1, {})", a.delete_rows)).await;
+    let cut = a.delete_rows / 100;
+    let measure = |sql: String| {
+        let (tm, store) = (tm.clone(), Arc::clone(&store));
+        async move {
+            let mut times = vec![];
+            let mut bytes = vec![];
+            for _ in 0..a.runs.min(3) {
+                tm.project().wait_background().await;
+                let before = store.bytes.load(Ordering::SeqCst);
+                let start = Instant::now();
+                exec(&tm, &sql).await;
+                times.push(start.elapsed());
+                bytes.push(store.bytes.load(Ordering::SeqCst) - before);
+                exec(&tm, "RESTORE TABLE d TO LSN '2'").await;
+            }
+            bytes.sort();
+            (median(times), bytes[bytes.len() / 2])
+        }
+    };
+    let (t_delete, b_delete) = measure(format!("DELETE FROM d WHERE k <= {cut}")).await;
+    let (t_full, b_full) = measure(format!("INSERT OVERWRITE TABLE d SELECT * FROM d WHERE NOT (k <= {cut})")).await;
+    let what = format!("DELETE 1% of {} rows vs rewriting all", a.delete_rows);
+    row(&what, ms(t_delete), ms(t_full), format!("{:.3}", t_delete.as_secs_f64() / t_full.as_secs_f64()), "ratio < 0.2");
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
+    row("  bytes written", mib(b_delete), mib(b_full), format!("{:.3}", b_delete as f64 / b_full as f64), "only touched files");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
@@ -549,6 +588,9 @@ async fn main() {
     }
     if wanted("restore") {
         bench_restore(&a).await;
+    }
+    if wanted("delete") {
+        bench_delete(&a).await;
     }
     if wanted("versions") {
         bench_versions(&a).await;
