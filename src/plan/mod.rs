@@ -52,6 +52,11 @@ pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, stateme
             let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
             datafusion_plan(state, stmt).await
         }
+        Statement::Describe { table, .. } if env.session_tables.contains(&table) => {
+            let mut stmts = DFParser::parse_sql(&format!("DESCRIBE {table}"))?;
+            let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
+            datafusion_plan(state, stmt).await
+        }
         Statement::Insert(ins) if env.session_tables.contains(&ins.table) => {
             datafusion_plan(state, *ins.original).await
         }

@@ -4,6 +4,7 @@
 mod provider;
 mod rewrite;
 mod session_tables;
+mod upload;
 mod write_commit;
 mod writer;
 

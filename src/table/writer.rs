@@ -14,12 +14,12 @@ use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use futures::StreamExt;
-use object_store::buffered::BufWriter;
 use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
 use crate::log::model::{DataFile, TableSchema};
 use crate::log::Project;
+use crate::table::upload::Upload;
 use crate::types;
 
 /// A file is closed and a new one started after this many rows.
@@ -45,7 +45,7 @@ pub struct WriteOutput {
 }
 
 struct OpenFile {
-    writer: AsyncArrowWriter<BufWriter>,
+    writer: AsyncArrowWriter<Upload>,
     path: String,
     rows: u64,
 }
@@ -189,7 +189,7 @@ impl PartitionWriter {
 
     fn open_file(&self, partition_id: &str) -> Result<OpenFile> {
         let path = format!("data/{}/{}/{}.parquet", self.table_id, partition_id, uuid::Uuid::new_v4().simple());
-        let sink = BufWriter::new(Arc::clone(self.project.store()), self.project.path(&path));
+        let sink = Upload::new(Arc::clone(self.project.store()), self.project.path(&path));
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let writer = AsyncArrowWriter::try_new(sink, Arc::clone(&self.file_schema), Some(props))?;
         Ok(OpenFile { writer, path, rows: 0 })
@@ -306,7 +306,7 @@ impl PartitionWriter {
 
 async fn cleanup(store: Arc<dyn object_store::ObjectStore>, open: Vec<OpenFile>, closed: Vec<object_store::path::Path>) {
     for file in open {
-        let _ = file.writer.into_inner().abort().await;
+        file.writer.into_inner().abort().await;
     }
     for path in closed {
         let _ = store.delete(&path).await;

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use datafusion_timemachine::TimeMachine;
+use object_store::ObjectStoreExt;
 
 use crate::processes::{check_appends, concurrent_appends};
 use crate::{rows, run};
@@ -100,4 +101,50 @@ async fn full_size_s3_and_local() {
         2000.0 / s3.as_secs_f64(),
         2000.0 / disk.as_secs_f64()
     );
+}
+
+/// Multipart uploads pending under `prefix` of the bucket (S3's ListMultipartUploads).
+fn pending_uploads(prefix: &str) -> usize {
+    let endpoint = std::env::var("AWS_ENDPOINT").expect("set by .ci/with_s3.sh");
+    let bucket = std::env::var("TIMEMACHINE_S3_BUCKET").unwrap();
+    let out = std::process::Command::new("curl")
+        .args(["-sf", &format!("{endpoint}/{bucket}?uploads&prefix={prefix}")])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "ListMultipartUploads failed");
+    String::from_utf8_lossy(&out.stdout).matches("<UploadId>").count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_insert_leaves_no_multipart_upload_pending() {
+    let Some(location) = location() else { return };
+    let prefix = location.rsplit('/').next().unwrap().to_string();
+    let tm = TimeMachine::open(&location).await.unwrap();
+    // The listing sees an upload that is pending.
+    let store = tm.project().store();
+    let mut probe = store.put_multipart(&tm.project().path("probe")).await.unwrap();
+    assert_eq!(pending_uploads(&prefix), 1);
+    probe.abort().await.unwrap();
+    assert_eq!(pending_uploads(&prefix), 0);
+    run(&tm, &["CREATE TABLE big (v BIGINT, h STRING)"]).await;
+    // Cancelled at several moments of a 3M-row insert (files of ~30 MB: multipart uploads).
+    for after_ms in [400, 900, 1600, 2500] {
+        let insert = {
+            let tm = tm.clone();
+            tokio::spawn(async move {
+                tm.execute("INSERT INTO big SELECT value, md5(CAST(value AS STRING)) FROM generate_series(1, 3000000)").await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+        insert.abort();
+        let _ = insert.await;
+        let start = Instant::now();
+        while pending_uploads(&prefix) > 0 && start.elapsed().as_secs() < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(pending_uploads(&prefix), 0, "cancelled after {after_ms} ms");
+    }
+    // Whatever the cancels left committed is whole: every insert is all rows or none.
+    let n: u64 = rows(&tm, "SELECT count(*) FROM big").await[0].parse().unwrap();
+    assert_eq!(n % 3_000_000, 0);
 }

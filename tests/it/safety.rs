@@ -219,3 +219,35 @@ async fn a_dynamic_insert_into_many_more_partitions_than_open_files_writes_every
     let files: usize = table.current.partitions.values().map(|p| p.files.len()).sum();
     assert!(files <= 2 * 300, "{files} files for 300 partitions");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_cancelled_while_completing_an_upload_leaves_no_upload_pending() {
+    let store = Arc::new(Instrumented::new(Arc::new(InMemory::new())));
+    let warehouse = Warehouse::with_store(Arc::clone(&store) as _, "memory://");
+    let tm = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
+    run(&tm, &["CREATE TABLE big (v BIGINT, h STRING)"]).await;
+    // Files of 1M rows of hashes (~30 MB): each one a multipart upload. The first completion
+    // is held, and the statement is cancelled right then (what Ctrl-C does).
+    store.pause.arm("complete");
+    let insert = {
+        let tm = tm.clone();
+        tokio::spawn(async move {
+            tm.execute("INSERT INTO big SELECT value, md5(CAST(value AS STRING)) FROM generate_series(1, 3000000)").await
+        })
+    };
+    store.pause.reached().await;
+    insert.abort();
+    assert!(insert.await.unwrap_err().is_cancelled());
+    store.pause.release();
+    // The aborts run in the background.
+    for _ in 0..100 {
+        if store.counters.pending_uploads.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(store.counters.multipart.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert_eq!(store.counters.pending_uploads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // Nothing was committed.
+    assert_eq!(rows(&tm, "SELECT count(*) FROM big").await, vec!["0"]);
+}

@@ -21,6 +21,8 @@ pub struct Counters {
     pub multipart: AtomicU64,
     pub bytes: AtomicU64,
     pub ops: AtomicU64,
+    /// Multipart uploads started and neither completed nor aborted (pending on S3).
+    pub pending_uploads: std::sync::atomic::AtomicI64,
 }
 
 impl Counters {
@@ -139,7 +141,10 @@ impl ObjectStore for Instrumented {
     async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
         self.op("multipart", location.as_ref())?;
         self.counters.multipart.fetch_add(1, Ordering::SeqCst);
-        self.inner.put_multipart_opts(location, opts).await
+        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        self.counters.pending_uploads.fetch_add(1, Ordering::SeqCst);
+        let (counters, pause) = (Arc::clone(&self.counters), Arc::clone(&self.pause));
+        Ok(Box::new(Tracked { inner, counters, pause, path: location.to_string(), ended: false }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -176,5 +181,46 @@ impl ObjectStore for Instrumented {
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         self.op("copy", from.as_ref())?;
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// A multipart upload that counts itself pending until it completes or aborts; its completion
+/// can be held by [`Pause`] (`arm("complete")`).
+#[derive(Debug)]
+struct Tracked {
+    inner: Box<dyn MultipartUpload>,
+    counters: Arc<Counters>,
+    pause: Arc<Pause>,
+    path: String,
+    ended: bool,
+}
+
+impl Tracked {
+    fn end(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            self.counters.pending_uploads.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for Tracked {
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        self.counters.bytes.fetch_add(data.content_length() as u64, Ordering::SeqCst);
+        self.inner.put_part(data)
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        self.pause.hold(&format!("complete {}", self.path)).await;
+        let result = self.inner.complete().await;
+        self.end();
+        result
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        let result = self.inner.abort().await;
+        self.end();
+        result
     }
 }
