@@ -155,15 +155,20 @@ impl VersionedTable {
     }
 
     /// A scan of one file of `partition` (for rewrites), with the session's Parquet `options`.
+    /// With `predicate` (over the table's columns), row groups whose statistics rule it out are
+    /// skipped: the scan returns at least every row that may match.
     pub fn scan_file(
         &self,
         partition: &crate::log::model::Partition,
         file: &crate::log::model::DataFile,
         options: TableParquetOptions,
+        predicate: Option<Arc<dyn PhysicalExpr>>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
             .with_partition_values(self.partition_values(partition)?);
-        self.scan_files(vec![vec![pf]], None, None, options)
+        // Statistics are found by column name: only when the files use the table's names.
+        let predicate = predicate.filter(|_| self.snapshot.schema.columns.iter().all(|c| c.field.is_none()));
+        self.scan_files_with(vec![vec![pf]], None, None, options, predicate)
     }
 
     /// A scan of `groups` of files (one DataFusion partition each) under the table's names.
@@ -174,10 +179,25 @@ impl VersionedTable {
         limit: Option<usize>,
         options: TableParquetOptions,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.scan_files_with(groups, projection, limit, options, None)
+    }
+
+    fn scan_files_with(
+        &self,
+        groups: Vec<Vec<PartitionedFile>>,
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+        options: TableParquetOptions,
+        predicate: Option<Arc<dyn PhysicalExpr>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
             .with_table_partition_cols(self.scan_partition_fields())
             .build();
-        let source = Arc::new(ParquetSource::new(table_schema).with_table_parquet_options(options));
+        let mut source = ParquetSource::new(table_schema).with_table_parquet_options(options);
+        if let Some(predicate) = predicate {
+            source = source.with_predicate(predicate);
+        }
+        let source = Arc::new(source);
         let url = ObjectStoreUrl::parse(&self.location.url)?;
         let config = FileScanConfigBuilder::new(url, source)
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())

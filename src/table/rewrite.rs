@@ -41,6 +41,11 @@ pub enum RowChange {
 }
 
 impl RowChange {
+    fn predicate(&self) -> Option<Arc<dyn PhysicalExpr>> {
+        let (RowChange::Delete { predicate } | RowChange::Update { predicate, .. }) = self;
+        predicate.clone()
+    }
+
     /// True for each row of `batch` that the change touches.
     fn mask(&self, batch: &RecordBatch) -> DfResult<BooleanArray> {
         let (RowChange::Delete { predicate } | RowChange::Update { predicate, .. }) = self;
@@ -101,7 +106,7 @@ pub async fn rewrite(
     for partition in partitions {
         let mut touched: Vec<&DataFile> = vec![];
         for file in &partition.files {
-            let mut rows = table.scan_file(partition, file, options.clone())?.execute(0, Arc::clone(&ctx))?;
+            let mut rows = table.scan_file(partition, file, options.clone(), change.predicate())?.execute(0, Arc::clone(&ctx))?;
             let mut n = 0u64;
             while let Some(batch) = rows.next().await {
                 n += change.mask(&batch?)?.true_count() as u64;
@@ -116,7 +121,7 @@ pub async fn rewrite(
         }
         let plans = touched
             .iter()
-            .map(|f| table.scan_file(partition, f, options.clone()))
+            .map(|f| table.scan_file(partition, f, options.clone(), None))
             .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
         let (task, change) = (Arc::clone(&ctx), Arc::clone(&change));
         let rows = futures::stream::iter(plans)
