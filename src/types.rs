@@ -123,6 +123,11 @@ pub fn file_schema(schema: &TableSchema) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new(fields)))
 }
 
+/// Arrow schema of the data columns under the table's names (as scans return them).
+pub fn data_schema(schema: &TableSchema) -> Result<SchemaRef> {
+    Ok(Arc::new(Schema::new(fields(&schema.columns)?)))
+}
+
 /// True when `to` holds every value of `from` exactly (a type change that needs no rewrite:
 /// old files are cast when read).
 pub fn is_safe_widening(from: &str, to: &str) -> Result<bool> {

@@ -83,6 +83,26 @@ pub struct DataFile {
     pub size: u64,
     /// Number of rows.
     pub rows: u64,
+    /// Per column (by its name in the file): null count, min and max, as the Parquet writer
+    /// computed them. Scans hand them to DataFusion (files pruned before they are opened,
+    /// `count(*)`, `min`, `max` answered from metadata). Empty for files written before
+    /// statistics were recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats: BTreeMap<String, ColumnStats>,
+}
+
+/// The statistics of one column of one data file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnStats {
+    /// Null values.
+    #[serde(rename = "n")]
+    pub nulls: u64,
+    /// The smallest non-null value, as text (absent when unknown, or a string over 64 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    /// The largest non-null value, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
 }
 
 /// A partition: its ObjectId, its values (in partition-column order) and its files.

@@ -1,9 +1,11 @@
 //! Tables as DataFusion sees them: the provider of one version, the write path, and the
 //! session-only tables beside the versioned ones.
 
+mod field_names;
 mod provider;
 mod rewrite;
 mod session_tables;
+mod stats;
 mod upload;
 mod write_commit;
 mod writer;

@@ -25,9 +25,7 @@ use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use datafusion::arrow::array::AsArray;
 
@@ -68,6 +66,8 @@ pub struct VersionedTable {
     project: Option<Arc<Project>>,
     snapshot: Arc<TableSnapshot>,
     schema: SchemaRef,
+    /// The data columns under the table's names (files store them under their field names;
+    /// see `field_names.rs`).
     file_schema: SchemaRef,
     partition_fields: Vec<Field>,
     /// Adds the column [`FILE_COLUMN`]: the data file that holds each row (for MERGE).
@@ -98,7 +98,7 @@ impl VersionedTable {
     pub fn detached(location: ScanLocation, snapshot: Arc<TableSnapshot>) -> Result<Self> {
         Ok(Self {
             schema: types::table_schema(&snapshot.schema)?,
-            file_schema: types::file_schema(&snapshot.schema)?,
+            file_schema: types::data_schema(&snapshot.schema)?,
             partition_fields: types::partition_fields(&snapshot.schema)?,
             file_column: false,
             location,
@@ -166,8 +166,6 @@ impl VersionedTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
             .with_partition_values(self.partition_values(partition)?);
-        // Statistics are found by column name: only when the files use the table's names.
-        let predicate = predicate.filter(|_| self.snapshot.schema.columns.iter().all(|c| c.field.is_none()));
         self.scan_files_with(vec![vec![pf]], None, None, options, predicate)
     }
 
@@ -199,34 +197,37 @@ impl VersionedTable {
         }
         let source = Arc::new(source);
         let url = ObjectStoreUrl::parse(&self.location.url)?;
+        // Per-file statistics from the log, summed per group and over the scan: DataFusion
+        // prunes files by them and answers count(*), min and max without reading data.
+        let mut all_fields: Vec<Field> = self.file_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        all_fields.extend(self.scan_partition_fields().iter().map(|f| f.as_ref().clone()));
+        let all = Schema::new(all_fields);
+        let mut merged = vec![];
+        let groups: Vec<FileGroup> = groups
+            .into_iter()
+            .map(|files| {
+                let stats = Statistics::try_merge_iter(files.iter().filter_map(|f| f.statistics.as_deref()), &all)?;
+                merged.push(stats.clone());
+                Ok(FileGroup::new(files).with_statistics(Arc::new(stats)))
+            })
+            .collect::<DfResult<_>>()?;
+        let statistics = Statistics::try_merge_iter(merged.iter(), &all)?;
         let config = FileScanConfigBuilder::new(url, source)
-            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_file_groups(groups)
+            .with_statistics(statistics)
+            .with_expr_adapter(super::field_names::FieldNames::of(&self.snapshot.schema.columns).map(|f| Arc::new(f) as _))
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
-        let scan = DataSourceExec::from_data_source(config);
-        if self.snapshot.schema.columns.iter().all(|c| c.field.is_none()) {
-            return Ok(scan);
-        }
-        // Some columns live under another name in the files (renamed or re-added since):
-        // the scan reads them by that name, and this projection gives them the table's names.
-        let output = match projection {
-            Some(p) => Arc::new(self.schema.project(p)?),
-            None => Arc::clone(&self.schema),
-        };
-        let exprs = output
-            .fields()
-            .iter()
-            .zip(scan.schema().fields())
-            .enumerate()
-            .map(|(i, (table_field, scan_field))| {
-                let column = Arc::new(Column::new(scan_field.name(), i)) as Arc<dyn PhysicalExpr>;
-                ProjectionExpr::new(column, table_field.name().clone())
-            })
-            .collect::<Vec<_>>();
-        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+        Ok(DataSourceExec::from_data_source(config))
     }
 
+
+    /// What the log recorded of `file`'s columns, as DataFusion's statistics of the file schema.
+    fn file_statistics(&self, file: &crate::log::model::DataFile) -> Arc<Statistics> {
+        let types: Vec<DataType> = self.file_schema.fields().iter().map(|f| f.data_type().clone()).collect();
+        Arc::new(super::stats::file_statistics(file, &self.snapshot.schema.columns, &types))
+    }
 
     /// The partition columns of a scan: the table's, then the file column if asked for.
     fn scan_partition_fields(&self) -> Vec<Arc<Field>> {
@@ -248,7 +249,8 @@ impl VersionedTable {
                 if self.file_column {
                     values.push(ScalarValue::Utf8(Some(f.path.clone())));
                 }
-                files.push(PartitionedFile::new(path, f.size).with_partition_values(values));
+                let stats = self.file_statistics(f);
+                files.push(PartitionedFile::new(path, f.size).with_partition_values(values).with_statistics(stats));
             }
         }
         Ok(files)

@@ -260,12 +260,14 @@ impl PartitionWriter {
     }
 
     async fn close(&mut self, key: Vec<String>, file: OpenFile) -> Result<()> {
-        file.writer.close().await?;
+        let meta = file.writer.close().await?;
+        let stats = crate::table::stats::collect(&meta, &self.file_schema);
         let size = self.project.store().head(&self.project.path(&file.path)).await?.size;
         self.out.partitions.entry(key).or_default().push(DataFile {
             path: file.path,
             size,
             rows: file.rows,
+            stats,
         });
         Ok(())
     }

@@ -48,3 +48,55 @@ async fn partition_filters_prune_files() {
     assert_eq!(count("SELECT * FROM p VERSION AS OF 4 WHERE ds = '20200105'").await, (0, 0));
     assert_eq!(count("SELECT * FROM p VERSION BETWEEN 4 AND 6 WHERE ds >= '20200104'").await, (2, 4));
 }
+
+/// Distinct data files read since `from` (an index into the store's reads).
+fn parquet_read(store: &crate::store::Instrumented, from: usize) -> usize {
+    let reads = store.counters.reads.lock().unwrap();
+    reads[from..].iter().filter(|p| p.ends_with(".parquet")).collect::<std::collections::BTreeSet<_>>().len()
+}
+
+#[tokio::test]
+async fn per_file_statistics_prune_files_and_answer_aggregates() {
+    use std::sync::Arc;
+    let store = Arc::new(crate::store::Instrumented::new(Arc::new(object_store::memory::InMemory::new())));
+    let warehouse = datafusion_timemachine::Warehouse::with_store(Arc::clone(&store) as _, "memory://");
+    let tm = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
+    run(&tm, &["CREATE TABLE s (b BIGINT, t STRING, x DOUBLE)"]).await;
+    for i in 0..20 {
+        let sql = format!(
+            "INSERT INTO s SELECT value, 'k' || CAST(value AS STRING), CAST(value AS DOUBLE) FROM generate_series({}, {})",
+            i * 1000,
+            i * 1000 + 999
+        );
+        tm.execute(&sql).await.unwrap();
+    }
+    let files = tm.project().state().live_table("s").unwrap().current.partitions.values().map(|p| p.files.len()).sum::<usize>();
+    assert_eq!(files, 20);
+    let query = |sql: &'static str| {
+        let (tm, store) = (tm.clone(), Arc::clone(&store));
+        async move {
+            let from = store.counters.reads.lock().unwrap().len();
+            let out = crate::rows(&tm, sql).await;
+            (out, parquet_read(&store, from))
+        }
+    };
+    // A filter on a data column opens only the file whose range can match.
+    assert_eq!(query("SELECT count(*), sum(b) FROM s WHERE b < 1000").await, (vec!["1000|499500".to_string()], 1));
+    assert_eq!(query("SELECT count(*) FROM s WHERE b BETWEEN 4500 AND 5500").await, (vec!["1001".to_string()], 2));
+    assert_eq!(query("SELECT count(*) FROM s WHERE t = 'k19999'").await.0, vec!["1"]);
+    // count(*), min and max come from the log: no data file is read.
+    assert_eq!(query("SELECT count(*), min(b), max(b) FROM s").await, (vec!["20000|0|19999".to_string()], 0));
+    // Float bounds are not exact (Parquet leaves NaN out): max(x) reads the files, and is right.
+    assert_eq!(query("SELECT max(x) FROM s").await, (vec!["19999.0".to_string()], 20));
+    // Across schema changes: a renamed column keeps its statistics, an added one is all NULL in
+    // the old files.
+    run(&tm, &["ALTER TABLE s CHANGE COLUMN b RENAME TO bb", "ALTER TABLE s ADD COLUMNS (c BIGINT)"]).await;
+    assert_eq!(query("SELECT min(bb), max(bb), count(c) FROM s").await, (vec!["0|19999|0".to_string()], 0));
+    run(&tm, &["INSERT INTO s VALUES (-5, 'new', 0.5, 7)"]).await;
+    assert_eq!(query("SELECT min(bb), count(c), max(c) FROM s").await.0, vec!["-5|1|7"]);
+    assert_eq!(query("SELECT count(*) FROM s WHERE bb < 1000").await, (vec!["1001".to_string()], 2));
+    // (Files older than a column have no bounds for it, so a filter on it reads them.)
+    assert_eq!(query("SELECT count(*) FROM s WHERE c = 7").await.0, vec!["1"]);
+    // An old version keeps its statistics too.
+    assert_eq!(query("SELECT count(*), max(b) FROM s VERSION AS OF 11").await, (vec!["10000|9999".to_string()], 0));
+}

@@ -21,6 +21,8 @@ pub struct Counters {
     pub multipart: AtomicU64,
     pub bytes: AtomicU64,
     pub ops: AtomicU64,
+    /// Paths read (every get), in order.
+    pub reads: std::sync::Mutex<Vec<String>>,
     /// Multipart uploads started and neither completed nor aborted (pending on S3).
     pub pending_uploads: std::sync::atomic::AtomicI64,
 }
@@ -149,6 +151,7 @@ impl ObjectStore for Instrumented {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         self.op("get", location.as_ref())?;
+        self.counters.reads.lock().unwrap().push(location.to_string());
         self.inner.get_opts(location, options).await
     }
 
