@@ -190,6 +190,11 @@ pub enum Action {
         /// Days; None removes the lifecycle.
         days: Option<u64>,
     },
+    /// `ALTER TABLE … TOUCH [PARTITION (…)]`: last modified now.
+    Touch {
+        /// The partition, or None for all of them.
+        values: Option<Vec<String>>,
+    },
     /// `ALTER TABLE … [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE`.
     EnableLifecycle {
         /// The partition, or None for the table.

@@ -123,6 +123,13 @@ impl TableSnapshot {
                     self.lifecycle = *days;
                     self.ddl_time = Some(time);
                 }
+                Action::Touch { values } => {
+                    for (k, p) in self.partitions.iter_mut() {
+                        if values.as_ref().is_none_or(|v| v == k) {
+                            p.modified = Some(time);
+                        }
+                    }
+                }
                 Action::EnableLifecycle { values: None, enabled } => {
                     self.lifecycle_disabled = !enabled;
                     self.ddl_time = Some(time);

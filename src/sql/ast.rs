@@ -158,12 +158,26 @@ pub enum AlterChange {
         /// New name.
         to: String,
     },
-    /// `CHANGE [COLUMN] a a <type> [COMMENT '…']`: a safe widening (or a new comment).
+    /// `CHANGE [COLUMN] a b <type> [COMMENT '…']`: a rename when b differs, and a safe widening
+    /// (or the same type).
     ChangeColumn {
         /// The column changed.
         column: String,
-        /// Its new declaration (same name).
+        /// Its new declaration.
         spec: ColumnSpec,
+    },
+    /// `CHANGE [COLUMN] a COMMENT '…'`.
+    CommentColumn {
+        /// The column.
+        column: String,
+        /// Its new comment.
+        comment: String,
+    },
+    /// `TOUCH [PARTITION (…)]`: the data's last-modified time becomes now (its LIFECYCLE
+    /// restarts).
+    Touch {
+        /// The partition, or None for every partition of the table.
+        partition: Option<PartitionSpec>,
     },
     /// `SET LIFECYCLE n`.
     SetLifecycle(u64),

@@ -505,15 +505,16 @@ fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
             expect_word(p, "TO")?;
             return Ok(AlterChange::RenameColumn { from, to: column_name(p)? });
         }
-        let spec = parse_column(p)?;
-        if spec.name != from {
-            return Err(Error::not_supported(format!(
-                "renaming {from} to {} while changing its type; rename with CHANGE COLUMN {from} RENAME TO {}, \
-                 then change the type",
-                spec.name, spec.name
-            )));
+        if take_word(p, "COMMENT") {
+            return Ok(AlterChange::CommentColumn { column: from, comment: p.parse_literal_string()? });
         }
+        // CHANGE COLUMN a b <type> [COMMENT '…']: a rename (when b differs) and a widening.
+        let spec = parse_column(p)?;
         return Ok(AlterChange::ChangeColumn { column: from, spec });
+    }
+    if take_word(p, "TOUCH") {
+        let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+        return Ok(AlterChange::Touch { partition });
     }
     if take_word(p, "SET") {
         expect_word(p, "LIFECYCLE")?;
@@ -527,8 +528,8 @@ fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
     } else {
         return Err(Error::not_supported(
             "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…), ADD COLUMNS (…), \
-             DROP COLUMNS …, CHANGE COLUMN a RENAME TO b, CHANGE COLUMN a a <type>, SET LIFECYCLE n, \
-             [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE",
+             DROP COLUMNS …, CHANGE COLUMN a RENAME TO b, CHANGE COLUMN a b <type>, CHANGE COLUMN a COMMENT '…', \
+             SET LIFECYCLE n, [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE, TOUCH [PARTITION (…)]",
         ));
     };
     expect_word(p, "LIFECYCLE")?;

@@ -43,7 +43,31 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
         AlterChange::AddColumns(cols) => Action::AlterSchema { schema: add_columns(cur, cols, lsn)? },
         AlterChange::DropColumns(names) => Action::AlterSchema { schema: drop_columns(cur, names)? },
         AlterChange::RenameColumn { from, to } => Action::AlterSchema { schema: rename_column(cur, from, to)? },
+        AlterChange::ChangeColumn { column, spec } if &spec.name != column => {
+            // A rename, then the type change, in one version.
+            let renamed = TableSnapshot { schema: rename_column(cur, column, &spec.name)?, ..cur.clone() };
+            Action::AlterSchema { schema: change_column(&renamed, &spec.name, spec)? }
+        }
         AlterChange::ChangeColumn { column, spec } => Action::AlterSchema { schema: change_column(cur, column, spec)? },
+        AlterChange::CommentColumn { column, comment } => {
+            find(cur, column)?;
+            let mut schema = cur.schema.clone();
+            for c in schema.columns.iter_mut().filter(|c| &c.name == column) {
+                c.comment = comment.clone();
+            }
+            Action::AlterSchema { schema }
+        }
+        AlterChange::Touch { partition: None } => Action::Touch { values: None },
+        AlterChange::Touch { partition: Some(spec) } => {
+            let values = spec_values(&cur.name, &cur.schema, spec)?;
+            let name = partition_spec(&cur.schema.partition_columns, &values);
+            let p = cur
+                .partitions
+                .get(&values)
+                .ok_or_else(|| Error::not_found(format!("partition {name} of table {} does not exist", cur.name)))?;
+            row = HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: name, ..row };
+            Action::Touch { values: Some(values) }
+        }
         AlterChange::SetLifecycle(0) => {
             return Err(Error::invalid("LIFECYCLE must be a positive number of days"));
         }
