@@ -15,7 +15,9 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::datasource::table_schema::TableSchema as DfTableSchema;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::object_store::ObjectStoreUrl;
@@ -163,40 +165,38 @@ impl VersionedTable {
         file: &crate::log::model::DataFile,
         options: TableParquetOptions,
         predicate: Option<Arc<dyn PhysicalExpr>>,
+        runtime: &RuntimeEnv,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
             .with_partition_values(self.partition_values(partition)?);
-        self.scan_files_with(vec![vec![pf]], None, None, options, predicate)
+        self.scan_files(vec![vec![pf]], None, None, (options, predicate), runtime)
     }
 
-    /// A scan of `groups` of files (one DataFusion partition each) under the table's names.
+    /// A scan of `groups` of files (one DataFusion partition each) under the table's names,
+    /// with Parquet `options` and a pruning predicate.
     fn scan_files(
         &self,
         groups: Vec<Vec<PartitionedFile>>,
         projection: Option<&Vec<usize>>,
         limit: Option<usize>,
-        options: TableParquetOptions,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        self.scan_files_with(groups, projection, limit, options, None)
-    }
-
-    fn scan_files_with(
-        &self,
-        groups: Vec<Vec<PartitionedFile>>,
-        projection: Option<&Vec<usize>>,
-        limit: Option<usize>,
-        options: TableParquetOptions,
-        predicate: Option<Arc<dyn PhysicalExpr>>,
+        (options, predicate): (TableParquetOptions, Option<Arc<dyn PhysicalExpr>>),
+        runtime: &RuntimeEnv,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
             .with_table_partition_cols(self.scan_partition_fields())
             .build();
-        let mut source = ParquetSource::new(table_schema).with_table_parquet_options(options);
+        let url = ObjectStoreUrl::parse(&self.location.url)?;
+        // Data files never change: their footers are read once per process, through the
+        // runtime's metadata cache (as DataFusion's own Parquet tables do).
+        let store = runtime.object_store(&url)?;
+        let cache = runtime.cache_manager.get_file_metadata_cache();
+        let mut source = ParquetSource::new(table_schema)
+            .with_table_parquet_options(options)
+            .with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
         if let Some(predicate) = predicate {
             source = source.with_predicate(predicate);
         }
         let source = Arc::new(source);
-        let url = ObjectStoreUrl::parse(&self.location.url)?;
         // Per-file statistics from the log, summed per group and over the scan: DataFusion
         // prunes files by them and answers count(*), min and max without reading data.
         let mut all_fields: Vec<Field> = self.file_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -323,7 +323,7 @@ impl TableProvider for VersionedTable {
         // The session's Parquet options (pruning, page index, bloom filters, pushdown …) apply,
         // as they do to DataFusion's own Parquet tables.
         let options = state.table_options().parquet.clone();
-        self.scan_files(groups, projection, limit, options)
+        self.scan_files(groups, projection, limit, (options, None), state.runtime_env())
     }
 
     fn supports_filters_pushdown(

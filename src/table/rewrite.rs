@@ -106,7 +106,7 @@ pub async fn rewrite(
     for partition in partitions {
         let mut touched: Vec<&DataFile> = vec![];
         for file in &partition.files {
-            let mut rows = table.scan_file(partition, file, options.clone(), change.predicate())?.execute(0, Arc::clone(&ctx))?;
+            let mut rows = table.scan_file(partition, file, options.clone(), change.predicate(), &ctx.runtime_env())?.execute(0, Arc::clone(&ctx))?;
             let mut n = 0u64;
             while let Some(batch) = rows.next().await {
                 n += change.mask(&batch?)?.true_count() as u64;
@@ -121,7 +121,7 @@ pub async fn rewrite(
         }
         let plans = touched
             .iter()
-            .map(|f| table.scan_file(partition, f, options.clone(), None))
+            .map(|f| table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env()))
             .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
         let (task, change) = (Arc::clone(&ctx), Arc::clone(&change));
         let rows = futures::stream::iter(plans)
