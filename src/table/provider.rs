@@ -186,13 +186,14 @@ impl VersionedTable {
             .with_table_partition_cols(self.scan_partition_fields())
             .build();
         let url = ObjectStoreUrl::parse(&self.location.url)?;
+        let mut source = ParquetSource::new(table_schema).with_table_parquet_options(options);
         // Data files never change: their footers are read once per process, through the
-        // runtime's metadata cache (as DataFusion's own Parquet tables do).
-        let store = runtime.object_store(&url)?;
-        let cache = runtime.cache_manager.get_file_metadata_cache();
-        let mut source = ParquetSource::new(table_schema)
-            .with_table_parquet_options(options)
-            .with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
+        // runtime's metadata cache (as DataFusion's own Parquet tables do). A planner without
+        // the store (a Ballista scheduler) leaves the reader to the process that executes.
+        if let Ok(store) = runtime.object_store(&url) {
+            let cache = runtime.cache_manager.get_file_metadata_cache();
+            source = source.with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
+        }
         if let Some(predicate) = predicate {
             source = source.with_predicate(predicate);
         }
