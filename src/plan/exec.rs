@@ -11,7 +11,9 @@ use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
+use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
@@ -22,7 +24,7 @@ use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext
 use futures::StreamExt;
 
 use super::node::StatementNode;
-use crate::statements::{self, Env, Progress};
+use crate::statements::{self, Env, Progress, Request};
 
 /// Runs one statement when executed; its rows are the statement's result.
 pub struct StatementExec {
@@ -40,12 +42,35 @@ impl fmt::Debug for StatementExec {
 
 impl StatementExec {
     fn new(env: Env, node: StatementNode, input: Option<Arc<dyn ExecutionPlan>>) -> Self {
-        // One stream: a statement is one commit, written from all of its rows.
+        // A statement is one commit, written from all of its rows: INSERT and CREATE TABLE … AS
+        // write each partition of their query with a writer of its own (in parallel); MERGE
+        // reads one stream.
+        let parallel = matches!(node.request.as_ref(), Request::Insert(_) | Request::CreateAs(_));
         let input = input.map(|i| {
-            if i.output_partitioning().partition_count() > 1 {
-                Arc::new(CoalescePartitionsExec::new(i)) as Arc<dyn ExecutionPlan>
-            } else {
-                i
+            let n = i.output_partitioning().partition_count();
+            if n <= 1 {
+                return i;
+            }
+            if !parallel {
+                return Arc::new(CoalescePartitionsExec::new(i)) as Arc<dyn ExecutionPlan>;
+            }
+            // Rows of one partition value go to one writer (else each writer would make its own
+            // files in every partition): hash on the dynamic partition columns, the last ones.
+            let dynamic = match node.request.as_ref() {
+                Request::Insert(t) => t.statics.iter().filter(|s| s.is_none()).count(),
+                _ => 0,
+            };
+            if dynamic == 0 {
+                return i;
+            }
+            let schema = i.schema();
+            let width = schema.fields().len();
+            let keys = (width - dynamic..width)
+                .map(|c| Arc::new(Column::new(schema.field(c).name(), c)) as Arc<dyn PhysicalExpr>)
+                .collect();
+            match RepartitionExec::try_new(Arc::clone(&i), Partitioning::Hash(keys, n)) {
+                Ok(hashed) => Arc::new(hashed) as Arc<dyn ExecutionPlan>,
+                Err(_) => Arc::new(CoalescePartitionsExec::new(i)) as Arc<dyn ExecutionPlan>,
             }
         });
         let schema = node.request.output_schema();
@@ -93,8 +118,15 @@ impl ExecutionPlan for StatementExec {
         if partition != 0 {
             return Err(DataFusionError::Internal(format!("StatementExec has one partition, not {partition}")));
         }
-        let input = self.input.as_ref().map(|i| i.execute(0, Arc::clone(&context))).transpose()?;
-        let input = input.map(|rows| counted(rows, Arc::clone(&self.env.progress)));
+        self.env.progress.reset();
+        let input = match &self.input {
+            None => None,
+            Some(plan) => Some(
+                (0..plan.output_partitioning().partition_count())
+                    .map(|i| Ok(counted(plan.execute(i, Arc::clone(&context))?, Arc::clone(&self.env.progress))))
+                    .collect::<DfResult<Vec<_>>>()?,
+            ),
+        };
         let (env, text, request) = (self.env.clone(), self.node.text.clone(), Arc::clone(&self.node.request));
         let run = async move {
             let result =
@@ -111,7 +143,6 @@ impl ExecutionPlan for StatementExec {
 
 /// Counts the rows a write takes in, for progress displays.
 fn counted(rows: SendableRecordBatchStream, progress: Arc<Progress>) -> SendableRecordBatchStream {
-    progress.reset();
     let schema = rows.schema();
     let stream = rows.inspect(move |b| {
         if let Ok(b) = b {

@@ -163,11 +163,11 @@ pub(crate) async fn create_as(
     env: &Env,
     text: &str,
     target: &CreateAsTarget,
-    rows: SendableRecordBatchStream,
+    rows: Vec<SendableRecordBatchStream>,
 ) -> Result<StatementResult> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let writer = PartitionWriter::new(Arc::clone(&env.project), &id, &target.schema, vec![], Default::default())?;
-    let out = writer.write_stream(rows).await?;
+    let out = writer.write_streams(rows).await?;
     let definition = (target.schema.clone(), target.lifecycle);
     commit_create(env, text, &target.name, target.if_not_exists, &id, definition, Some(out)).await
 }

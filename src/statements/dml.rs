@@ -82,12 +82,12 @@ pub(crate) async fn insert(
     env: &Env,
     text: &str,
     target: &InsertTarget,
-    rows: SendableRecordBatchStream,
+    rows: Vec<SendableRecordBatchStream>,
 ) -> Result<StatementResult> {
     let base = &target.base;
     let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
     let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, target.statics.clone(), existing)?;
-    let out = writer.write_stream(rows).await?;
+    let out = writer.write_streams(rows).await?;
     let mode = if target.overwrite { WriteMode::Overwrite } else { WriteMode::Append };
     let rows = commit_write(&env.project, text, base, mode, &out).await?;
     Ok(StatementResult::rows_affected(rows))

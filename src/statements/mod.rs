@@ -159,12 +159,13 @@ impl Request {
 }
 
 /// Runs `request` (its text is recorded in the log); `input` holds the rows of INSERT and
-/// CREATE TABLE … AS. After a change, starts the automatic purge.
+/// CREATE TABLE … AS (one stream per partition of the query, written in parallel) and MERGE (one
+/// stream). After a change, starts the automatic purge.
 pub async fn run(
     env: &Env,
     text: &str,
     request: &Request,
-    input: Option<SendableRecordBatchStream>,
+    input: Option<Vec<SendableRecordBatchStream>>,
     context: Arc<TaskContext>,
 ) -> Result<StatementResult> {
     if let Request::Done(result) = request {
@@ -173,7 +174,9 @@ pub async fn run(
     let result = match (request, input) {
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
-        (Request::Merge(target), Some(rows)) => merge::run(env, text, target, rows).await,
+        (Request::Merge(target), Some(mut rows)) if rows.len() == 1 => {
+            merge::run(env, text, target, rows.pop().expect("one")).await
+        }
         (Request::Statement(s), None) => run_statement(env, text, s).await,
         (Request::RowChange(target), None) => rowlevel::run(env, text, target, context).await,
         _ => Err(Error::invalid("internal: a statement got rows it does not take, or none it needs")),

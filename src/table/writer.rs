@@ -5,7 +5,7 @@
 //! here commits: the files become part of the table only when the statement's commit lands.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{cast, concat_batches, take_record_batch};
@@ -58,7 +58,9 @@ pub struct PartitionWriter {
     file_schema: SchemaRef,
     /// Per partition column: the statement's static value, or None when it comes from the rows.
     static_values: Vec<Option<String>>,
-    existing_ids: BTreeMap<Vec<String>, String>,
+    /// Partition ids by values: those that exist, and those this statement's writers created
+    /// (shared by the writers of one statement, so that they agree on a new partition's id).
+    ids: Arc<Mutex<BTreeMap<Vec<String>, String>>>,
     open: HashMap<Vec<String>, OpenFile>,
     /// Rows of partitions without an open file, and their size.
     waiting: HashMap<Vec<String>, (Vec<RecordBatch>, usize)>,
@@ -84,13 +86,72 @@ impl PartitionWriter {
             table_id: table_id.to_string(),
             schema: schema.clone(),
             static_values,
-            existing_ids,
+            ids: Arc::new(Mutex::new(existing_ids)),
             open: HashMap::new(),
             waiting: HashMap::new(),
             waiting_bytes: 0,
             out: WriteOutput::default(),
             finished: false,
         })
+    }
+
+    /// Writes every stream with a writer of its own, in parallel (one task each, so encoding uses
+    /// every core), into one output. On error or cancel every writer removes what it wrote.
+    pub async fn write_streams(self, mut streams: Vec<datafusion::execution::SendableRecordBatchStream>) -> Result<WriteOutput> {
+        if streams.len() <= 1 {
+            let empty = || Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(Arc::clone(&self.file_schema))) as _;
+            let stream = streams.pop().unwrap_or_else(empty);
+            return self.write_stream(stream).await;
+        }
+        // Dropping the set (a cancelled statement) aborts the tasks; their writers clean up.
+        let mut tasks = tokio::task::JoinSet::new();
+        for stream in streams {
+            let writer = self.sibling();
+            tasks.spawn(writer.write_stream(stream));
+        }
+        let mut out = WriteOutput::default();
+        let mut failure = None;
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(part)) => {
+                    out.rows += part.rows;
+                    out.ids.extend(part.ids);
+                    for (key, files) in part.partitions {
+                        out.partitions.entry(key).or_default().extend(files);
+                    }
+                }
+                // The others run to their end (an aborted one could leave a file it was just
+                // closing): a failed writer removes its files, the files of the others go below.
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(e) => {
+                    failure.get_or_insert(Error::invalid(format!("a writer task failed: {e}")));
+                }
+            }
+        }
+        let Some(e) = failure else { return Ok(out) };
+        // The files of writers that had finished go too.
+        let closed = out.partitions.values().flatten().map(|f| self.project.path(&f.path)).collect();
+        cleanup(Arc::clone(self.project.store()), vec![], closed).await;
+        Err(e)
+    }
+
+    /// Another writer for the same statement (same table, partitions and ids).
+    fn sibling(&self) -> Self {
+        Self {
+            project: Arc::clone(&self.project),
+            table_id: self.table_id.clone(),
+            schema: self.schema.clone(),
+            file_schema: Arc::clone(&self.file_schema),
+            static_values: self.static_values.clone(),
+            ids: Arc::clone(&self.ids),
+            open: HashMap::new(),
+            waiting: HashMap::new(),
+            waiting_bytes: 0,
+            out: WriteOutput::default(),
+            finished: false,
+        }
     }
 
     /// Writes every batch of `stream`, then closes the files. On error, removes what it wrote.
@@ -177,10 +238,10 @@ impl PartitionWriter {
             // as its column's type would make every later scan of the table fail.
             types::partition_value(col, v)?;
         }
-        let id = match self.existing_ids.get(key) {
-            Some(id) => id.clone(),
-            None if key.is_empty() => self.table_id.clone(),
-            None => uuid::Uuid::new_v4().simple().to_string(),
+        let id = {
+            let mut ids = self.ids.lock().expect("ids lock");
+            let fresh = || if key.is_empty() { self.table_id.clone() } else { uuid::Uuid::new_v4().simple().to_string() };
+            ids.entry(key.to_vec()).or_insert_with(fresh).clone()
         };
         self.out.ids.insert(key.to_vec(), id.clone());
         self.out.partitions.entry(key.to_vec()).or_default();

@@ -251,3 +251,37 @@ async fn a_write_cancelled_while_completing_an_upload_leaves_no_upload_pending()
     // Nothing was committed.
     assert_eq!(rows(&tm, "SELECT count(*) FROM big").await, vec!["0"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_writers_of_one_insert_fail_together_and_leave_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm = TimeMachine::builder()
+        .location(dir.path().to_str().unwrap())
+        .session_context(datafusion::prelude::SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_target_partitions(4),
+        ))
+        .build()
+        .await
+        .unwrap();
+    run(&tm, &["CREATE TABLE p (v BIGINT)"]).await;
+    // Four writers in parallel, each writing files; all rows land exactly once.
+    tm.execute("INSERT INTO p SELECT value FROM generate_series(1, 400000) WHERE value % 7 <> 0").await.unwrap();
+    assert_eq!(rows(&tm, "SELECT count(*), count(DISTINCT v) FROM p").await, vec!["342858|342858"]);
+    let files = data_files(dir.path());
+    assert!(files >= 2, "{files} files: the insert was not written in parallel");
+    // One writer's rows fail midway: the statement fails, the others stop, and every file of
+    // the statement goes.
+    let err = tm
+        .execute("INSERT INTO p SELECT CAST(CASE WHEN value = 390001 THEN 'x' ELSE CAST(value AS STRING) END AS BIGINT) FROM generate_series(1, 400000)")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Cannot cast"), "{err}");
+    for _ in 0..100 {
+        if data_files(dir.path()) == files {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(data_files(dir.path()), files);
+    assert_eq!(rows(&tm, "SELECT count(*) FROM p").await, vec!["342858"]);
+}
