@@ -2,7 +2,8 @@
 //! data. Prints one table of figures and ratios, each measured in this run against its baseline.
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
-//! Sections: scan, write, restore, delete, versions, purge, partitions, memory, ballista.
+//! Sections: scan, write, restore, delete, versions, purge, partitions, memory, ballista; and
+//! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +45,12 @@ struct Args {
     /// Rows of the DELETE benchmark's table.
     #[arg(long, default_value_t = 20_000_000)]
     delete_rows: u64,
+    /// Rows of the peers workloads (`--only peers`, run by benches/peers/peers.py).
+    #[arg(long, default_value_t = 20_000_000)]
+    peer_rows: u64,
+    /// One-row appends of the peers workloads.
+    #[arg(long, default_value_t = 3_000)]
+    peer_appends: u64,
     /// Runs per measurement (the median is reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -299,6 +306,100 @@ async fn bench_delete(a: &Args) {
     row(&what, ms(t_delete), ms(t_full), format!("{:.3}", t_delete.as_secs_f64() / t_full.as_secs_f64()), "ratio < 0.2");
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
     row("  bytes written", mib(b_delete), mib(b_full), format!("{:.3}", b_delete as f64 / b_full as f64), "only touched files");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The rows the peers benchmark writes: `a` STRING `'row-i'`, `b` BIGINT `i`, in batches of 1M.
+fn peer_batches(rows: u64) -> Vec<datafusion::arrow::record_batch::RecordBatch> {
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true), Field::new("b", DataType::Int64, true)]));
+    (0..rows)
+        .step_by(1_000_000)
+        .map(|start| {
+            let end = (start + 1_000_000).min(rows);
+            let a = StringArray::from_iter_values((start..end).map(|i| format!("row-{i}")));
+            let b = Int64Array::from_iter_values((start..end).map(|i| i as i64));
+            datafusion::arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(a), Arc::new(b)]).unwrap()
+        })
+        .collect()
+}
+
+/// The workloads of `benches/peers/peers.py`, for this project (in-process): one line
+/// `PEER <key> <value>` each, which the script puts beside delta-rs and Lance.
+async fn bench_peers(a: &Args) {
+    use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider};
+    use datafusion::datasource::MemTable;
+    let dir = scratch("peers");
+    let wh = dir.join("wh");
+    let tm = TimeMachine::open(wh.to_str().unwrap()).await.unwrap();
+    let peer = |key: &str, value: f64| println!("PEER {key} {value}");
+    // The same in-memory Arrow batches the peers write, as a table of the context (one
+    // partition per core, as DataFusion splits a scan).
+    let batches = peer_batches(a.peer_rows);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut partitions = vec![vec![]; cores];
+    for (i, b) in batches.iter().enumerate() {
+        partitions[i % cores].push(b.clone());
+    }
+    let mem = MemTable::try_new(batches[0].schema(), partitions).unwrap();
+    let schema = MemorySchemaProvider::new();
+    schema.register_table("batches".into(), Arc::new(mem)).unwrap();
+    let catalog = MemoryCatalogProvider::new();
+    catalog.register_schema("s", Arc::new(schema)).unwrap();
+    tm.context().register_catalog("mem", Arc::new(catalog));
+    exec(&tm, "CREATE TABLE w (a STRING, b BIGINT)").await;
+    let write = timed(a.runs.min(3), |_| exec(&tm, "INSERT OVERWRITE TABLE w SELECT * FROM mem.s.batches")).await;
+    peer("write", write.as_secs_f64() * 1e3);
+    let scan = timed(a.runs, |_| run_query(tm.context(), "SELECT sum(b), count(*) FROM w")).await;
+    peer("scan", scan.as_secs_f64() * 1e3);
+    // RESTORE of the big table to its last big version, and of a one-row table.
+    let big = tm.project().state().live_table("w").unwrap().current.lsn;
+    exec(&tm, "INSERT OVERWRITE TABLE w VALUES ('row-0', 0)").await;
+    exec(&tm, "CREATE TABLE r1 (a STRING, b BIGINT)").await;
+    exec(&tm, "INSERT OVERWRITE TABLE r1 VALUES ('row-0', 0)").await;
+    exec(&tm, "INSERT OVERWRITE TABLE r1 VALUES ('row-1', 1)").await;
+    for (key, sql) in [("restore_big", format!("RESTORE TABLE w TO LSN '{big}'")), ("restore_small", "RESTORE TABLE r1 TO LSN '2'".to_string())] {
+        tm.project().wait_background().await;
+        let t = timed(a.runs, |_| exec(&tm, &sql)).await;
+        peer(key, t.as_secs_f64() * 1e3);
+    }
+    // One-row appends: open at 10 versions, commit time near N, open and history at N.
+    exec(&tm, "CREATE TABLE h (a STRING, b BIGINT)").await;
+    for i in 0..9 {
+        exec(&tm, &format!("INSERT INTO h VALUES ('row-{i}', {i})")).await;
+    }
+    tm.project().wait_background().await;
+    let open = |runs| {
+        let wh = wh.clone();
+        timed(runs, move |_| {
+            let wh = wh.clone();
+            async move {
+                let tm = TimeMachine::open(wh.to_str().unwrap()).await.unwrap();
+                assert!(tm.project().state().live_table("h").is_some());
+            }
+        })
+    };
+    peer("open_10", open(a.runs).await.as_secs_f64() * 1e3);
+    let mut last = vec![];
+    for i in 10..a.peer_appends {
+        let start = Instant::now();
+        exec(&tm, &format!("INSERT INTO h VALUES ('row-{i}', {i})")).await;
+        if i + 100 >= a.peer_appends {
+            last.push(start.elapsed());
+        }
+    }
+    tm.project().wait_background().await;
+    let slowest = last.iter().max().copied().unwrap_or_default();
+    peer("append", median(last).as_secs_f64() * 1e3);
+    peer("append_max", slowest.as_secs_f64() * 1e3);
+    peer("open_n", open(a.runs).await.as_secs_f64() * 1e3);
+    let history = timed(a.runs, |_| exec(&tm, "SHOW HISTORY FOR TABLE h")).await;
+    peer("history_n", history.as_secs_f64() * 1e3);
+    let project = wh.join("default");
+    let meta = dir_bytes(&project.join("_log")) + dir_bytes(&project.join("_checkpoints"));
+    // (The log and checkpoints hold every table of the project; h has most of the versions.)
+    peer("metadata_per_version", meta as f64 / a.peer_appends as f64);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -603,6 +704,10 @@ async fn main() {
     }
     if wanted("memory") {
         bench_memory(&a).await;
+    }
+    // Only when asked for: the peers script reads its `PEER` lines.
+    if a.only.as_deref().is_some_and(|o| o.split(',').any(|x| x.trim() == "peers")) {
+        bench_peers(&a).await;
     }
     #[cfg(feature = "ballista")]
     if wanted("ballista") {
