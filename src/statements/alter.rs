@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::log::model::{Action, ColumnDef, HistoryRow, ObjectType, Operation, TableChange, TableSchema, partition_spec};
 use crate::log::state::TableSnapshot;
-use crate::sql::{AlterChange, ColumnSpec};
+use crate::sql::{AlterChange, ColumnSpec, PartitionSpec};
 use crate::types;
 
 use super::ddl::spec_values;
@@ -59,13 +59,8 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
         }
         AlterChange::Touch { partition: None } => Action::Touch { values: None },
         AlterChange::Touch { partition: Some(spec) } => {
-            let values = spec_values(&cur.name, &cur.schema, spec)?;
-            let name = partition_spec(&cur.schema.partition_columns, &values);
-            let p = cur
-                .partitions
-                .get(&values)
-                .ok_or_else(|| Error::not_found(format!("partition {name} of table {} does not exist", cur.name)))?;
-            row = HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: name, ..row };
+            let (values, partition_row) = partition_row(cur, spec, row)?;
+            row = partition_row;
             Action::Touch { values: Some(values) }
         }
         AlterChange::SetLifecycle(0) => {
@@ -76,17 +71,24 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
             Action::EnableLifecycle { values: None, enabled: *enabled }
         }
         AlterChange::EnableLifecycle { partition: Some(spec), enabled } => {
-            let values = spec_values(&cur.name, &cur.schema, spec)?;
-            let name = partition_spec(&cur.schema.partition_columns, &values);
-            let p = cur
-                .partitions
-                .get(&values)
-                .ok_or_else(|| Error::not_found(format!("partition {name} of table {} does not exist", cur.name)))?;
-            row = HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: name, ..row };
+            let (values, partition_row) = partition_row(cur, spec, row)?;
+            row = partition_row;
             Action::EnableLifecycle { values: Some(values), enabled: *enabled }
         }
     };
     Ok(TableChange { table_id: cur.id.clone(), lsn, history: vec![row], actions: vec![action], writes: false })
+}
+
+/// The values of the existing partition `spec` names, and `row` made about that partition.
+fn partition_row(cur: &TableSnapshot, spec: &PartitionSpec, row: HistoryRow) -> Result<(Vec<String>, HistoryRow)> {
+    let values = spec_values(&cur.name, &cur.schema, spec)?;
+    let name = partition_spec(&cur.schema.partition_columns, &values);
+    let p = cur
+        .partitions
+        .get(&values)
+        .ok_or_else(|| Error::not_found(format!("partition {name} of table {} does not exist", cur.name)))?;
+    let row = HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: name, ..row };
+    Ok((values, row))
 }
 
 fn find<'a>(cur: &'a TableSnapshot, name: &str) -> Result<&'a ColumnDef> {

@@ -51,9 +51,8 @@ struct Tally {
 /// Runs a MERGE whose rows are `rows` (the table's columns, then `__tm_file`, then the act).
 pub(crate) async fn run(env: &Env, text: &str, target: &MergeTarget, rows: SendableRecordBatchStream) -> Result<StatementResult> {
     let base = &target.base;
-    let file_rows: HashMap<&str, u64> =
-        base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.as_str(), f.rows)).collect();
-    let file_rows: HashMap<String, u64> = file_rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let file_rows: HashMap<String, u64> =
+        base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.clone(), f.rows)).collect();
     let tally = Arc::new(Mutex::new(Tally::default()));
     let width = base.schema.columns.len() + base.schema.partition_columns.len();
     let in_schema = rows.schema();

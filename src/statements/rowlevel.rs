@@ -1,5 +1,5 @@
-//! DELETE and UPDATE (and the matched rows of MERGE) on a versioned table: each statement is one
-//! version that replaces only the files holding rows it changes (copy-on-write).
+//! DELETE and UPDATE on a versioned table: each statement is one version that replaces only the
+//! files holding rows it changes (copy-on-write).
 
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ pub struct RowChangeTarget {
     pub change: Arc<RowChange>,
     /// The statement's filters (those on partition columns prune partitions).
     pub filters: Vec<Expr>,
-    /// DELETE, UPDATE or MERGE (for SHOW HISTORY).
+    /// DELETE or UPDATE (for SHOW HISTORY).
     pub operation: Operation,
 }
 

@@ -1,5 +1,5 @@
-//! Copy-on-write of row-level changes (DELETE, UPDATE, the matched rows of MERGE): a file holding
-//! rows that change is read and written anew; every other file stays shared with the previous
+//! Copy-on-write of row-level changes (DELETE, UPDATE): a file holding rows that change is read
+//! and written anew; every other file stays shared with the previous
 //! version, so a change to a few rows of a big table writes one file's worth, not the table.
 
 use std::collections::BTreeMap;
