@@ -2,7 +2,7 @@
 //! data. Prints one table of figures and ratios, each measured in this run against its baseline.
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
-//! Sections: scan, write, restore, delete, versions, purge, partitions, memory, ballista; and
+//! Sections: scan, write, restore, delete, versions, purge, steady, partitions, memory, ballista; and
 //! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines).
 
 use std::path::{Path, PathBuf};
@@ -470,6 +470,34 @@ async fn bench_versions(a: &Args) {
 }
 
 /// Purge after `versions` overwrites expire: time, files deleted, storage before and after.
+/// Continuous writes while versions expire all the time: 300 appends at retention 0 (each
+/// statement expires the one before) against the same at retention 30 (nothing expires).
+async fn bench_steady(a: &Args) {
+    let mut took = vec![];
+    for days in [0, 30] {
+        let dir = scratch(&format!("steady{days}"));
+        let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+        exec(&tm, &format!("SETPROJECT odps.timemachine.retention.days={days}")).await;
+        exec(&tm, "CREATE TABLE s (v BIGINT)").await;
+        let t = timed(a.runs.min(3), |run| {
+            let tm = tm.clone();
+            async move {
+                for i in 0..300 {
+                    exec(&tm, &format!("INSERT INTO s VALUES ({})", run * 1000 + i)).await;
+                }
+                tm.project().wait_background().await;
+            }
+        })
+        .await;
+        let logs = std::fs::read_dir(dir.join("default/_log")).map_or(0, |d| d.count());
+        took.push((t, logs));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let ((t0, logs0), (t30, logs30)) = (took[0], took[1]);
+    row("300 appends at retention 0 vs retention 30", ms(t0), ms(t30), format!("{:.2}", t0.as_secs_f64() / t30.as_secs_f64()), "ratio <= 1.2");
+    row("  log entries left", format!("{logs0}"), format!("{logs30}"), String::new(), "");
+}
+
 async fn bench_purge(a: &Args) {
     let dir = scratch("purge");
     let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
@@ -698,6 +726,9 @@ async fn main() {
     }
     if wanted("purge") {
         bench_purge(&a).await;
+    }
+    if wanted("steady") {
+        bench_steady(&a).await;
     }
     if wanted("partitions") {
         bench_partitions().await;

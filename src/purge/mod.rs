@@ -60,6 +60,16 @@ async fn clock_ahead_of_store(project: &Project) -> Result<chrono::Duration> {
 /// A full purge of the project: expired versions, unreferenced files, compacted log. Refused
 /// when this process's clock runs more than five minutes ahead of the object store's.
 pub async fn purge_project(project: &Project, budget: usize) -> Result<PurgeReport> {
+    let mut report = expire_and_reclaim(project, budget).await?;
+    sweep::sweep(project, budget, &mut report).await?;
+    Ok(report)
+}
+
+/// What a purge must do after every statement that let versions expire (retention 0 expires the
+/// previous version at each commit): reclaim, forget, and delete the files freed a grace period
+/// ago, all known from the log. The listing of data files (orphans of failed statements) and log
+/// compaction wait for the periodic full purge, so the cost per statement stays bounded.
+async fn expire_and_reclaim(project: &Project, budget: usize) -> Result<PurgeReport> {
     let ahead = clock_ahead_of_store(project).await?;
     if ahead > MAX_CLOCK_AHEAD {
         return Err(Error::invalid(format!(
@@ -72,7 +82,7 @@ pub async fn purge_project(project: &Project, budget: usize) -> Result<PurgeRepo
     let reclaimed = reclaim(project, "RECLAIM (lifecycle)", None).await?;
     let mut report = forget(project, "PURGE (retention)", |s| Ok(expire::expired(s, now()))).await?;
     report.reclaimed = reclaimed;
-    sweep::sweep(project, budget, &mut report).await?;
+    delete_freed(project, budget, &mut report).await?;
     Ok(report)
 }
 
@@ -83,17 +93,20 @@ pub fn spawn_auto(project: &Arc<Project>) {
     if project.background_running() {
         return;
     }
-    let needed = {
+    let (needed, full) = {
         let state = project.state();
         let now = project.clock().now();
-        !expire::expired(&state, now).is_empty()
-            || !lifecycle::due(&state, now, None).is_empty()
-            || state.version.is_multiple_of(CHECKPOINT_INTERVAL)
+        let full = state.version.is_multiple_of(CHECKPOINT_INTERVAL);
+        let due = !expire::expired(&state, now).is_empty() || !lifecycle::due(&state, now, None).is_empty();
+        (due || full, full)
     };
     if needed {
         let p = Arc::clone(project);
         project.add_background(tokio::spawn(async move {
-            let outcome = match purge_project(&p, AUTO_DELETE_BUDGET).await {
+            let purge = async {
+                if full { purge_project(&p, AUTO_DELETE_BUDGET).await } else { expire_and_reclaim(&p, AUTO_DELETE_BUDGET).await }
+            };
+            let outcome = match purge.await {
                 Ok(r) => {
                     tracing::info!(project = p.name(), ?r, "automatic purge");
                     Ok(format!(

@@ -23,6 +23,8 @@ pub struct Counters {
     pub ops: AtomicU64,
     /// Paths read (every get), in order.
     pub reads: std::sync::Mutex<Vec<String>>,
+    /// Prefixes listed, in order.
+    pub lists: std::sync::Mutex<Vec<String>>,
     /// Multipart uploads started and neither completed nor aborted (pending on S3).
     pub pending_uploads: std::sync::atomic::AtomicI64,
 }
@@ -163,6 +165,7 @@ impl ObjectStore for Instrumented {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.counters.lists.lock().unwrap().push(prefix.map_or(String::new(), |p| p.to_string()));
         if let Err(e) = self.op("list", prefix.map_or("", |p| p.as_ref())) {
             return futures::stream::once(async move { Err(e) }).boxed();
         }

@@ -244,3 +244,28 @@ async fn lifecycle_reclaims_in_the_automatic_purge_and_the_data_goes_after_reten
     // Four files were written; ds=a's is gone, ds=b's stay restorable for a day.
     assert_eq!(referenced, 3);
 }
+
+#[tokio::test]
+async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
+    let store = Arc::new(Instrumented::new(Arc::new(object_store::memory::InMemory::new())));
+    let clock = clock();
+    let warehouse = Warehouse::with_store(Arc::clone(&store) as _, "memory://");
+    let tm = TimeMachine::builder().warehouse(warehouse).clock(clock.clone()).build().await.unwrap();
+    run(&tm, &["SETPROJECT odps.timemachine.retention.days=0", "SETPROJECT timemachine.purge.grace.seconds=0", "CREATE TABLE t (v BIGINT)"]).await;
+    let lists_before = store.counters.lists.lock().unwrap().len();
+    for i in 0..120 {
+        tm.execute(&format!("INSERT OVERWRITE TABLE t VALUES ({i})")).await.unwrap();
+        tm.project().wait_background().await;
+        clock.advance(chrono::Duration::seconds(1));
+    }
+    // Every statement expired the one before it and its file went, but the data files were
+    // listed only by the periodic full purge (every 50 commits), not after each statement.
+    let data_lists = store.counters.lists.lock().unwrap()[lists_before..].iter().filter(|p| p.ends_with("/data")).count();
+    assert!(data_lists <= 6, "data/ listed {data_lists} times for 120 statements");
+    let state = tm.project().state();
+    assert_eq!(state.live_table("t").unwrap().entries.len(), 1);
+    let files: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(store.inner.list(None)).await.unwrap();
+    let parquet = files.iter().filter(|m| m.location.as_ref().ends_with(".parquet")).count();
+    assert!(parquet <= 2, "{parquet} data files left for 1 retained version");
+    assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["119"]);
+}
