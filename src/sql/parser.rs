@@ -350,11 +350,27 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
 /// A user name (`alice`, `'ALIYUN$alice@example.com'`), lowercased: MaxCompute's account names
 /// are case-insensitive.
 fn user_name(p: &mut Parser) -> Result<String> {
-    let name = match p.next_token().token {
+    let first = p.next_token();
+    let unquoted = matches!(first.token, Token::Word(_));
+    let mut name = match first.token {
         Token::Word(w) => w.value,
         Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
         other => return Err(Error::Syntax(format!("expected a user name, found {other}"))),
     };
+    // MaxCompute's account names (`ALIYUN$bob@example.com`, `RAM$org:bob`) unquoted: the
+    // tokens written without space between them.
+    if unquoted {
+        let mut end = first.span.end;
+        loop {
+            let next = p.peek_token_no_skip();
+            if next.span.start != end || matches!(next.token, Token::EOF | Token::SemiColon | Token::Whitespace(_)) {
+                break;
+            }
+            let next = p.next_token_no_skip().cloned().expect("peeked");
+            name.push_str(&next.token.to_string());
+            end = next.span.end;
+        }
+    }
     if name.is_empty() || name.contains(',') || name.chars().any(char::is_whitespace) {
         return Err(Error::invalid(format!("invalid user name {name:?}")));
     }
@@ -749,5 +765,24 @@ mod tests {
         assert!(parse("create table `../x` (a string)").is_err());
         assert!(parse("drop table t extra").is_err());
         assert!(matches!(parse("select 1").unwrap(), Statement::DataFusion(_)));
+    }
+
+    #[test]
+    fn user_names_as_maxcompute_writes_them() {
+        for (sql, want) in [
+            ("ADD USER ALIYUN$bob@example.com;", "aliyun$bob@example.com"),
+            ("ADD USER 'RAM$org:Bob'", "ram$org:bob"),
+            ("add user bob", "bob"),
+        ] {
+            let Statement::User { name, add: true } = parse(sql).unwrap() else { panic!("{sql}") };
+            assert_eq!(name, want, "{sql}");
+        }
+        let Statement::Grant { user, grants, project, revoke: false } =
+            parse("GRANT List ON PROJECT p TO USER ALIYUN$bob@example.com").unwrap()
+        else {
+            panic!("not a grant")
+        };
+        assert_eq!((user.as_str(), grants, project.as_deref()), ("aliyun$bob@example.com", vec!["list".to_string()], Some("p")));
+        assert!(parse("ADD USER bob extra").is_err());
     }
 }
