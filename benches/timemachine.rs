@@ -325,6 +325,31 @@ fn peer_batches(rows: u64) -> Vec<datafusion::arrow::record_batch::RecordBatch> 
         .collect()
 }
 
+/// Commits per second on S3 (the bucket in `TIMEMACHINE_S3_BUCKET`, e.g. under .ci/with_s3.sh):
+/// 4 writers, each with a handle of its own, appending 25 one-row versions to one table.
+async fn peer_s3() -> Option<f64> {
+    let bucket = std::env::var("TIMEMACHINE_S3_BUCKET").ok()?;
+    let location = format!("s3://{bucket}/peers-{}", std::process::id());
+    let first = TimeMachine::open(&location).await.unwrap();
+    exec(&first, "CREATE TABLE c (w BIGINT, i BIGINT)").await;
+    let start = Instant::now();
+    let mut tasks = vec![];
+    for w in 0..4 {
+        let location = location.clone();
+        tasks.push(tokio::spawn(async move {
+            let tm = TimeMachine::open(&location).await.unwrap();
+            for i in 0..25 {
+                exec(&tm, &format!("INSERT INTO c VALUES ({w}, {i})")).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let took = start.elapsed();
+    Some(100.0 / took.as_secs_f64())
+}
+
 /// The workloads of `benches/peers/peers.py`, for this project (in-process): one line
 /// `PEER <key> <value>` each, which the script puts beside delta-rs and Lance.
 async fn bench_peers(a: &Args) {
@@ -400,6 +425,9 @@ async fn bench_peers(a: &Args) {
     let meta = dir_bytes(&project.join("_log")) + dir_bytes(&project.join("_checkpoints"));
     // (The log and checkpoints hold every table of the project; h has most of the versions.)
     peer("metadata_per_version", meta as f64 / a.peer_appends as f64);
+    if let Some(rate) = peer_s3().await {
+        peer("s3_commits_per_s", rate);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -2,6 +2,7 @@
 """The time machine side by side with delta-rs and Lance, on the same workloads and sizes.
 
     python3 benches/peers/peers.py [--rows 20000000] [--appends 3000] [--runs 5] [--features ballista]
+    .ci/with_s3.sh python3 benches/peers/peers.py …   # adds commits/s on the S3 server (moto)
 
 Installs its pinned peers (deltalake, pylance, pyarrow, duckdb) into a virtual environment of its
 own under ~/.cache (not the repository, not CI), runs each workload on each system, runs ours
@@ -188,7 +189,48 @@ def peer_figures(system, rows, appends, runs):
     out["open_n"] = median_ms(lambda: system.open("h"), runs)
     out["history_n"] = median_ms(lambda: system.history("h"), runs)
     out["metadata_per_version"] = system.metadata_bytes("h") / appends
+    if system.name == "delta-rs" and os.environ.get("TIMEMACHINE_S3_BUCKET"):
+        out["s3_commits_per_s"] = delta_s3_rate()
     return out
+
+
+def delta_s3_rate():
+    """Commits per second of 4 writers appending 25 one-row versions each on the S3 server of
+    .ci/with_s3.sh (moto), with conditional puts as delta-rs offers them."""
+    import threading
+    import uuid
+
+    import deltalake
+    import pyarrow as pa
+
+    uri = f"s3://{os.environ['TIMEMACHINE_S3_BUCKET']}/delta-{uuid.uuid4().hex}"
+    opts = {
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT"],
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "conditional_put": "etag",
+    }
+    deltalake.write_deltalake(uri, pa.table({"w": [0], "i": [0]}), storage_options=opts)
+
+    def writer(w):
+        for i in range(25):
+            for attempt in range(50):
+                try:
+                    deltalake.write_deltalake(uri, pa.table({"w": [w], "i": [i]}), mode="append", storage_options=opts)
+                    break
+                except Exception:
+                    if attempt == 49:
+                        raise
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return 100 / (time.perf_counter() - start)
 
 
 def ours(rows, appends, runs, features):
@@ -215,6 +257,7 @@ ROWS = [
     ("open at {appends} versions, ms", "open_n"),
     ("full history at {appends} versions, ms", "history_n"),
     ("metadata bytes per version at {appends}", "metadata_per_version"),
+    ("S3 (moto): commits/s, 4 writers appending (under .ci/with_s3.sh)", "s3_commits_per_s"),
 ]
 
 
