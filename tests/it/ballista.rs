@@ -136,6 +136,13 @@ async fn a_standalone_cluster_over_s3_returns_what_local_execution_returns() {
     )
     .await;
     assert_eq!(rows(&local, "SELECT item, amount FROM sales ORDER BY item").await, vec!["fig|40", "lime|4"]);
+    // Files written before a rename and an ADD COLUMNS read through the new names on the cluster.
+    run(&local, &["ALTER TABLE sales CHANGE COLUMN amount RENAME TO qty", "ALTER TABLE sales ADD COLUMNS (note STRING)"]).await;
+    run(&local, &["INSERT INTO sales PARTITION (ds='4') VALUES ('kiwi', 9, 'new')"]).await;
+    let want = vec!["fig|40|", "kiwi|9|new", "lime|4|"];
+    assert_eq!(rows(&local, "SELECT item, qty, note FROM sales ORDER BY item").await, want);
+    assert_eq!(rows(&cluster, "SELECT item, qty, note FROM sales ORDER BY item").await, want);
+    assert_eq!(rows(&cluster, "SELECT sum(qty) FROM sales WHERE qty > 5").await, vec!["49"]);
 }
 
 /// Kills the processes of a cluster when the test ends, however it ends.
