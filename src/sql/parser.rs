@@ -436,6 +436,14 @@ fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnSpec>> {
     Ok(cols)
 }
 
+/// The days of `LIFECYCLE n`: a positive integer.
+fn lifecycle_days(p: &mut Parser) -> Result<u64> {
+    match p.parse_literal_uint()? {
+        0 => Err(Error::invalid("LIFECYCLE must be a positive number of days")),
+        days => Ok(days),
+    }
+}
+
 /// A column name, lowercased.
 fn column_name(p: &mut Parser) -> Result<String> {
     let name = p.parse_identifier()?.value.to_lowercase();
@@ -454,7 +462,7 @@ fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
     let name = table_name(p)?;
     if take_word(p, "LIKE") {
         let like = Some(table_name(p)?);
-        let lifecycle = if take_word(p, "LIFECYCLE") { Some(p.parse_literal_uint()?) } else { None };
+        let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
         let (columns, partition_columns, query) = (vec![], vec![], None);
         return Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like, query });
     }
@@ -468,7 +476,7 @@ fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
     } else {
         vec![]
     };
-    let lifecycle = if take_word(p, "LIFECYCLE") { Some(p.parse_literal_uint()?) } else { None };
+    let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
     let query = if take_word(p, "AS") { Some(p.parse_query()?) } else { None };
     if query.is_none() && columns.is_empty() {
         return Err(Error::Syntax(format!("CREATE TABLE {name} needs columns or AS SELECT …")));
@@ -534,7 +542,7 @@ fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
     }
     if take_word(p, "SET") {
         expect_word(p, "LIFECYCLE")?;
-        return Ok(AlterChange::SetLifecycle(p.parse_literal_uint()?));
+        return Ok(AlterChange::SetLifecycle(lifecycle_days(p)?));
     }
     let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
     let enabled = if take_word(p, "ENABLE") {
