@@ -299,13 +299,16 @@ impl Project {
     ///
     /// A purge deletes log entries only behind the newest checkpoint and only once older than the
     /// grace period, so entries this handle has not seen cannot disappear while it looked within
-    /// half the grace period. Otherwise it also looks for a newer checkpoint, and restarts from
-    /// it when the entries after its version were compacted away.
+    /// half the grace period. Otherwise it first looks for a newer checkpoint, and restarts from
+    /// it when there is one.
     pub async fn refresh(&self) -> Result<()> {
         let _guard = self.refresh_lock.lock().await;
         let recent = self.listed_recently();
         let started = std::time::Instant::now();
-        self.probe().await?;
+        // A handle that has not looked at the checkpoints lately starts from the newest one
+        // before reading the log: an entry below it is never read again by anyone, and may be a
+        // stalled writer's put into a slot that compaction emptied (it sees that and fails, but
+        // the entry stays until deleted). Reading the log first would apply it.
         if !recent {
             let newest = self.newest_checkpoint().await?;
             if newest > self.state().version {
@@ -331,6 +334,9 @@ impl Project {
                     });
                 }
             }
+        }
+        self.probe().await?;
+        if !recent {
             *self.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
         }
         Ok(())
