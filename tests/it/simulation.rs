@@ -8,7 +8,8 @@
 //! row appears twice; the table's LSN counts exactly the appends that landed (no gap, no
 //! duplicate); every version still listed as restorable reads back its files; a query planned
 //! before a purge reads its version to the end (within the grace period), also while another
-//! writer overwrites a table whose expired versions' files purges free.
+//! writer overwrites a table whose expired versions' files purges free; one statement reads every
+//! table (and the history functions) at one log version.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -275,6 +276,19 @@ async fn simulate(seed: u64) -> Outcome {
                 while waited < 3000 && !(seen(&overwrites) > o0 && seen(&purges) > p0 + 1) {
                     tokio::task::yield_now().await;
                     waited += 1;
+                }
+                // One statement, one log version: t's rows and t's history agree (each append is
+                // one row and one LSN).
+                if let Ok(r) = tm.execute(
+                    "SELECT (SELECT count(*) FROM t) AS n, (SELECT max(lsn_number) FROM timemachine_history('t')) AS l",
+                ).await {
+                    use datafusion::arrow::array::AsArray;
+                    use datafusion::arrow::datatypes::Int64Type;
+                    let b = &r.batches[0];
+                    let (n, l) = (b.column(0).as_primitive::<Int64Type>().value(0), b.column(1).as_primitive::<Int64Type>().value(0));
+                    if n + 1 != l {
+                        violations.lock().unwrap().push(format!("one statement saw t with {n} rows and its history at LSN {l}"));
+                    }
                 }
                 if let Err(e) = df.collect().await {
                     let grace = chrono::Duration::from_std(tm.project().grace()).unwrap_or_default();
