@@ -22,7 +22,7 @@ async fn main() -> Result<()> {
     let state = tm.project().state();
     let table = state.live_table("sales").expect("created above");
     println!("table {} is at LSN {}; versions kept:", table.current.name, table.current.lsn);
-    for entry in &table.entries {
+    for entry in table.entries().iter() {
         for row in &entry.history {
             println!("  {:016}  {:<9} {} {}", entry.lsn, row.operation, row.object_type, row.object_name);
         }

@@ -3,11 +3,14 @@
 //! Layout under `<warehouse>/<project>/`:
 //! - `_log/<version>.json`: one commit per statement, 20 zero-padded digits, written with
 //!   `PutMode::Create` so that exactly one writer wins each number;
-//! - `_checkpoints/<version>.json`: the full retained state after that commit, written every
-//!   [`CHECKPOINT_INTERVAL`] commits so that opening a project reads a bounded amount;
+//! - `_checkpoints/<version>.ckpt`: the retained state after that commit, written every
+//!   [`CHECKPOINT_INTERVAL`] commits: a catalog opened at once, with file lists and histories
+//!   decoded when first used (see [`checkpoint`]);
 //! - `data/<table_id>/<partition_id>/<uuid>.parquet`: immutable data files.
 
 pub mod acl;
+pub mod checkpoint;
+pub mod lazy;
 pub mod model;
 mod project;
 pub mod retention;

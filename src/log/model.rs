@@ -113,8 +113,8 @@ pub struct Partition {
     pub id: String,
     /// Values of the partition columns.
     pub values: Vec<String>,
-    /// Files holding the partition's rows.
-    pub files: Vec<DataFile>,
+    /// Files holding the partition's rows (a persistent vector: an append shares the others).
+    pub files: imbl::Vector<DataFile>,
     /// When its data last changed (set when a version puts files into it): the clock that
     /// LIFECYCLE reclamation reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]

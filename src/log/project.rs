@@ -11,8 +11,9 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use super::checkpoint;
 use super::model::{Commit, TableChange};
-use super::state::{Checkpoint, ProjectState};
+use super::state::ProjectState;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::warehouse::Warehouse;
@@ -96,8 +97,16 @@ fn numbered(dir: &Path, version: u64) -> Path {
     dir.clone().join(format!("{version:020}.json"))
 }
 
+/// Where the checkpoint of `version` goes.
+fn checkpoint_path(dir: &Path, version: u64) -> Path {
+    dir.clone().join(format!("{version:020}.{}", checkpoint::EXTENSION))
+}
+
+/// The number of a log entry or checkpoint file (`<number>.json`, `<number>.ckpt`).
 pub(crate) fn parse_number(path: &Path) -> Option<u64> {
-    path.filename()?.strip_suffix(".json")?.parse().ok()
+    let name = path.filename()?;
+    let stem = name.strip_suffix(".json").or_else(|| name.strip_suffix(&format!(".{}", checkpoint::EXTENSION)))?;
+    stem.parse().ok()
 }
 
 impl Project {
@@ -261,36 +270,28 @@ impl Project {
     }
 
     async fn read_newest_checkpoint(&self) -> Result<(ProjectState, Option<Error>)> {
-        let mut versions: Vec<u64> = self
-            .store()
-            .list(Some(&self.checkpoint_dir()))
-            .map_ok(|m| parse_number(&m.location))
-            .try_collect::<Vec<_>>()
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
-        versions.sort_unstable();
+        let metas: Vec<ObjectMeta> = self.store().list(Some(&self.checkpoint_dir())).try_collect().await?;
+        let mut numbered: Vec<(u64, Path)> =
+            metas.into_iter().filter_map(|m| parse_number(&m.location).map(|v| (v, m.location))).collect();
+        numbered.sort_by_key(|(v, _)| *v);
         // Newest first; an unreadable checkpoint falls back to the one before it.
         let mut skipped = None;
-        for v in versions.into_iter().rev() {
-            let path = numbered(&self.checkpoint_dir(), v);
-            match self.read_json::<Checkpoint>(&path).await {
-                Ok(c) => return Ok((c.into(), skipped)),
-                Err(e @ Error::Corrupt { .. }) => {
-                    skipped.get_or_insert(e);
+        for (_, path) in numbered.into_iter().rev() {
+            let bytes = self.store().get(&path).await?.bytes().await?;
+            let read = if path.as_ref().ends_with(".json") {
+                checkpoint::decode_json(&bytes)
+            } else {
+                checkpoint::decode(bytes)
+            };
+            match read {
+                Ok(state) => return Ok((state, skipped)),
+                Err(message) => {
+                    skipped.get_or_insert(Error::Corrupt { path: path.to_string(), message });
                 }
-                Err(e) => return Err(e),
             }
         }
         // Without any readable checkpoint the log must start at 1; refresh checks that.
         Ok((ProjectState::default(), skipped))
-    }
-
-    async fn read_json<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<T> {
-        let bytes = self.store().get(path).await?.bytes().await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Corrupt { path: path.to_string(), message: e.to_string() })
     }
 
     /// Reads the commits that other writers added since this handle last looked: GETs
@@ -541,19 +542,17 @@ impl Project {
     /// Writes the checkpoint of `version` in the background, so that the commit that reached it
     /// does not wait (best effort: a missing checkpoint only makes the next open replay more).
     fn spawn_checkpoint(&self, version: u64) {
-        let checkpoint = {
-            let state = self.state();
-            if state.version != version {
-                return;
-            }
-            Checkpoint::from(&*state)
-        };
+        let state = self.state();
+        if state.version != version {
+            return;
+        }
         let store = Arc::clone(self.store());
-        let path = numbered(&self.checkpoint_dir(), version);
+        let path = checkpoint_path(&self.checkpoint_dir(), version);
         let dir = self.checkpoint_dir();
         let grace = self.grace();
         self.add_background(tokio::spawn(async move {
-            let Ok(bytes) = serde_json::to_vec(&checkpoint) else { return };
+            // Encoding may decode and compress every retained version: off the async threads.
+            let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || checkpoint::encode(&state)).await else { return };
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
             if store.put_opts(&path, PutPayload::from(bytes), opts).await.is_err() {
                 return;
@@ -563,15 +562,15 @@ impl Project {
     }
 
     pub(crate) async fn write_checkpoint(&self, version: u64) -> Result<()> {
-        let bytes = {
-            let state = self.state();
-            if state.version != version {
-                return Ok(());
-            }
-            serde_json::to_vec(&Checkpoint::from(&*state))
-                .map_err(|e| Error::invalid(format!("cannot serialize checkpoint {version}: {e}")))?
-        };
-        let path = numbered(&self.checkpoint_dir(), version);
+        let state = self.state();
+        if state.version != version {
+            return Ok(());
+        }
+        let bytes = tokio::task::spawn_blocking(move || checkpoint::encode(&state))
+            .await
+            .map_err(|e| Error::invalid(format!("cannot write checkpoint {version}: {e}")))?
+            .map_err(|e| Error::invalid(format!("cannot serialize checkpoint {version}: {e}")))?;
+        let path = checkpoint_path(&self.checkpoint_dir(), version);
         let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
         match self.store().put_opts(&path, PutPayload::from(bytes), opts).await {
             Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),

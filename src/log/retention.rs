@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Error, Result};
 use crate::log::model::format_lsn;
-use crate::log::state::{ProjectState, TableHistory, VersionEntry};
+use crate::log::state::{Entries, ProjectState, TableHistory};
 
 /// The project property that sets the retention.
 pub const RETENTION_KEY: &str = "odps.timemachine.retention.days";
@@ -53,16 +53,22 @@ pub fn table_expired(table: &TableHistory, cutoff: DateTime<Utc>) -> bool {
 
 /// The retained entries that are still restorable (a suffix of the entries; empty if the table
 /// expired).
-pub fn restorable(table: &TableHistory, cutoff: DateTime<Utc>) -> &[VersionEntry] {
+pub fn restorable(table: &TableHistory, cutoff: DateTime<Utc>) -> Entries {
     if table_expired(table, cutoff) {
-        return &[];
+        return Entries::new();
     }
-    let entries = &table.entries;
+    let entries = table.entries();
     // Entry i is restorable while entry i+1 came after the cutoff; the last always is.
     let first = (0..entries.len())
         .find(|&i| i + 1 == entries.len() || entries[i + 1].time > cutoff)
         .unwrap_or(entries.len());
-    &entries[first..]
+    entries.skip(first)
+}
+
+/// True when some retained version of `table` has expired (without decoding its history when
+/// nothing has: the oldest expires once its successor is older than the cutoff).
+pub fn has_expired_versions(table: &TableHistory, cutoff: DateTime<Utc>) -> bool {
+    table.oldest().1.is_some_and(|second| second <= cutoff)
 }
 
 /// The error for a version that is gone.

@@ -4,6 +4,11 @@
 //! before the first of them (`base`). The current version is kept materialized; any older one
 //! is rebuilt by replaying deltas ([`TableHistory::state_at`]), so memory and checkpoints grow
 //! with the number of changes, not with versions × files.
+//!
+//! File lists and version lists are persistent structures (`imbl`): a commit shares everything it
+//! does not change with the version before it, so its cost does not grow with the number of
+//! versions or files, even while a running statement holds the previous state. What a
+//! checkpoint holds beyond the catalog (file lists, history) stays encoded until used ([`Lazy`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -11,7 +16,49 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::lazy::Lazy;
 use super::model::{Action, Commit, HistoryRow, Partition, PutMode, TableChange, TableSchema};
+
+/// A table's partitions by their values: a persistent map, stored as the list of its partitions
+/// (the key is each partition's `values`; JSON keys must be strings).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Partitions(pub imbl::OrdMap<Vec<String>, Partition>);
+
+impl std::ops::Deref for Partitions {
+    type Target = imbl::OrdMap<Vec<String>, Partition>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Partitions {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl FromIterator<(Vec<String>, Partition)> for Partitions {
+    fn from_iter<I: IntoIterator<Item = (Vec<String>, Partition)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl Serialize for Partitions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.values())
+    }
+}
+
+impl<'de> Deserialize<'de> for Partitions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<Partition>::deserialize(d)?;
+        Ok(list.into_iter().map(|p| (p.values.clone(), p)).collect())
+    }
+}
+
+/// Versions of a table, oldest first.
+pub type Entries = imbl::Vector<Arc<VersionEntry>>;
 
 /// A table as it is at one LSN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,9 +74,7 @@ pub struct TableSnapshot {
     /// Schema at this version.
     pub schema: TableSchema,
     /// Partitions by their values (an unpartitioned table has one, keyed by no values).
-    /// Serialized as a list: the key is each partition's `values`.
-    #[serde(with = "partition_list")]
-    pub partitions: BTreeMap<Vec<String>, Partition>,
+    pub partitions: Lazy<Partitions>,
     /// True once dropped (until undropped).
     pub dropped: bool,
     /// `LIFECYCLE n` in days, if set.
@@ -51,7 +96,7 @@ impl TableSnapshot {
             time: DateTime::<Utc>::MIN_UTC,
             name: String::new(),
             schema: TableSchema { columns: vec![], partition_columns: vec![] },
-            partitions: BTreeMap::new(),
+            partitions: Lazy::default(),
             dropped: false,
             lifecycle: None,
             lifecycle_disabled: false,
@@ -84,19 +129,19 @@ impl TableSnapshot {
                     self.name = name.clone();
                     // Restored data starts its LIFECYCLE anew (else it would be reclaimed again
                     // at once).
-                    for p in self.partitions.values_mut() {
-                        p.modified = Some(time);
-                    }
+                    touch(&mut self.partitions, time, None);
                 }
                 Action::Replace { schema, partitions } => {
                     if *schema != self.schema {
                         self.ddl_time = Some(time);
                     }
                     self.schema = schema.clone();
-                    self.partitions = partitions
-                        .iter()
-                        .map(|p| (p.values.clone(), Partition { modified: Some(time), ..p.clone() }))
-                        .collect();
+                    self.partitions = Lazy::new(
+                        partitions
+                            .iter()
+                            .map(|p| (p.values.clone(), Partition { modified: Some(time), ..p.clone() }))
+                            .collect(),
+                    );
                 }
                 Action::PutPartition { partition, mode } => {
                     match (mode, self.partitions.get_mut(&partition.values)) {
@@ -123,13 +168,7 @@ impl TableSnapshot {
                     self.lifecycle = *days;
                     self.ddl_time = Some(time);
                 }
-                Action::Touch { values } => {
-                    for (k, p) in self.partitions.iter_mut() {
-                        if values.as_ref().is_none_or(|v| v == k) {
-                            p.modified = Some(time);
-                        }
-                    }
-                }
+                Action::Touch { values } => touch(&mut self.partitions, time, values.as_ref()),
                 Action::EnableLifecycle { values: None, enabled } => {
                     self.lifecycle_disabled = !enabled;
                     self.ddl_time = Some(time);
@@ -170,6 +209,38 @@ pub struct VersionEntry {
     pub writes: bool,
 }
 
+/// The retained versions of a table as a checkpoint stores them: the state before the first
+/// of them and their deltas.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Past {
+    /// State just before `entries[0]` (None when the entries start with CREATE).
+    pub base: Option<TableSnapshot>,
+    /// Versions, ascending LSN, no gaps.
+    pub entries: Entries,
+}
+
+/// What a purge after every statement needs of a table's history without decoding it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PastSummary {
+    /// Number of entries.
+    pub len: usize,
+    /// LSN of the first entry.
+    pub first_lsn: Option<u64>,
+    /// Commit time of the second entry: once it is past the retention cutoff, the first entry
+    /// has expired (times ascend).
+    pub second_time: Option<DateTime<Utc>>,
+}
+
+impl PastSummary {
+    fn of(entries: &Entries) -> Self {
+        Self {
+            len: entries.len(),
+            first_lsn: entries.front().map(|e| e.lsn),
+            second_time: entries.get(1).map(|e| e.time),
+        }
+    }
+}
+
 /// Every retained version of one table.
 #[derive(Debug, Clone)]
 pub struct TableHistory {
@@ -177,12 +248,14 @@ pub struct TableHistory {
     pub id: String,
     /// When the table was created.
     pub created: DateTime<Utc>,
-    /// State just before `entries[0]` (None when the entries start with CREATE).
-    pub base: Option<TableSnapshot>,
-    /// Retained versions, ascending LSN, no gaps.
-    pub entries: Vec<VersionEntry>,
     /// The latest version, materialized.
     pub current: Arc<TableSnapshot>,
+    /// The versions up to the checkpoint this state was read from (decoded when first asked).
+    past: Lazy<Past>,
+    /// What is known of `past` without decoding it.
+    summary: PastSummary,
+    /// Versions applied since.
+    recent: Entries,
 }
 
 impl TableHistory {
@@ -197,7 +270,67 @@ impl TableHistory {
         for e in &entries {
             current.apply(e.lsn, e.time, &e.actions);
         }
-        Self { id, created, base, entries, current: Arc::new(current) }
+        let entries: Entries = entries.into_iter().map(Arc::new).collect();
+        let summary = PastSummary::of(&entries);
+        Self { id, created, current: Arc::new(current), past: Lazy::new(Past { base, entries }), summary, recent: Entries::new() }
+    }
+
+    /// A history read from a checkpoint: the current version, and the past still encoded.
+    pub(crate) fn from_checkpoint(
+        id: String,
+        created: DateTime<Utc>,
+        current: TableSnapshot,
+        past: Lazy<Past>,
+        summary: PastSummary,
+    ) -> Self {
+        Self { id, created, current: Arc::new(current), past, summary, recent: Entries::new() }
+    }
+
+    /// The retained versions, ascending LSN, no gaps (decodes the history on first use).
+    pub fn entries(&self) -> Entries {
+        let mut all = self.past.entries.clone();
+        all.append(self.recent.clone());
+        all
+    }
+
+    /// The state just before the first retained version (None when that is the CREATE).
+    pub fn base(&self) -> Option<&TableSnapshot> {
+        self.past.base.as_ref()
+    }
+
+    /// The number of retained versions (without decoding the history).
+    pub fn retained(&self) -> usize {
+        self.summary().len + self.recent.len()
+    }
+
+    fn summary(&self) -> PastSummary {
+        if self.past.is_decoded() { PastSummary::of(&self.past.entries) } else { self.summary }
+    }
+
+    /// The LSN of the oldest retained version and the commit time of the one after it (without
+    /// decoding the history): what tells whether anything expired.
+    pub fn oldest(&self) -> (Option<u64>, Option<DateTime<Utc>>) {
+        let s = self.summary();
+        let first = s.first_lsn.or_else(|| self.recent.front().map(|e| e.lsn));
+        let second = match s.len {
+            0 => self.recent.get(1).map(|e| e.time),
+            1 => self.recent.front().map(|e| e.time),
+            _ => s.second_time,
+        };
+        (first, second)
+    }
+
+    /// The history as a checkpoint stores it: the bytes it was read from when nothing changed
+    /// since, else encoded anew.
+    pub(crate) fn encoded_past(&self) -> Result<(bytes::Bytes, PastSummary), String> {
+        if self.recent.is_empty()
+            && let Some(bytes) = self.past.encoded_bytes()
+        {
+            return Ok((bytes.clone(), self.summary));
+        }
+        let past = Past { base: self.base().cloned(), entries: self.entries() };
+        let summary = PastSummary::of(&past.entries);
+        Ok((super::lazy::encode(&past)?.into(), summary))
     }
 
     /// The table as it was at `lsn`, if that version is retained.
@@ -205,11 +338,12 @@ impl TableHistory {
         if lsn == self.current.lsn {
             return Some(self.current.as_ref().clone());
         }
-        if !self.entries.iter().any(|e| e.lsn == lsn) {
-            return self.base.as_ref().filter(|b| b.lsn == lsn && lsn > 0).cloned();
+        let entries = self.entries();
+        if !entries.iter().any(|e| e.lsn == lsn) {
+            return self.base().filter(|b| b.lsn == lsn && lsn > 0).cloned();
         }
-        let mut s = self.base.clone().unwrap_or_else(|| TableSnapshot::empty(&self.id));
-        for e in self.entries.iter().take_while(|e| e.lsn <= lsn) {
+        let mut s = self.base().cloned().unwrap_or_else(|| TableSnapshot::empty(&self.id));
+        for e in entries.iter().take_while(|e| e.lsn <= lsn) {
             s.apply(e.lsn, e.time, &e.actions);
         }
         Some(s)
@@ -217,28 +351,33 @@ impl TableHistory {
 
     /// Forgets the versions before `lsn`: they fold into `base`.
     pub fn expire_before(&mut self, lsn: u64) {
-        let n = self.entries.iter().take_while(|e| e.lsn < lsn).count();
-        if n == 0 || n == self.entries.len() {
+        let entries = self.entries();
+        let n = entries.iter().take_while(|e| e.lsn < lsn).count();
+        if n == 0 || n == entries.len() {
             return;
         }
-        let mut base = self.base.take().unwrap_or_else(|| TableSnapshot::empty(&self.id));
-        for e in self.entries.drain(..n) {
+        let mut base = self.base().cloned().unwrap_or_else(|| TableSnapshot::empty(&self.id));
+        for e in entries.iter().take(n) {
             base.apply(e.lsn, e.time, &e.actions);
         }
-        self.base = Some(base);
+        let entries = entries.skip(n);
+        self.summary = PastSummary::of(&entries);
+        self.past = Lazy::new(Past { base: Some(base), entries });
+        self.recent = Entries::new();
     }
 
     /// Paths of every data file that some retained version references.
     pub fn referenced_files(&self) -> HashSet<String> {
         let mut out = HashSet::new();
-        let Some((first, rest)) = self.entries.split_first() else {
+        let entries = self.entries();
+        let Some(first) = entries.front() else {
             return out;
         };
         // The first retained version in full, then only what later versions add.
-        let mut s = self.base.clone().unwrap_or_else(|| TableSnapshot::empty(&self.id));
+        let mut s = self.base().cloned().unwrap_or_else(|| TableSnapshot::empty(&self.id));
         s.apply(first.lsn, first.time, &first.actions);
         out.extend(s.partitions.values().flat_map(|p| &p.files).map(|f| f.path.clone()));
-        for action in rest.iter().flat_map(|e| &e.actions) {
+        for action in entries.iter().skip(1).flat_map(|e| &e.actions) {
             let added: Vec<&Partition> = match action {
                 Action::PutPartition { partition, .. } => vec![partition],
                 Action::Replace { partitions, .. } => partitions.iter().collect(),
@@ -250,15 +389,16 @@ impl TableHistory {
     }
 
     fn push(&mut self, time: DateTime<Utc>, change: &TableChange) {
+        // Shares every partition and file the change leaves alone (persistent maps).
         let mut next = self.current.as_ref().clone();
         next.apply(change.lsn, time, &change.actions);
-        self.entries.push(VersionEntry {
+        self.recent.push_back(Arc::new(VersionEntry {
             lsn: change.lsn,
             time,
             history: change.history.clone(),
             actions: change.actions.clone(),
             writes: change.writes,
-        });
+        }));
         self.current = Arc::new(next);
     }
 }
@@ -455,8 +595,8 @@ impl From<&ProjectState> for Checkpoint {
                 .map(|t| CheckpointTable {
                     id: t.id.clone(),
                     created: t.created,
-                    base: t.base.clone(),
-                    entries: t.entries.clone(),
+                    base: t.base().cloned(),
+                    entries: t.entries().iter().map(|e| e.as_ref().clone()).collect(),
                 })
                 .collect(),
             corrupt: s.corrupt.clone(),
@@ -484,20 +624,13 @@ impl From<Checkpoint> for ProjectState {
     }
 }
 
-/// (De)serializes a partition map as the list of its partitions (JSON keys must be strings).
-mod partition_list {
-    use std::collections::BTreeMap;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use crate::log::model::Partition;
-
-    pub(super) fn serialize<S: Serializer>(map: &BTreeMap<Vec<String>, Partition>, s: S) -> Result<S::Ok, S::Error> {
-        map.values().collect::<Vec<_>>().serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Vec<String>, Partition>, D::Error> {
-        let list = Vec::<Partition>::deserialize(d)?;
-        Ok(list.into_iter().map(|p| (p.values.clone(), p)).collect())
+/// Changes the last modified time of every partition (`values` None) or of one.
+fn touch(partitions: &mut Partitions, time: DateTime<Utc>, values: Option<&Vec<String>>) {
+    let keys: Vec<Vec<String>> = partitions.keys().filter(|k| values.is_none_or(|v| v == *k)).cloned().collect();
+    for k in keys {
+        if let Some(p) = partitions.get_mut(&k) {
+            p.modified = Some(time);
+        }
     }
 }
+

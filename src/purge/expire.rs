@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::PurgeReport;
 use crate::error::Result;
 use crate::log::model::Expiry;
-use crate::log::retention::{cutoff, restorable, table_expired};
+use crate::log::retention::{cutoff, has_expired_versions, restorable, table_expired};
 use crate::log::state::ProjectState;
 use crate::log::{Draft, Project};
 
@@ -22,8 +22,11 @@ pub(super) fn expired(state: &ProjectState, now: DateTime<Utc>) -> Vec<Expiry> {
             if table_expired(t, cut) {
                 return Some(Expiry { table_id: t.id.clone(), keep_from: None });
             }
-            let first = restorable(t, cut).first()?.lsn;
-            (t.entries.first()?.lsn < first).then(|| Expiry { table_id: t.id.clone(), keep_from: Some(first) })
+            if !has_expired_versions(t, cut) {
+                return None;
+            }
+            let first = restorable(t, cut).front()?.lsn;
+            (t.oldest().0? < first).then(|| Expiry { table_id: t.id.clone(), keep_from: Some(first) })
         })
         .collect()
 }

@@ -212,7 +212,7 @@ async fn commit_create(
 fn put_written(table_id: &str, out: &WriteOutput) -> Action {
     let files = out.partitions.get(&Vec::new()).cloned().unwrap_or_default();
     Action::PutPartition {
-        partition: Partition { id: table_id.to_string(), files, ..Default::default() },
+        partition: Partition { id: table_id.to_string(), files: files.into(), ..Default::default() },
         mode: PutMode::Replace,
     }
 }

@@ -108,7 +108,7 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
     };
     // Partitions whose files change: those holding touched files, and those written to.
     let mut changes: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
-    for (values, p) in &base.partitions {
+    for (values, p) in base.partitions.iter() {
         let removed: Vec<String> = p.files.iter().filter(|f| touched.contains(&f.path)).map(|f| f.path.clone()).collect();
         if !removed.is_empty() {
             changes.insert(values.clone(), removed);
@@ -134,7 +134,7 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
             None => return Err(Error::conflict(format!("{what} was dropped by another statement"))),
         };
         actions.push(Action::PutPartition {
-            partition: Partition { id: id.clone(), values: values.clone(), files, ..Default::default() },
+            partition: Partition { id: id.clone(), values: values.clone(), files: files.into(), ..Default::default() },
             mode: PutMode::Replace,
         });
         if !cols.is_empty() {

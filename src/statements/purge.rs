@@ -23,7 +23,7 @@ pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<Sta
             .map(|t| Expiry { table_id: t.id.clone(), keep_from: None })
             .collect();
         match state.live_table(name) {
-            Some(t) if t.entries.len() > 1 => {
+            Some(t) if t.retained() > 1 => {
                 out.push(Expiry { table_id: t.id.clone(), keep_from: Some(t.current.lsn) })
             }
             Some(_) => {}

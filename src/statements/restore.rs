@@ -222,7 +222,8 @@ fn undrop_partitions(state: &ProjectState, name: &str, ids: &[String], now: Date
         if cur.partitions.values().any(|p| &p.id == id) {
             return Err(Error::invalid(format!("partition ('id'='{id}') of table {name} is not dropped")));
         }
-        let drop = t.entries.iter().rev().find(|e| {
+        let entries = t.entries();
+        let drop = entries.iter().rev().find(|e| {
             e.history.iter().any(|h| h.object_type == ObjectType::Partition && &h.object_id == id && matches!(h.operation, Operation::Drop | Operation::Reclaim))
         });
         let Some(drop) = drop else {

@@ -62,7 +62,7 @@ pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewrit
         let p = p.ok_or_else(conflict)?;
         let files = replaced_files(p, removed, added).ok_or_else(conflict)?;
         actions.push(Action::PutPartition {
-            partition: Partition { id: p.id.clone(), values: values.clone(), files, ..Default::default() },
+            partition: Partition { id: p.id.clone(), values: values.clone(), files: files.into(), ..Default::default() },
             mode: PutMode::Replace,
         });
         if !cols.is_empty() {

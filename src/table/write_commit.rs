@@ -75,7 +75,7 @@ fn draft(
             (_, None) => (out.ids[key].clone(), PutMode::Replace, Operation::Create),
         };
         actions.push(Action::PutPartition {
-            partition: Partition { id: id.clone(), values: key.clone(), files: files.clone(), ..Default::default() },
+            partition: Partition { id: id.clone(), values: key.clone(), files: files.iter().cloned().collect(), ..Default::default() },
             mode: put,
         });
         if partitioned {

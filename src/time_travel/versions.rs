@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
+use crate::log::lazy::Lazy;
 use crate::log::model::{Action, Partition, format_lsn};
 use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
 use crate::statements::history::format_time;
@@ -18,8 +19,8 @@ use crate::log::retention::{check_restorable, cutoff, expired_error, restorable}
 pub fn lsn_at(state: &ProjectState, table: &TableHistory, at: DateTime<Utc>) -> Result<u64> {
     let at = instant_end(at);
     let name = &table.current.name;
-    let newest = table.entries.iter().rev().find(|e| e.time <= at).map(|e| e.lsn);
-    let newest = newest.or_else(|| table.base.as_ref().filter(|b| b.lsn > 0 && b.time <= at).map(|b| b.lsn));
+    let newest = table.entries().iter().rev().find(|e| e.time <= at).map(|e| e.lsn);
+    let newest = newest.or_else(|| table.base().filter(|b| b.lsn > 0 && b.time <= at).map(|b| b.lsn));
     match newest {
         Some(lsn) => Ok(lsn),
         None if at < table.created => Err(Error::not_found(format!(
@@ -77,11 +78,12 @@ pub fn changes(
     }
     let mut snap = version(state, table, to, now)?;
     // Every version in (from, to] must still be retained to know what it wrote.
-    let first_retained = restorable(table, cutoff(state, now)).first().map_or(table.current.lsn, |e| e.lsn);
+    let first_retained = restorable(table, cutoff(state, now)).front().map_or(table.current.lsn, |e| e.lsn);
     if from < to && from + 1 < first_retained {
         return Err(expired_error(&format!("LSN {} of table {name}", format_lsn(from + 1)), state));
     }
-    let in_range = table.entries.iter().filter(|e| e.lsn > from && e.lsn <= to);
+    let entries = table.entries();
+    let in_range = entries.iter().filter(|e| e.lsn > from && e.lsn <= to);
     for entry in in_range.clone() {
         let other_schema = entry.actions.iter().any(|a| matches!(a, Action::Replace { schema, .. } if *schema != snap.schema));
         if other_schema {
@@ -102,6 +104,6 @@ pub fn changes(
             p.files.extend(partition.files.iter().cloned());
         }
     }
-    snap.partitions = written;
+    snap.partitions = Lazy::new(written.into_iter().collect());
     Ok(snap)
 }

@@ -29,7 +29,7 @@ async fn racing_appends_all_land_with_gapless_lsns() {
     let check = TimeMachine::open(&location).await.unwrap();
     assert_eq!(rows(&check, "SELECT count(DISTINCT (w, i)) FROM t").await, vec![(writers * appends).to_string()]);
     let state = check.project().state();
-    let lsns: Vec<u64> = state.live_table("t").unwrap().entries.iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = state.live_table("t").unwrap().entries().iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, (1..=(writers * appends + 1) as u64).collect::<Vec<_>>());
 }
 
@@ -73,7 +73,7 @@ async fn overwrites_from_the_same_base_conflict() {
     // An append to another partition from the same base rebases and lands.
     other.collect().await.unwrap();
     assert_eq!(rows(&tm, "SELECT a, ds FROM p").await, vec!["one|1", "other|2"]);
-    let lsns: BTreeSet<u64> = tm.project().state().live_table("p").unwrap().entries.iter().map(|e| e.lsn).collect();
+    let lsns: BTreeSet<u64> = tm.project().state().live_table("p").unwrap().entries().iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, (1..=4).collect());
 }
 
@@ -127,7 +127,7 @@ async fn racing_merges_each_land_once_or_fail_with_a_conflict() {
     assert_eq!(rows(&check, "SELECT n FROM c WHERE ds = '0'").await, vec![landed.to_string()]);
     assert_eq!(rows(&check, "SELECT count(*) FROM c WHERE ds <> '0'").await, vec!["32".to_string()]);
     let state = check.project().state();
-    let lsns: Vec<u64> = state.live_table("c").unwrap().entries.iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = state.live_table("c").unwrap().entries().iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, (1..=(2 + 32 + landed) as u64).collect::<Vec<_>>());
 }
 
@@ -151,7 +151,7 @@ async fn a_reclamation_racing_a_writer_is_one_of_the_serial_orders() {
         // both rows go with the partition.
         assert!(left == vec!["2".to_string()] || left.is_empty(), "{left:?}");
         let state = check.project().state();
-        let lsns: Vec<u64> = state.live_table("l").unwrap().entries.iter().map(|e| e.lsn).collect();
+        let lsns: Vec<u64> = state.live_table("l").unwrap().entries().iter().map(|e| e.lsn).collect();
         assert_eq!(lsns, (1..=4).collect::<Vec<_>>());
     }
 }

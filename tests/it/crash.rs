@@ -58,7 +58,7 @@ async fn describe(tm: &TimeMachine) -> BTreeMap<String, String> {
     for (id, name, lsn, dropped) in tables {
         let content = if dropped { vec![] } else { rows(tm, &format!("SELECT * FROM {name}")).await };
         // History must be gapless: entries 1..=lsn with no partial version.
-        let lsns: Vec<u64> = tm.project().state().tables[&id].entries.iter().map(|e| e.lsn).collect();
+        let lsns: Vec<u64> = tm.project().state().tables[&id].entries().iter().map(|e| e.lsn).collect();
         assert_eq!(lsns, (1..=lsn).collect::<Vec<_>>(), "history of {name}");
         // Keyed by name: ids differ from one fresh warehouse to the next.
         out.insert(name.clone(), format!("{lsn} {dropped} {content:?}"));
@@ -76,7 +76,7 @@ fn statement(template: &str, tm: &TimeMachine) -> String {
     let state = tm.project().state();
     let dropped_table = state.tables.values().find(|t| t.current.dropped).unwrap().id.clone();
     let t = state.live_table("t").unwrap();
-    let dropped_partition = t.entries.iter().flat_map(|e| &e.history).find(|h| h.operation.to_string() == "DROP").unwrap().object_id.clone();
+    let dropped_partition = t.entries().iter().flat_map(|e| &e.history).find(|h| h.operation.to_string() == "DROP").unwrap().object_id.clone();
     template.replace("{table_id}", &dropped_table).replace("{partition_id}", &dropped_partition)
 }
 

@@ -210,7 +210,7 @@ pub async fn purge_safety(steps: usize, seed: u64) -> (usize, usize) {
         let retained: Vec<(String, u64)> = {
             let state = tm.project().state();
             let cut = cutoff(&state, now);
-            state.tables.values().flat_map(|t| restorable(t, cut).iter().filter(|e| !t.state_at(e.lsn).unwrap().dropped).map(|e| (t.id.clone(), e.lsn))).collect()
+            state.tables.values().flat_map(|t| restorable(t, cut).into_iter().filter(|e| !t.state_at(e.lsn).unwrap().dropped).map(|e| (t.id.clone(), e.lsn))).collect()
         };
         for (id, lsn) in retained {
             let expected = held.get(&(id.clone(), lsn)).cloned().unwrap_or_else(|| panic!("step {step}: no record of {id}@{lsn}"));
@@ -219,7 +219,7 @@ pub async fn purge_safety(steps: usize, seed: u64) -> (usize, usize) {
         }
     }
     // Versions forgotten by purges (automatic or explicit) over the tables still known.
-    let forgotten = tm.project().state().tables.values().map(|t| t.current.lsn as usize - t.entries.len()).sum();
+    let forgotten = tm.project().state().tables.values().map(|t| t.current.lsn as usize - t.entries().len()).sum();
     (checks, forgotten)
 }
 

@@ -57,7 +57,7 @@ pub async fn check_appends(location: &str, writers: usize, appends: usize) {
     let tm = TimeMachine::open(location).await.unwrap();
     let n = writers * appends;
     assert_eq!(rows(&tm, "SELECT count(*), count(DISTINCT (writer, i)) FROM log").await, vec![format!("{n}|{n}")]);
-    let lsns: Vec<u64> = tm.project().state().live_table("log").unwrap().entries.iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = tm.project().state().live_table("log").unwrap().entries().iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, (1..=(n + 1) as u64).collect::<Vec<_>>(), "LSNs 1..={} with no gap or duplicate", n + 1);
 }
 
@@ -153,7 +153,7 @@ async fn sigkill_in_the_middle_of_a_large_overwrite_loses_nothing() {
         let tm = TimeMachine::open(wh.to_str().unwrap()).await.unwrap();
         let state_rows = rows(&tm, "SELECT count(*) FROM big").await;
         let lsn = tm.project().state().live_table("big").unwrap().current.lsn;
-        let lsns: Vec<u64> = tm.project().state().live_table("big").unwrap().entries.iter().map(|e| e.lsn).collect();
+        let lsns: Vec<u64> = tm.project().state().live_table("big").unwrap().entries().iter().map(|e| e.lsn).collect();
         assert_eq!(lsns, (1..=lsn).collect::<Vec<_>>());
         // Either the old content or all of the new one, never a part.
         assert!(state_rows == vec!["1"] || state_rows == vec!["3000000"], "after {delay_ms} ms ({status}): {state_rows:?}");

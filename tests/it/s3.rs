@@ -69,7 +69,7 @@ async fn racing_sessions_on_s3_lose_nothing() {
     let check = TimeMachine::open(&location).await.unwrap();
     let n = writers * appends;
     assert_eq!(rows(&check, "SELECT count(DISTINCT (w, i)) FROM t").await, vec![n.to_string()]);
-    let lsns: Vec<u64> = check.project().state().live_table("t").unwrap().entries.iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = check.project().state().live_table("t").unwrap().entries().iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, (1..=(n + 1) as u64).collect::<Vec<_>>());
     eprintln!("s3: {n} racing commits in {elapsed:?}");
 }

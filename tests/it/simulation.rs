@@ -368,7 +368,7 @@ async fn simulate(seed: u64) -> Outcome {
         Ok(r) => assert_eq!(r.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1, "seed {seed}: table o"),
         Err(e) => panic!("seed {seed}: table o's current version does not read: {e}"),
     }
-    for entry in &table.entries {
+    for entry in table.entries().iter() {
         let sql = format!("SELECT count(*) FROM t VERSION AS OF {}", entry.lsn);
         match fresh.execute(&sql).await {
             Ok(_) => {}

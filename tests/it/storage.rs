@@ -45,7 +45,7 @@ async fn every_statement_is_one_version_with_its_operation() {
     let state = tm.project().state();
     assert_eq!(state.version, 6);
     let table = state.tables.values().next().unwrap();
-    let ops: Vec<(u64, Operation)> = table.entries.iter().map(|e| (e.lsn, e.history[0].operation)).collect();
+    let ops: Vec<(u64, Operation)> = table.entries().iter().map(|e| (e.lsn, e.history[0].operation)).collect();
     use Operation::*;
     assert_eq!(ops, vec![(1, Create), (2, Overwrite), (3, Append), (4, Truncate), (5, Rename), (6, Drop)]);
     // The dropped table keeps its versions: LSN 3 still holds both rows.
@@ -130,7 +130,7 @@ async fn checkpoints_bound_what_opening_reads() {
     names.sort();
     // Every CHECKPOINT_INTERVAL commits (the automatic purge may add one at the latest version).
     for n in [CHECKPOINT_INTERVAL, 2 * CHECKPOINT_INTERVAL] {
-        assert!(names.contains(&format!("{n:020}.json")), "{names:?}");
+        assert!(names.contains(&format!("{n:020}.ckpt")), "{names:?}");
     }
     tm.project().wait_background().await;
     // Remove every log entry the newest checkpoint covers: opening must not need them.

@@ -76,7 +76,7 @@ async fn retention_expires_versions_and_purge_reclaims_their_files() {
     run(&tm, &["INSERT OVERWRITE TABLE t VALUES (6)"]).await;
     tm.project().wait_background().await;
     // Only LSN 7 is restorable now (LSN 6 stopped being current just now... within the day).
-    let lsns: Vec<u64> = tm.project().state().live_table("t").unwrap().entries.iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = tm.project().state().live_table("t").unwrap().entries().iter().map(|e| e.lsn).collect();
     assert_eq!(lsns, vec![6, 7]);
     assert_eq!(data_files(dir.path()), 2);
     // Restoring an expired version fails and says why.
@@ -263,7 +263,7 @@ async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
     let data_lists = store.counters.lists.lock().unwrap()[lists_before..].iter().filter(|p| p.ends_with("/data")).count();
     assert!(data_lists <= 6, "data/ listed {data_lists} times for 120 statements");
     let state = tm.project().state();
-    assert_eq!(state.live_table("t").unwrap().entries.len(), 1);
+    assert_eq!(state.live_table("t").unwrap().entries().len(), 1);
     let files: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(store.inner.list(None)).await.unwrap();
     let parquet = files.iter().filter(|m| m.location.as_ref().ends_with(".parquet")).count();
     assert!(parquet <= 2, "{parquet} data files left for 1 retained version");

@@ -1,0 +1,137 @@
+//! A part of the state that stays encoded, as the checkpoint stored it, until it is first used.
+//!
+//! Opening a project must not parse the history of every retained version, nor the file list of
+//! a table that no statement reads: those parts keep the checkpoint's compressed bytes (checked
+//! against their checksum when the checkpoint was read) and are decoded on first access.
+//! Deref makes the laziness invisible to the code that reads the state.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A value that may still be in its encoded form (zstd-compressed JSON).
+pub struct Lazy<T> {
+    value: OnceLock<T>,
+    /// The encoded form, while it still matches the value (dropped on mutation).
+    encoded: Option<Bytes>,
+}
+
+impl<T> Lazy<T> {
+    /// A decoded value.
+    pub fn new(value: T) -> Self {
+        Self { value: OnceLock::from(value), encoded: None }
+    }
+
+    /// A value kept encoded until first use. `bytes` must have been checked (see
+    /// [`crate::log::checkpoint`]): a decoding failure after that is a bug, not bad input.
+    pub(crate) fn encoded(bytes: Bytes) -> Self {
+        Self { value: OnceLock::new(), encoded: Some(bytes) }
+    }
+
+    /// The encoded form, when the value was read that way and has not changed since (a
+    /// checkpoint then copies the bytes instead of encoding again).
+    pub(crate) fn encoded_bytes(&self) -> Option<&Bytes> {
+        self.encoded.as_ref()
+    }
+
+    /// True once decoded (or built decoded).
+    pub fn is_decoded(&self) -> bool {
+        self.value.get().is_some()
+    }
+}
+
+/// Compresses the JSON of `value` (the encoded form of a [`Lazy`]).
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+    let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    zstd::bulk::compress(&json, 3).map_err(|e| e.to_string())
+}
+
+/// The inverse of [`encode`].
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let json = zstd::stream::decode_all(bytes).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
+}
+
+impl<T: DeserializeOwned> Deref for Lazy<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.value.get_or_init(|| {
+            let bytes = self.encoded.as_deref().unwrap_or_default();
+            decode(bytes).unwrap_or_else(|e| {
+                // The bytes passed their checksum when the checkpoint was read, so they are what
+                // this build wrote: failing here means the encoder and decoder disagree.
+                panic!("a checkpoint part that passed its checksum does not decode (a bug): {e}")
+            })
+        })
+    }
+}
+
+impl<T: DeserializeOwned> DerefMut for Lazy<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        let _ = Deref::deref(self);
+        self.encoded = None;
+        self.value.get_mut().expect("decoded just above")
+    }
+}
+
+impl<T: Clone> Clone for Lazy<T> {
+    fn clone(&self) -> Self {
+        Self { value: self.value.clone(), encoded: self.encoded.clone() }
+    }
+}
+
+impl<T: Default> Default for Lazy<T> {
+    fn default() -> Self {
+        Self { value: OnceLock::from(T::default()), encoded: None }
+    }
+}
+
+impl<T: DeserializeOwned + PartialEq> PartialEq for Lazy<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: DeserializeOwned + fmt::Debug> fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value.get() {
+            Some(v) => v.fmt(f),
+            None => write!(f, "<{} encoded bytes>", self.encoded.as_ref().map_or(0, Bytes::len)),
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Serialize> Serialize for Lazy<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lazy<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Self::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_on_first_use_and_forgets_its_bytes_when_changed() {
+        let bytes = Bytes::from(encode(&vec![1u64, 2, 3]).unwrap());
+        let mut lazy: Lazy<Vec<u64>> = Lazy::encoded(bytes.clone());
+        assert!(!lazy.is_decoded());
+        assert_eq!(lazy.len(), 3);
+        assert!(lazy.is_decoded());
+        assert_eq!(lazy.encoded_bytes(), Some(&bytes));
+        lazy.push(4);
+        assert_eq!(*lazy, vec![1, 2, 3, 4]);
+        assert_eq!(lazy.encoded_bytes(), None);
+    }
+}
