@@ -3,39 +3,57 @@
 //! Opening a project must not parse the history of every retained version, nor the file list of
 //! a table that no statement reads: those parts keep the checkpoint's compressed bytes (checked
 //! against their checksum when the checkpoint was read) and are decoded on first access.
-//! Deref makes the laziness invisible to the code that reads the state.
+//! Deref makes the laziness invisible to the code that reads the state; changes to a value not
+//! yet decoded wait in order until it is ([`Lazy::defer`]), so that applying the log entries
+//! after a checkpoint does not decode the file lists they append to.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// A change waiting for the value to be decoded.
+type Update<T> = Arc<dyn Fn(&mut T) + Send + Sync>;
+
 /// A value that may still be in its encoded form (zstd-compressed JSON).
 pub struct Lazy<T> {
     value: OnceLock<T>,
-    /// The encoded form, while it still matches the value (dropped on mutation).
+    /// The encoded form (once decoded, kept while it still matches the value).
     encoded: Option<Bytes>,
+    /// Changes to apply after decoding, in order.
+    pending: Vec<Update<T>>,
 }
 
 impl<T> Lazy<T> {
     /// A decoded value.
     pub fn new(value: T) -> Self {
-        Self { value: OnceLock::from(value), encoded: None }
+        Self { value: OnceLock::from(value), encoded: None, pending: Vec::new() }
     }
 
     /// A value kept encoded until first use. `bytes` must have been checked (see
     /// [`crate::log::checkpoint`]): a decoding failure after that is a bug, not bad input.
     pub(crate) fn encoded(bytes: Bytes) -> Self {
-        Self { value: OnceLock::new(), encoded: Some(bytes) }
+        Self { value: OnceLock::new(), encoded: Some(bytes), pending: Vec::new() }
+    }
+
+    /// Applies `change` now if the value is decoded, else when it is.
+    pub fn defer(&mut self, change: impl Fn(&mut T) + Send + Sync + 'static) {
+        match self.value.get_mut() {
+            Some(value) => {
+                change(value);
+                self.encoded = None;
+            }
+            None => self.pending.push(Arc::new(change)),
+        }
     }
 
     /// The encoded form, when the value was read that way and has not changed since (a
     /// checkpoint then copies the bytes instead of encoding again).
     pub(crate) fn encoded_bytes(&self) -> Option<&Bytes> {
-        self.encoded.as_ref()
+        self.encoded.as_ref().filter(|_| self.pending.is_empty())
     }
 
     /// True once decoded (or built decoded).
@@ -62,11 +80,15 @@ impl<T: DeserializeOwned> Deref for Lazy<T> {
     fn deref(&self) -> &T {
         self.value.get_or_init(|| {
             let bytes = self.encoded.as_deref().unwrap_or_default();
-            decode(bytes).unwrap_or_else(|e| {
+            let mut value = decode(bytes).unwrap_or_else(|e| {
                 // The bytes passed their checksum when the checkpoint was read, so they are what
                 // this build wrote: failing here means the encoder and decoder disagree.
                 panic!("a checkpoint part that passed its checksum does not decode (a bug): {e}")
-            })
+            });
+            for change in &self.pending {
+                change(&mut value);
+            }
+            value
         })
     }
 }
@@ -75,19 +97,20 @@ impl<T: DeserializeOwned> DerefMut for Lazy<T> {
     fn deref_mut(&mut self) -> &mut T {
         let _ = Deref::deref(self);
         self.encoded = None;
+        self.pending.clear();
         self.value.get_mut().expect("decoded just above")
     }
 }
 
 impl<T: Clone> Clone for Lazy<T> {
     fn clone(&self) -> Self {
-        Self { value: self.value.clone(), encoded: self.encoded.clone() }
+        Self { value: self.value.clone(), encoded: self.encoded.clone(), pending: self.pending.clone() }
     }
 }
 
 impl<T: Default> Default for Lazy<T> {
     fn default() -> Self {
-        Self { value: OnceLock::from(T::default()), encoded: None }
+        Self::new(T::default())
     }
 }
 
@@ -133,5 +156,19 @@ mod tests {
         lazy.push(4);
         assert_eq!(*lazy, vec![1, 2, 3, 4]);
         assert_eq!(lazy.encoded_bytes(), None);
+    }
+
+    #[test]
+    fn changes_wait_for_the_value_in_order() {
+        let mut lazy: Lazy<Vec<u64>> = Lazy::encoded(Bytes::from(encode(&vec![1u64]).unwrap()));
+        lazy.defer(|v| v.push(2));
+        lazy.defer(|v| v.retain(|x| *x != 1));
+        let copy = lazy.clone();
+        assert!(!lazy.is_decoded());
+        assert_eq!(lazy.encoded_bytes(), None, "the bytes no longer match the value");
+        assert_eq!(*lazy, vec![2]);
+        assert_eq!(*copy, vec![2]);
+        lazy.defer(|v| v.push(3));
+        assert_eq!(*lazy, vec![2, 3]);
     }
 }

@@ -126,8 +126,13 @@ impl Project {
             background: std::sync::Mutex::new(Vec::new()),
             journal: std::sync::Mutex::new(std::collections::VecDeque::new()),
         };
-        let (state, _) = project.read_checkpoints().await?;
+        let started = std::time::Instant::now();
+        let (state, skipped) = project.read_checkpoints().await?;
         *project.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
+        if skipped.is_none() {
+            // The checkpoints were just listed and the newest read: no need to look again.
+            *project.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+        }
         project.refresh().await?;
         Ok(project)
     }

@@ -104,7 +104,8 @@ impl TableSnapshot {
         }
     }
 
-    /// Applies one version's actions in place.
+    /// Applies one version's actions in place. A file list not yet decoded stays so: its
+    /// changes wait for the first reader.
     fn apply(&mut self, lsn: u64, time: DateTime<Utc>, actions: &[Action]) {
         self.lsn = lsn;
         self.time = time;
@@ -113,52 +114,21 @@ impl TableSnapshot {
                 Action::Create { name, schema, lifecycle } => {
                     self.name = name.clone();
                     self.schema = schema.clone();
-                    self.partitions.clear();
                     self.dropped = false;
                     self.lifecycle = *lifecycle;
                     self.ddl_time = Some(time);
-                    if !schema.is_partitioned() {
-                        let p = Partition { id: self.id.clone(), modified: Some(time), ..Default::default() };
-                        self.partitions.insert(vec![], p);
-                    }
                 }
                 Action::Rename { name } => self.name = name.clone(),
                 Action::Drop => self.dropped = true,
                 Action::Undrop { name } => {
                     self.dropped = false;
                     self.name = name.clone();
-                    // Restored data starts its LIFECYCLE anew (else it would be reclaimed again
-                    // at once).
-                    touch(&mut self.partitions, time, None);
                 }
-                Action::Replace { schema, partitions } => {
+                Action::Replace { schema, .. } => {
                     if *schema != self.schema {
                         self.ddl_time = Some(time);
                     }
                     self.schema = schema.clone();
-                    self.partitions = Lazy::new(
-                        partitions
-                            .iter()
-                            .map(|p| (p.values.clone(), Partition { modified: Some(time), ..p.clone() }))
-                            .collect(),
-                    );
-                }
-                Action::PutPartition { partition, mode } => {
-                    match (mode, self.partitions.get_mut(&partition.values)) {
-                        (PutMode::Append, Some(existing)) => {
-                            existing.files.extend(partition.files.iter().cloned());
-                            existing.modified = Some(time);
-                        }
-                        (_, existing) => {
-                            // An overwrite keeps the partition's lifecycle setting.
-                            let disabled = existing.map_or(partition.lifecycle_disabled, |e| e.lifecycle_disabled);
-                            let p = Partition { modified: Some(time), lifecycle_disabled: disabled, ..partition.clone() };
-                            self.partitions.insert(partition.values.clone(), p);
-                        }
-                    }
-                }
-                Action::DropPartition { values } => {
-                    self.partitions.remove(values);
                 }
                 Action::AlterSchema { schema } => {
                     self.schema = schema.clone();
@@ -168,17 +138,19 @@ impl TableSnapshot {
                     self.lifecycle = *days;
                     self.ddl_time = Some(time);
                 }
-                Action::Touch { values } => touch(&mut self.partitions, time, values.as_ref()),
                 Action::EnableLifecycle { values: None, enabled } => {
                     self.lifecycle_disabled = !enabled;
                     self.ddl_time = Some(time);
                 }
-                Action::EnableLifecycle { values: Some(values), enabled } => {
-                    if let Some(p) = self.partitions.get_mut(values) {
-                        p.lifecycle_disabled = !enabled;
-                    }
-                }
+                Action::PutPartition { .. }
+                | Action::DropPartition { .. }
+                | Action::Touch { .. }
+                | Action::EnableLifecycle { values: Some(_), .. } => {}
             }
+        }
+        if actions.iter().any(changes_partitions) {
+            let (id, actions) = (self.id.clone(), actions.to_vec());
+            self.partitions.defer(move |p| apply_to_partitions(p, &id, time, &actions));
         }
     }
 
@@ -296,6 +268,11 @@ impl TableHistory {
     /// The state just before the first retained version (None when that is the CREATE).
     pub fn base(&self) -> Option<&TableSnapshot> {
         self.past.base.as_ref()
+    }
+
+    /// True once the history read from a checkpoint has been decoded (a statement asked for it).
+    pub fn history_decoded(&self) -> bool {
+        self.past.is_decoded()
     }
 
     /// The number of retained versions (without decoding the history).
@@ -620,6 +597,67 @@ impl From<Checkpoint> for ProjectState {
                 .collect(),
             corrupt: c.corrupt,
             freed: c.freed,
+        }
+    }
+}
+
+/// True when `action` changes partitions.
+fn changes_partitions(action: &Action) -> bool {
+    !matches!(
+        action,
+        Action::Rename { .. }
+            | Action::Drop
+            | Action::AlterSchema { .. }
+            | Action::SetLifecycle { .. }
+            | Action::EnableLifecycle { values: None, .. }
+    )
+}
+
+/// The part of a version's actions that changes the partitions of table `id`.
+fn apply_to_partitions(partitions: &mut Partitions, id: &str, time: DateTime<Utc>, actions: &[Action]) {
+    for action in actions {
+        match action {
+            Action::Create { schema, .. } => {
+                partitions.clear();
+                if !schema.is_partitioned() {
+                    let p = Partition { id: id.to_string(), modified: Some(time), ..Default::default() };
+                    partitions.insert(vec![], p);
+                }
+            }
+            // Restored data starts its LIFECYCLE anew (else it would be reclaimed again at once).
+            Action::Undrop { .. } => touch(partitions, time, None),
+            Action::Replace { partitions: replaced, .. } => {
+                *partitions = replaced
+                    .iter()
+                    .map(|p| (p.values.clone(), Partition { modified: Some(time), ..p.clone() }))
+                    .collect();
+            }
+            Action::PutPartition { partition, mode } => match (mode, partitions.get_mut(&partition.values)) {
+                (PutMode::Append, Some(existing)) => {
+                    existing.files.extend(partition.files.iter().cloned());
+                    existing.modified = Some(time);
+                }
+                (_, existing) => {
+                    // An overwrite keeps the partition's lifecycle setting.
+                    let disabled = existing.map_or(partition.lifecycle_disabled, |e| e.lifecycle_disabled);
+                    let p = Partition { modified: Some(time), lifecycle_disabled: disabled, ..partition.clone() };
+                    partitions.insert(partition.values.clone(), p);
+                }
+            },
+            Action::DropPartition { values } => {
+                partitions.remove(values);
+            }
+            Action::Touch { values } => touch(partitions, time, values.as_ref()),
+            Action::EnableLifecycle { values: Some(values), enabled } => {
+                if let Some(p) = partitions.get_mut(values) {
+                    p.lifecycle_disabled = !enabled;
+                }
+            }
+            Action::Rename { .. }
+            | Action::Drop
+            | Action::AlterSchema { .. }
+            | Action::SetLifecycle { .. }
+            | Action::EnableLifecycle { values: None, .. } => {}
         }
     }
 }
