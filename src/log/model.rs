@@ -87,8 +87,13 @@ pub struct DataFile {
     /// computed them. Scans hand them to DataFusion (files pruned before they are opened,
     /// `count(*)`, `min`, `max` answered from metadata). Empty for files written before
     /// statistics were recorded.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub stats: BTreeMap<String, ColumnStats>,
+    /// Shared: replaying versions (time travel) copies files without copying their statistics.
+    #[serde(default, skip_serializing_if = "no_stats")]
+    pub stats: std::sync::Arc<BTreeMap<String, ColumnStats>>,
+}
+
+fn no_stats(stats: &std::sync::Arc<BTreeMap<String, ColumnStats>>) -> bool {
+    stats.is_empty()
 }
 
 /// The statistics of one column of one data file.

@@ -36,6 +36,9 @@ tokio::task_local! {
 pub const CHECKPOINT_INTERVAL: u64 = 50;
 
 
+/// Log entries read at once when catching up.
+const PROBE_BATCH: u64 = 16;
+
 /// Give up after this many lost races for one statement.
 const MAX_COMMIT_ATTEMPTS: usize = 10_000;
 
@@ -353,19 +356,26 @@ impl Project {
         Ok(metas.iter().filter_map(|m| parse_number(&m.location)).max().unwrap_or(0))
     }
 
-    /// Reads `_log/<v+1>`, `_log/<v+2>`, … until one is missing.
+    /// Reads `_log/<v+1>`, `_log/<v+2>`, … until one is missing. The first read is alone (most
+    /// refreshes find nothing new); once entries are found, the next ones are read several at a
+    /// time, applied in order up to the first missing one.
     async fn probe(&self) -> Result<()> {
+        let mut batch = 1;
         loop {
             let next = self.state().version + 1;
-            let path = numbered(&self.log_dir(), next);
-            match self.store().get(&path).await {
-                Ok(r) => {
-                    let bytes = r.bytes().await?;
-                    self.apply_entry(next, &path, &bytes)?;
+            let reads = (next..next + batch).map(|v| async move {
+                let path = numbered(&self.log_dir(), v);
+                match self.store().get(&path).await {
+                    Ok(r) => Ok(Some((v, path, r.bytes().await?))),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(Error::from(e)),
                 }
-                Err(object_store::Error::NotFound { .. }) => return Ok(()),
-                Err(e) => return Err(e.into()),
+            });
+            for read in futures::future::join_all(reads).await {
+                let Some((v, path, bytes)) = read? else { return Ok(()) };
+                self.apply_entry(v, &path, &bytes)?;
             }
+            batch = (batch * 2).min(PROBE_BATCH);
         }
     }
 

@@ -148,7 +148,12 @@ impl TableSnapshot {
                 | Action::EnableLifecycle { values: Some(_), .. } => {}
             }
         }
-        if actions.iter().any(changes_partitions) {
+        if !actions.iter().any(changes_partitions) {
+            return;
+        }
+        if self.partitions.is_decoded() {
+            apply_to_partitions(&mut self.partitions, &self.id, time, actions);
+        } else {
             let (id, actions) = (self.id.clone(), actions.to_vec());
             self.partitions.defer(move |p| apply_to_partitions(p, &id, time, &actions));
         }

@@ -328,7 +328,7 @@ impl PartitionWriter {
             path: file.path,
             size,
             rows: file.rows,
-            stats,
+            stats: stats.into(),
         });
         Ok(())
     }

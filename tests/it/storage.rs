@@ -158,3 +158,87 @@ async fn data_files_are_parquet_under_ids() {
     assert_eq!(&bytes[..4], b"PAR1");
     assert_eq!(bytes.len() as u64, file.size);
 }
+
+/// 120 one-row appends to `t` (checkpoints at 50 and 100) and an untouched table `u`.
+async fn appended(location: &str) -> TimeMachine {
+    let tm = TimeMachine::open(location).await.unwrap();
+    run(&tm, &["CREATE TABLE t (n BIGINT)", "CREATE TABLE u (n BIGINT)", "INSERT INTO u VALUES (7)"]).await;
+    for i in 0..120 {
+        tm.execute(&format!("INSERT INTO t VALUES ({i})")).await.unwrap();
+    }
+    tm.project().wait_background().await;
+    tm
+}
+
+#[tokio::test]
+async fn opening_decodes_a_file_list_or_a_history_only_when_a_statement_uses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().to_str().unwrap().to_string();
+    let writer = appended(&location).await;
+    let reader = TimeMachine::open(&location).await.unwrap();
+    let decoded = |tm: &TimeMachine, name: &str| {
+        let state = tm.project().state();
+        let t = state.live_table(name).unwrap();
+        (t.current.partitions.is_decoded(), t.history_decoded())
+    };
+    assert_eq!(decoded(&reader, "t"), (false, false), "opening parsed the catalog only");
+    // Entries after the checkpoint change t without decoding it.
+    writer.execute("INSERT INTO t VALUES (1000)").await.unwrap();
+    assert_eq!(rows(&reader, "SELECT count(*) FROM u").await, vec!["1"]);
+    assert_eq!(decoded(&reader, "t"), (false, false));
+    assert_eq!(rows(&reader, "SELECT count(*), sum(n) FROM t").await, vec![format!("121|{}", (0..120).sum::<u64>() + 1000)]);
+    assert_eq!(decoded(&reader, "t"), (true, false), "a query reads the current files, not the history");
+    assert_eq!(decoded(&reader, "u"), (true, false));
+    let history = rows(&reader, "SHOW HISTORY FOR TABLE t").await;
+    assert_eq!(history.len(), 122, "CREATE and 121 appends");
+    assert_eq!(decoded(&reader, "t"), (true, true));
+    assert_eq!(rows(&reader, "SELECT count(*) FROM t VERSION AS OF 60").await, vec!["59"]);
+}
+
+#[tokio::test]
+async fn a_damaged_part_of_the_newest_checkpoint_falls_back_to_the_one_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().to_str().unwrap().to_string();
+    appended(&location).await;
+    let cp = dir.path().join("default/_checkpoints");
+    let mut names: Vec<_> = std::fs::read_dir(&cp).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    let newest = names.last().unwrap();
+    let mut bytes = std::fs::read(newest).unwrap();
+    let at = bytes.len() - 5;
+    bytes[at] ^= 0x5a;
+    std::fs::write(newest, bytes).unwrap();
+    let reopened = TimeMachine::open(&location).await.unwrap();
+    assert_eq!(rows(&reopened, "SELECT count(*) FROM t").await, vec!["120"]);
+    assert_eq!(rows(&reopened, "SHOW HISTORY FOR TABLE t").await.len(), 121);
+}
+
+#[tokio::test]
+async fn a_checkpoint_in_the_earlier_json_format_still_opens() {
+    use datafusion_timemachine::log::state::Checkpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().to_str().unwrap().to_string();
+    let tm = appended(&location).await;
+    let state = tm.project().state();
+    let version = state.version;
+    let legacy = serde_json::to_vec(&Checkpoint::from(&*state)).unwrap();
+    let cp = dir.path().join("default/_checkpoints");
+    for e in std::fs::read_dir(&cp).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    std::fs::write(cp.join(format!("{version:020}.json")), legacy).unwrap();
+    for v in 1..=version {
+        std::fs::remove_file(dir.path().join(format!("default/_log/{v:020}.json"))).unwrap();
+    }
+    let reopened = TimeMachine::open(&location).await.unwrap();
+    assert_eq!(rows(&reopened, "SELECT count(*) FROM t").await, vec!["120"]);
+    assert_eq!(rows(&reopened, "SHOW HISTORY FOR TABLE t").await.len(), 121);
+    // The next checkpoint is written in the current format, from the legacy one.
+    reopened.execute("INSERT INTO t VALUES (1)").await.unwrap();
+    datafusion_timemachine::purge::purge_project(reopened.project(), usize::MAX).await.unwrap();
+    std::fs::remove_file(cp.join(format!("{version:020}.json"))).unwrap();
+    assert!(cp.join(format!("{:020}.ckpt", version + 1)).exists());
+    let again = TimeMachine::open(&location).await.unwrap();
+    assert_eq!(rows(&again, "SELECT count(*) FROM t").await, vec!["121"]);
+    assert_eq!(rows(&again, "SELECT count(*) FROM t VERSION AS OF 30").await, vec!["29"]);
+}
