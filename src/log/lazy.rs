@@ -62,25 +62,33 @@ impl<T> Lazy<T> {
     }
 }
 
-/// Compresses the JSON of `value` (the encoded form of a [`Lazy`]).
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+/// How a part of the state is stored in a checkpoint.
+pub trait Codec: Sized {
+    /// The stored form.
+    fn encode(&self) -> Result<Vec<u8>, String>;
+    /// The inverse of [`Codec::encode`].
+    fn decode(bytes: &[u8]) -> Result<Self, String>;
+}
+
+/// Compresses the JSON of `value` (the usual [`Codec`]).
+pub(crate) fn encode_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(value).map_err(|e| e.to_string())?;
     zstd::bulk::compress(&json, 3).map_err(|e| e.to_string())
 }
 
-/// The inverse of [`encode`].
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+/// The inverse of [`encode_json`].
+pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let json = zstd::stream::decode_all(bytes).map_err(|e| e.to_string())?;
     serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
-impl<T: DeserializeOwned> Deref for Lazy<T> {
+impl<T: Codec> Deref for Lazy<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
         self.value.get_or_init(|| {
             let bytes = self.encoded.as_deref().unwrap_or_default();
-            let mut value = decode(bytes).unwrap_or_else(|e| {
+            let mut value = T::decode(bytes).unwrap_or_else(|e| {
                 // The bytes passed their checksum when the checkpoint was read, so they are what
                 // this build wrote: failing here means the encoder and decoder disagree.
                 panic!("a checkpoint part that passed its checksum does not decode (a bug): {e}")
@@ -93,7 +101,7 @@ impl<T: DeserializeOwned> Deref for Lazy<T> {
     }
 }
 
-impl<T: DeserializeOwned> DerefMut for Lazy<T> {
+impl<T: Codec> DerefMut for Lazy<T> {
     fn deref_mut(&mut self) -> &mut T {
         let _ = Deref::deref(self);
         self.encoded = None;
@@ -114,13 +122,13 @@ impl<T: Default> Default for Lazy<T> {
     }
 }
 
-impl<T: DeserializeOwned + PartialEq> PartialEq for Lazy<T> {
+impl<T: Codec + PartialEq> PartialEq for Lazy<T> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
     }
 }
 
-impl<T: DeserializeOwned + fmt::Debug> fmt::Debug for Lazy<T> {
+impl<T: Codec + fmt::Debug> fmt::Debug for Lazy<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.value.get() {
             Some(v) => v.fmt(f),
@@ -129,7 +137,7 @@ impl<T: DeserializeOwned + fmt::Debug> fmt::Debug for Lazy<T> {
     }
 }
 
-impl<T: DeserializeOwned + Serialize> Serialize for Lazy<T> {
+impl<T: Codec + Serialize> Serialize for Lazy<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         (**self).serialize(s)
     }
@@ -144,6 +152,20 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lazy<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Codec for Vec<u64> {
+        fn encode(&self) -> Result<Vec<u8>, String> {
+            encode_json(self)
+        }
+
+        fn decode(bytes: &[u8]) -> Result<Self, String> {
+            decode_json(bytes)
+        }
+    }
+
+    fn encode<T: Codec>(value: &T) -> Result<Vec<u8>, String> {
+        value.encode()
+    }
 
     #[test]
     fn decodes_on_first_use_and_forgets_its_bytes_when_changed() {

@@ -9,6 +9,7 @@
 //! - `data/<table_id>/<partition_id>/<uuid>.parquet`: immutable data files.
 
 pub mod acl;
+mod action_de;
 pub mod checkpoint;
 pub mod lazy;
 pub mod model;

@@ -140,8 +140,9 @@ pub enum PutMode {
 }
 
 /// One change to a table's state. A table version is the previous version plus its actions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+// Deserialize: see `action_de.rs` (the same form, read without buffering).
 pub enum Action {
     /// The table comes into existence (empty).
     Create {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lazy::Lazy;
+use super::lazy::{Codec, Lazy, decode_json, encode_json};
 use super::model::{Action, Commit, HistoryRow, Partition, PutMode, TableChange, TableSchema};
 
 /// A table's partitions by their values: a persistent map, stored as the list of its partitions
@@ -47,6 +47,16 @@ impl FromIterator<(Vec<String>, Partition)> for Partitions {
 impl Serialize for Partitions {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.0.values())
+    }
+}
+
+impl Codec for Partitions {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        encode_json(self)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        decode_json(bytes)
     }
 }
 
@@ -196,6 +206,77 @@ pub struct Past {
     pub entries: Entries,
 }
 
+/// Versions per separately compressed chunk of a stored history: chunks decode in parallel.
+const CHUNK: usize = 1024;
+
+/// A history is stored as its base and chunks of [`CHUNK`] entries, each compressed on its own
+/// (a count, the lengths, then the parts), so that decoding uses every core.
+impl Codec for Past {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        let entries: Vec<&VersionEntry> = self.entries.iter().map(Arc::as_ref).collect();
+        let mut parts = vec![encode_json(&self.base)?];
+        for chunk in entries.chunks(CHUNK) {
+            parts.push(encode_json(chunk)?);
+        }
+        let mut out = Vec::with_capacity(4 + 4 * parts.len() + parts.iter().map(Vec::len).sum::<usize>());
+        let count = |n: usize| u32::try_from(n).map_err(|_| "history part over 4 GiB".to_string());
+        out.extend_from_slice(&count(parts.len())?.to_le_bytes());
+        for p in &parts {
+            out.extend_from_slice(&count(p.len())?.to_le_bytes());
+        }
+        for p in parts {
+            out.extend_from_slice(&p);
+        }
+        Ok(out)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let (n, mut rest) = take_u32(bytes)?;
+        let mut lengths = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let (len, r) = take_u32(rest)?;
+            lengths.push(len as usize);
+            rest = r;
+        }
+        let mut parts = Vec::with_capacity(lengths.len());
+        for len in lengths {
+            let part = rest.get(..len).ok_or("history truncated")?;
+            parts.push(part);
+            rest = &rest[len..];
+        }
+        let (base, chunks) = parts.split_first().ok_or("history without a base")?;
+        let base: Option<TableSnapshot> = decode_json(base)?;
+        let decoded = decode_in_parallel(chunks)?;
+        let entries = decoded.into_iter().flatten().map(Arc::new).collect();
+        Ok(Past { base, entries })
+    }
+}
+
+fn take_u32(bytes: &[u8]) -> Result<(u32, &[u8]), String> {
+    let (n, rest) = bytes.split_first_chunk::<4>().ok_or("history truncated")?;
+    Ok((u32::from_le_bytes(*n), rest))
+}
+
+/// Decodes history chunks on every core, in order.
+fn decode_in_parallel(chunks: &[&[u8]]) -> Result<Vec<Vec<VersionEntry>>, String> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks.len());
+    if workers <= 1 {
+        return chunks.iter().map(|c| decode_json(c)).collect();
+    }
+    let mut slots: Vec<Option<Result<Vec<VersionEntry>, String>>> = (0..chunks.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let per = chunks.len().div_ceil(workers);
+        for (chunk_group, slot_group) in chunks.chunks(per).zip(slots.chunks_mut(per)) {
+            scope.spawn(move || {
+                for (c, slot) in chunk_group.iter().zip(slot_group) {
+                    *slot = Some(decode_json(c));
+                }
+            });
+        }
+    });
+    slots.into_iter().map(|s| s.unwrap_or_else(|| Err("a history chunk was not decoded".into()))).collect()
+}
+
 /// What a purge after every statement needs of a table's history without decoding it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct PastSummary {
@@ -312,7 +393,7 @@ impl TableHistory {
         }
         let past = Past { base: self.base().cloned(), entries: self.entries() };
         let summary = PastSummary::of(&past.entries);
-        Ok((super::lazy::encode(&past)?.into(), summary))
+        Ok((past.encode()?.into(), summary))
     }
 
     /// The table as it was at `lsn`, if that version is retained.
