@@ -105,7 +105,15 @@ pub fn check_restorable(state: &ProjectState, table: &TableHistory, lsn: u64, no
         )));
     }
     let cut = cutoff(state, now);
-    if !restorable(table, cut).iter().any(|e| e.lsn == lsn) {
+    // When nothing has expired yet, every retained version is (without decoding the history).
+    let kept = if table_expired(table, cut) {
+        false
+    } else if !has_expired_versions(table, cut) {
+        table.oldest().0.is_some_and(|first| lsn >= first)
+    } else {
+        restorable(table, cut).iter().any(|e| e.lsn == lsn)
+    };
+    if !kept {
         return Err(expired_error(&format!("LSN {} of table {name}", format_lsn(lsn)), state));
     }
     Ok(())

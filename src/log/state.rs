@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::lazy::{Codec, Lazy, decode_json, encode_json};
+use super::past::Past;
 use super::model::{Action, Commit, HistoryRow, Partition, PutMode, TableChange, TableSchema};
 
 /// A table's partitions by their values: a persistent map, stored as the list of its partitions
@@ -196,87 +197,6 @@ pub struct VersionEntry {
     pub writes: bool,
 }
 
-/// The retained versions of a table as a checkpoint stores them: the state before the first
-/// of them and their deltas.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Past {
-    /// State just before `entries[0]` (None when the entries start with CREATE).
-    pub base: Option<TableSnapshot>,
-    /// Versions, ascending LSN, no gaps.
-    pub entries: Entries,
-}
-
-/// Versions per separately compressed chunk of a stored history: chunks decode in parallel.
-const CHUNK: usize = 1024;
-
-/// A history is stored as its base and chunks of [`CHUNK`] entries, each compressed on its own
-/// (a count, the lengths, then the parts), so that decoding uses every core.
-impl Codec for Past {
-    fn encode(&self) -> Result<Vec<u8>, String> {
-        let entries: Vec<&VersionEntry> = self.entries.iter().map(Arc::as_ref).collect();
-        let mut parts = vec![encode_json(&self.base)?];
-        for chunk in entries.chunks(CHUNK) {
-            parts.push(encode_json(chunk)?);
-        }
-        let mut out = Vec::with_capacity(4 + 4 * parts.len() + parts.iter().map(Vec::len).sum::<usize>());
-        let count = |n: usize| u32::try_from(n).map_err(|_| "history part over 4 GiB".to_string());
-        out.extend_from_slice(&count(parts.len())?.to_le_bytes());
-        for p in &parts {
-            out.extend_from_slice(&count(p.len())?.to_le_bytes());
-        }
-        for p in parts {
-            out.extend_from_slice(&p);
-        }
-        Ok(out)
-    }
-
-    fn decode(bytes: &[u8]) -> Result<Self, String> {
-        let (n, mut rest) = take_u32(bytes)?;
-        let mut lengths = Vec::with_capacity(n as usize);
-        for _ in 0..n {
-            let (len, r) = take_u32(rest)?;
-            lengths.push(len as usize);
-            rest = r;
-        }
-        let mut parts = Vec::with_capacity(lengths.len());
-        for len in lengths {
-            let part = rest.get(..len).ok_or("history truncated")?;
-            parts.push(part);
-            rest = &rest[len..];
-        }
-        let (base, chunks) = parts.split_first().ok_or("history without a base")?;
-        let base: Option<TableSnapshot> = decode_json(base)?;
-        let decoded = decode_in_parallel(chunks)?;
-        let entries = decoded.into_iter().flatten().map(Arc::new).collect();
-        Ok(Past { base, entries })
-    }
-}
-
-fn take_u32(bytes: &[u8]) -> Result<(u32, &[u8]), String> {
-    let (n, rest) = bytes.split_first_chunk::<4>().ok_or("history truncated")?;
-    Ok((u32::from_le_bytes(*n), rest))
-}
-
-/// Decodes history chunks on every core, in order.
-fn decode_in_parallel(chunks: &[&[u8]]) -> Result<Vec<Vec<VersionEntry>>, String> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chunks.len());
-    if workers <= 1 {
-        return chunks.iter().map(|c| decode_json(c)).collect();
-    }
-    let mut slots: Vec<Option<Result<Vec<VersionEntry>, String>>> = (0..chunks.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let per = chunks.len().div_ceil(workers);
-        for (chunk_group, slot_group) in chunks.chunks(per).zip(slots.chunks_mut(per)) {
-            scope.spawn(move || {
-                for (c, slot) in chunk_group.iter().zip(slot_group) {
-                    *slot = Some(decode_json(c));
-                }
-            });
-        }
-    });
-    slots.into_iter().map(|s| s.unwrap_or_else(|| Err("a history chunk was not decoded".into()))).collect()
-}
-
 /// What a purge after every statement needs of a table's history without decoding it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct PastSummary {
@@ -308,8 +228,8 @@ pub struct TableHistory {
     pub created: DateTime<Utc>,
     /// The latest version, materialized.
     pub current: Arc<TableSnapshot>,
-    /// The versions up to the checkpoint this state was read from (decoded when first asked).
-    past: Lazy<Past>,
+    /// The versions up to the checkpoint this state was read from (decoded as asked).
+    past: Past,
     /// What is known of `past` without decoding it.
     summary: PastSummary,
     /// Versions applied since.
@@ -330,7 +250,7 @@ impl TableHistory {
         }
         let entries: Entries = entries.into_iter().map(Arc::new).collect();
         let summary = PastSummary::of(&entries);
-        Self { id, created, current: Arc::new(current), past: Lazy::new(Past { base, entries }), summary, recent: Entries::new() }
+        Self { id, created, current: Arc::new(current), past: Past::new(base, &entries), summary, recent: Entries::new() }
     }
 
     /// A history read from a checkpoint: the current version, and the past still encoded.
@@ -338,7 +258,7 @@ impl TableHistory {
         id: String,
         created: DateTime<Utc>,
         current: TableSnapshot,
-        past: Lazy<Past>,
+        past: Past,
         summary: PastSummary,
     ) -> Self {
         Self { id, created, current: Arc::new(current), past, summary, recent: Entries::new() }
@@ -346,19 +266,26 @@ impl TableHistory {
 
     /// The retained versions, ascending LSN, no gaps (decodes the history on first use).
     pub fn entries(&self) -> Entries {
-        let mut all = self.past.entries.clone();
+        self.entries_through(None)
+    }
+
+    /// The retained versions up to at least `through` (only the stored chunks it needs are
+    /// decoded; later versions may follow).
+    fn entries_through(&self, through: Option<u64>) -> Entries {
+        let mut all = self.past.entries(through);
         all.append(self.recent.clone());
         all
     }
 
     /// The state just before the first retained version (None when that is the CREATE).
     pub fn base(&self) -> Option<&TableSnapshot> {
-        self.past.base.as_ref()
+        self.past.base()
     }
 
-    /// True once the history read from a checkpoint has been decoded (a statement asked for it).
+    /// True once some of the history read from a checkpoint has been decoded (a statement asked
+    /// for it).
     pub fn history_decoded(&self) -> bool {
-        self.past.is_decoded()
+        self.past.any_decoded()
     }
 
     /// The number of retained versions (without decoding the history).
@@ -367,7 +294,7 @@ impl TableHistory {
     }
 
     fn summary(&self) -> PastSummary {
-        if self.past.is_decoded() { PastSummary::of(&self.past.entries) } else { self.summary }
+        self.summary
     }
 
     /// The LSN of the oldest retained version and the commit time of the one after it (without
@@ -385,15 +312,10 @@ impl TableHistory {
 
     /// The history as a checkpoint stores it: the bytes it was read from when nothing changed
     /// since, else encoded anew.
-    pub(crate) fn encoded_past(&self) -> Result<(bytes::Bytes, PastSummary), String> {
-        if self.recent.is_empty()
-            && let Some(bytes) = self.past.encoded_bytes()
-        {
-            return Ok((bytes.clone(), self.summary));
-        }
-        let past = Past { base: self.base().cloned(), entries: self.entries() };
-        let summary = PastSummary::of(&past.entries);
-        Ok((past.encode()?.into(), summary))
+    pub(crate) fn encoded_past(&self) -> Result<(Vec<u8>, PastSummary), String> {
+        let (first_lsn, second_time) = self.oldest();
+        let summary = PastSummary { len: self.retained(), first_lsn, second_time };
+        Ok((self.past.followed_by(&self.recent).write()?, summary))
     }
 
     /// The table as it was at `lsn`, if that version is retained.
@@ -401,10 +323,11 @@ impl TableHistory {
         if lsn == self.current.lsn {
             return Some(self.current.as_ref().clone());
         }
-        let entries = self.entries();
-        if !entries.iter().any(|e| e.lsn == lsn) {
+        // Retained versions have consecutive LSNs from the oldest to the current one.
+        if self.oldest().0.is_none_or(|first| lsn < first) || lsn > self.current.lsn {
             return self.base().filter(|b| b.lsn == lsn && lsn > 0).cloned();
         }
+        let entries = self.entries_through(Some(lsn));
         let mut s = self.base().cloned().unwrap_or_else(|| TableSnapshot::empty(&self.id));
         for e in entries.iter().take_while(|e| e.lsn <= lsn) {
             s.apply(e.lsn, e.time, &e.actions);
@@ -425,7 +348,7 @@ impl TableHistory {
         }
         let entries = entries.skip(n);
         self.summary = PastSummary::of(&entries);
-        self.past = Lazy::new(Past { base: Some(base), entries });
+        self.past = Past::new(Some(base), &entries);
         self.recent = Entries::new();
     }
 

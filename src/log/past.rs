@@ -1,0 +1,225 @@
+//! The retained versions of a table as a checkpoint stores them: the state before the first of
+//! them (the base) and the versions in chunks of [`CHUNK`].
+//!
+//! Each chunk is compressed on its own and decoded only when a statement needs it: time travel
+//! to LSN k decodes the chunks up to k, SHOW HISTORY all of them, several at once on every
+//! core. A checkpoint copies the chunks it read and did not change, so writing one encodes only
+//! the versions committed since.
+//!
+//! Stored form: the length of a JSON layout (u32, little endian), the layout (the base's length,
+//! then each chunk's first and last LSN and length), then the parts.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use super::lazy::{Codec, Lazy, decode_json, encode_json};
+use super::state::{Entries, TableSnapshot, VersionEntry};
+
+/// Versions per chunk.
+pub const CHUNK: usize = 1024;
+
+/// The state before the first retained version (None when that version is the CREATE).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Base(pub Option<TableSnapshot>);
+
+impl Codec for Base {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        encode_json(&self.0)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        decode_json(bytes).map(Base)
+    }
+}
+
+/// Consecutive versions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chunk(pub Entries);
+
+impl Codec for Chunk {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        encode_json(&self.0.iter().map(Arc::as_ref).collect::<Vec<&VersionEntry>>())
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let entries: Vec<VersionEntry> = decode_json(bytes)?;
+        Ok(Chunk(entries.into_iter().map(Arc::new).collect()))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    first: u64,
+    last: u64,
+    entries: Lazy<Chunk>,
+}
+
+/// The base and the versions after it, each part decoded when first needed.
+#[derive(Debug, Clone, Default)]
+pub struct Past {
+    base: Lazy<Base>,
+    chunks: Vec<Stored>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Layout {
+    base: u64,
+    /// First LSN, last LSN and length of each chunk.
+    chunks: Vec<(u64, u64, u64)>,
+}
+
+impl Past {
+    /// A past of decoded parts.
+    pub fn new(base: Option<TableSnapshot>, entries: &Entries) -> Self {
+        Self { base: Lazy::new(Base(base)), chunks: Vec::new() }.followed_by(entries)
+    }
+
+    /// This past with `entries` after it. Full chunks are kept as they are (still encoded if
+    /// they were); a last chunk with room is filled up.
+    pub fn followed_by(&self, entries: &Entries) -> Self {
+        let mut out = self.clone();
+        let mut rest = entries.clone();
+        if let Some(last) = out.chunks.last()
+            && last.entries.0.len() < CHUNK
+            && !rest.is_empty()
+        {
+            let mut merged = out.chunks.pop().expect("just seen").entries.0.clone();
+            merged.append(rest);
+            rest = merged;
+        }
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(CHUNK));
+            let first = rest.front().map_or(0, |e| e.lsn);
+            let last = rest.back().map_or(0, |e| e.lsn);
+            out.chunks.push(Stored { first, last, entries: Lazy::new(Chunk(rest)) });
+            rest = tail;
+        }
+        out
+    }
+
+    /// Reads the stored form: only the layout is parsed; the parts stay encoded.
+    pub fn read(bytes: Bytes) -> Result<Self, String> {
+        let (len, _) = bytes.split_first_chunk::<4>().ok_or("history truncated")?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let layout = bytes.get(4..4 + len).ok_or("history truncated in its layout")?;
+        let layout: Layout = serde_json::from_slice(layout).map_err(|e| format!("history layout: {e}"))?;
+        let mut at = 4 + len;
+        let mut part = |n: u64| -> Result<Bytes, String> {
+            let n = usize::try_from(n).map_err(|e| e.to_string())?;
+            if at + n > bytes.len() {
+                return Err("history truncated in its parts".into());
+            }
+            at += n;
+            Ok(bytes.slice(at - n..at))
+        };
+        let base = Lazy::encoded(part(layout.base)?);
+        let mut chunks = Vec::with_capacity(layout.chunks.len());
+        for (first, last, len) in layout.chunks {
+            chunks.push(Stored { first, last, entries: Lazy::encoded(part(len)?) });
+        }
+        Ok(Self { base, chunks })
+    }
+
+    /// The stored form, copying the parts that are still as they were read.
+    pub fn write(&self) -> Result<Vec<u8>, String> {
+        let bytes = |lazy_bytes: Option<&Bytes>, encode: &dyn Fn() -> Result<Vec<u8>, String>| match lazy_bytes {
+            Some(b) => Ok(b.to_vec()),
+            None => encode(),
+        };
+        let base = bytes(self.base.encoded_bytes(), &|| self.base.encode())?;
+        let mut parts = Vec::with_capacity(self.chunks.len());
+        for c in &self.chunks {
+            parts.push((c.first, c.last, bytes(c.entries.encoded_bytes(), &|| c.entries.encode())?));
+        }
+        let layout = Layout { base: base.len() as u64, chunks: parts.iter().map(|(f, l, p)| (*f, *l, p.len() as u64)).collect() };
+        let layout = serde_json::to_vec(&layout).map_err(|e| e.to_string())?;
+        let len = u32::try_from(layout.len()).map_err(|_| "history layout over 4 GiB".to_string())?;
+        let mut out = len.to_le_bytes().to_vec();
+        out.extend_from_slice(&layout);
+        out.extend_from_slice(&base);
+        for (_, _, p) in parts {
+            out.extend_from_slice(&p);
+        }
+        Ok(out)
+    }
+
+    /// The base.
+    pub fn base(&self) -> Option<&TableSnapshot> {
+        self.base.0.as_ref()
+    }
+
+    /// The versions, or those of the chunks that start at or before `through`.
+    pub fn entries(&self, through: Option<u64>) -> Entries {
+        let wanted: Vec<&Stored> = self.chunks.iter().filter(|c| through.is_none_or(|lsn| c.first <= lsn)).collect();
+        decode_in_parallel(&wanted);
+        let mut out = Entries::new();
+        for c in wanted {
+            out.append(c.entries.0.clone());
+        }
+        out
+    }
+
+    /// True once some chunk of versions has been decoded.
+    pub fn any_decoded(&self) -> bool {
+        self.chunks.iter().any(|c| c.entries.is_decoded())
+    }
+}
+
+/// Decodes the chunks not yet decoded, on every core.
+fn decode_in_parallel(chunks: &[&Stored]) {
+    let pending: Vec<&Stored> = chunks.iter().copied().filter(|c| !c.entries.is_decoded()).collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pending.len());
+    if workers <= 1 {
+        return;
+    }
+    std::thread::scope(|scope| {
+        for group in pending.chunks(pending.len().div_ceil(workers)) {
+            scope.spawn(move || {
+                for c in group {
+                    let _ = c.entries.0.len();
+                }
+            });
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn entries(from: u64, to: u64) -> Entries {
+        (from..=to)
+            .map(|lsn| Arc::new(VersionEntry { lsn, time: Utc::now(), history: vec![], actions: vec![], writes: false }))
+            .collect()
+    }
+
+    #[test]
+    fn chunks_decode_as_needed_and_unchanged_chunks_are_copied() {
+        let past = Past::new(None, &entries(1, 2500));
+        let stored = Past::read(past.write().unwrap().into()).unwrap();
+        assert_eq!(stored.chunks.len(), 3);
+        assert!(!stored.any_decoded());
+        let upto = stored.entries(Some(1500));
+        assert_eq!((upto.front().unwrap().lsn, upto.back().unwrap().lsn), (1, 2048));
+        assert!(stored.chunks[1].entries.is_decoded() && !stored.chunks[2].entries.is_decoded());
+        // Appending fills the last chunk and leaves the full ones encoded.
+        let longer = stored.followed_by(&entries(2501, 3100));
+        assert!(longer.chunks[0].entries.encoded_bytes().is_some());
+        let again = Past::read(longer.write().unwrap().into()).unwrap();
+        let all = again.entries(None);
+        assert_eq!(all.len(), 3100);
+        assert!(all.iter().zip(1..).all(|(e, lsn)| e.lsn == lsn));
+        assert_eq!(again.chunks.iter().map(|c| (c.first, c.last)).collect::<Vec<_>>(), vec![(1, 1024), (1025, 2048), (2049, 3072), (3073, 3100)]);
+    }
+
+    #[test]
+    fn a_truncated_history_is_an_error() {
+        let bytes = Past::new(None, &entries(1, 10)).write().unwrap();
+        assert!(Past::read(Bytes::from(bytes[..bytes.len() - 1].to_vec())).is_err());
+        assert!(Past::read(Bytes::from_static(b"\x01")).is_err());
+    }
+}
