@@ -290,17 +290,13 @@ impl TableHistory {
 
     /// The number of retained versions (without decoding the history).
     pub fn retained(&self) -> usize {
-        self.summary().len + self.recent.len()
-    }
-
-    fn summary(&self) -> PastSummary {
-        self.summary
+        self.summary.len + self.recent.len()
     }
 
     /// The LSN of the oldest retained version and the commit time of the one after it (without
     /// decoding the history): what tells whether anything expired.
     pub fn oldest(&self) -> (Option<u64>, Option<DateTime<Utc>>) {
-        let s = self.summary();
+        let s = self.summary;
         let first = s.first_lsn.or_else(|| self.recent.front().map(|e| e.lsn));
         let second = match s.len {
             0 => self.recent.get(1).map(|e| e.time),
@@ -310,8 +306,8 @@ impl TableHistory {
         (first, second)
     }
 
-    /// The history as a checkpoint stores it: the bytes it was read from when nothing changed
-    /// since, else encoded anew.
+    /// The history as a checkpoint stores it (the chunks read from the last checkpoint and not
+    /// changed since are copied), and its summary.
     pub(crate) fn encoded_past(&self) -> Result<(Vec<u8>, PastSummary), String> {
         let (first_lsn, second_time) = self.oldest();
         let summary = PastSummary { len: self.retained(), first_lsn, second_time };
