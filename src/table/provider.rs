@@ -322,8 +322,10 @@ impl TableProvider for VersionedTable {
             groups[i % groups_wanted].push(f);
         }
         // The session's Parquet options (pruning, page index, bloom filters, pushdown …) apply,
-        // as they do to DataFusion's own Parquet tables.
-        let options = state.table_options().parquet.clone();
+        // as they do to DataFusion's own Parquet tables: `SET datafusion.execution.parquet.…`
+        // changes the session config, which `default_table_options` lays over the table options
+        // (`table_options()` alone misses it).
+        let options = state.default_table_options().parquet;
         self.scan_files(groups, projection, limit, (options, None), state.runtime_env())
     }
 

@@ -132,3 +132,35 @@ async fn footers_are_read_once_per_process() {
     // Cold: footer and data of each of the 5 files; warm: the data only.
     assert!(warm + 5 <= cold, "cold {cold} reads, warm {warm}");
 }
+
+/// The Parquet options of the scan, if `plan` reads Parquet.
+fn parquet_options(plan: &dyn ExecutionPlan) -> Option<datafusion::config::TableParquetOptions> {
+    use datafusion::datasource::physical_plan::ParquetSource;
+    if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
+        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
+        && let Some(source) = config.file_source().downcast_ref::<ParquetSource>()
+    {
+        return Some(source.table_parquet_options().clone());
+    }
+    plan.children().iter().find_map(|c| parquet_options(c.as_ref()))
+}
+
+#[tokio::test]
+async fn the_session_parquet_options_reach_the_scan() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(&tm, &["CREATE TABLE t (a STRING, b BIGINT)", "INSERT INTO t VALUES ('x', 1), ('y', 2)"]).await;
+    let options = |sql: &'static str| {
+        let tm = tm.clone();
+        async move { parquet_options(tm.sql(sql).await.unwrap().create_physical_plan().await.unwrap().as_ref()).unwrap() }
+    };
+    let before = options("SELECT * FROM t WHERE b > 1").await;
+    assert!(!before.global.pushdown_filters);
+    for set in ["SET datafusion.execution.parquet.pushdown_filters = true", "SET datafusion.execution.parquet.reorder_filters = true"] {
+        tm.context().sql(set).await.unwrap().collect().await.unwrap();
+    }
+    for sql in ["SELECT * FROM t WHERE b > 1", "SELECT * FROM t VERSION AS OF 2 WHERE b > 1"] {
+        let after = options(sql).await;
+        assert!(after.global.pushdown_filters && after.global.reorder_filters, "{sql}");
+    }
+    assert_eq!(crate::rows(&tm, "SELECT a FROM t WHERE b > 1").await, vec!["y"]);
+}
