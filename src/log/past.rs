@@ -14,11 +14,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+
 use super::lazy::{Codec, Lazy, decode_json, encode_json};
+use super::model::{Action, HistoryRow};
 use super::state::{Entries, TableSnapshot, VersionEntry};
 
-/// Versions per chunk.
-pub const CHUNK: usize = 1024;
+/// Versions per chunk: small enough that time travel decodes little past the LSN it wants and
+/// that the cores share the work evenly.
+pub const CHUNK: usize = 256;
 
 /// The state before the first retained version (None when that version is the CREATE).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,14 +42,49 @@ impl Codec for Base {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Chunk(pub Entries);
 
+/// A version as a chunk stores it: its time in nanoseconds, which decodes several times faster
+/// than RFC 3339 text.
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    lsn: u64,
+    #[serde(with = "chrono::serde::ts_nanoseconds")]
+    time: DateTime<Utc>,
+    history: &'a [HistoryRow],
+    actions: &'a [Action],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    writes: bool,
+}
+
+/// [`EntryOut`], read back.
+#[derive(Deserialize)]
+struct EntryIn {
+    lsn: u64,
+    #[serde(with = "chrono::serde::ts_nanoseconds")]
+    time: DateTime<Utc>,
+    history: Vec<HistoryRow>,
+    actions: Vec<Action>,
+    #[serde(default)]
+    writes: bool,
+}
+
 impl Codec for Chunk {
     fn encode(&self) -> Result<Vec<u8>, String> {
-        encode_json(&self.0.iter().map(Arc::as_ref).collect::<Vec<&VersionEntry>>())
+        let out: Vec<EntryOut<'_>> = self
+            .0
+            .iter()
+            .map(|e| EntryOut { lsn: e.lsn, time: e.time, history: &e.history, actions: &e.actions, writes: e.writes })
+            .collect();
+        encode_json(&out)
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, String> {
-        let entries: Vec<VersionEntry> = decode_json(bytes)?;
-        Ok(Chunk(entries.into_iter().map(Arc::new).collect()))
+        let entries: Vec<EntryIn> = decode_json(bytes)?;
+        Ok(Chunk(
+            entries
+                .into_iter()
+                .map(|e| Arc::new(VersionEntry { lsn: e.lsn, time: e.time, history: e.history, actions: e.actions, writes: e.writes }))
+                .collect(),
+        ))
     }
 }
 
@@ -167,17 +206,19 @@ impl Past {
     }
 }
 
-/// Decodes the chunks not yet decoded, on every core.
+/// Decodes the chunks not yet decoded, on every core (each thread takes the next chunk).
 fn decode_in_parallel(chunks: &[&Stored]) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let pending: Vec<&Stored> = chunks.iter().copied().filter(|c| !c.entries.is_decoded()).collect();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pending.len());
     if workers <= 1 {
         return;
     }
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for group in pending.chunks(pending.len().div_ceil(workers)) {
-            scope.spawn(move || {
-                for c in group {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(c) = pending.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let _ = c.entries.0.len();
                 }
             });
@@ -199,21 +240,24 @@ mod tests {
 
     #[test]
     fn chunks_decode_as_needed_and_unchanged_chunks_are_copied() {
-        let past = Past::new(None, &entries(1, 2500));
+        let c = CHUNK as u64;
+        let past = Past::new(None, &entries(1, 2 * c + c / 2));
         let stored = Past::read(past.write().unwrap().into()).unwrap();
         assert_eq!(stored.chunks.len(), 3);
         assert!(!stored.any_decoded());
-        let upto = stored.entries(Some(1500));
-        assert_eq!((upto.front().unwrap().lsn, upto.back().unwrap().lsn), (1, 2048));
+        let upto = stored.entries(Some(c + 10));
+        assert_eq!((upto.front().unwrap().lsn, upto.back().unwrap().lsn), (1, 2 * c));
         assert!(stored.chunks[1].entries.is_decoded() && !stored.chunks[2].entries.is_decoded());
         // Appending fills the last chunk and leaves the full ones encoded.
-        let longer = stored.followed_by(&entries(2501, 3100));
+        let longer = stored.followed_by(&entries(2 * c + c / 2 + 1, 3 * c + 10));
         assert!(longer.chunks[0].entries.encoded_bytes().is_some());
         let again = Past::read(longer.write().unwrap().into()).unwrap();
         let all = again.entries(None);
-        assert_eq!(all.len(), 3100);
+        assert_eq!(all.len() as u64, 3 * c + 10);
         assert!(all.iter().zip(1..).all(|(e, lsn)| e.lsn == lsn));
-        assert_eq!(again.chunks.iter().map(|c| (c.first, c.last)).collect::<Vec<_>>(), vec![(1, 1024), (1025, 2048), (2049, 3072), (3073, 3100)]);
+        assert_eq!(all[5].time, past.entries(None)[5].time, "times survive to the nanosecond");
+        let bounds: Vec<(u64, u64)> = again.chunks.iter().map(|x| (x.first, x.last)).collect();
+        assert_eq!(bounds, vec![(1, c), (c + 1, 2 * c), (2 * c + 1, 3 * c), (3 * c + 1, 3 * c + 10)]);
     }
 
     #[test]
