@@ -12,7 +12,7 @@ pub mod acl;
 mod action_de;
 pub mod checkpoint;
 pub mod lazy;
-pub mod past;
+mod past;
 pub mod model;
 mod project;
 pub mod retention;

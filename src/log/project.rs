@@ -634,7 +634,12 @@ fn salvage_table_ids(bytes: &[u8]) -> Vec<String> {
 }
 
 /// Waits a little after a lost race, longer as races repeat, with jitter so racers spread out.
+/// The first retry is at once: most races are with one other commit (a background purge's, or
+/// another process's), which the refresh before the retry has just read.
 async fn backoff(attempt: usize) {
+    if attempt == 0 {
+        return;
+    }
     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 8;
     let ms = (attempt.min(6) as u64) * 2 + jitter;
     tokio::time::sleep(Duration::from_millis(ms)).await;
