@@ -348,6 +348,28 @@ impl TableHistory {
         self.recent = Entries::new();
     }
 
+    /// True when a version after the oldest retained one, up to `lsn`, may have removed files
+    /// (an overwrite, a dropped partition, a restore, a rewrite): only then can forgetting the
+    /// versions before `lsn` free a file.
+    pub fn may_remove_files_through(&self, lsn: u64) -> bool {
+        let first = self.oldest().0.unwrap_or(0);
+        self.entries_through(Some(lsn))
+            .iter()
+            .filter(|e| e.lsn > first && e.lsn <= lsn)
+            .flat_map(|e| &e.actions)
+            .any(|a| {
+                !matches!(
+                    a,
+                    Action::PutPartition { mode: PutMode::Append, .. }
+                        | Action::Rename { .. }
+                        | Action::AlterSchema { .. }
+                        | Action::SetLifecycle { .. }
+                        | Action::Touch { .. }
+                        | Action::EnableLifecycle { .. }
+                )
+            })
+    }
+
     /// Paths of every data file that some retained version references.
     pub fn referenced_files(&self) -> HashSet<String> {
         let mut out = HashSet::new();
@@ -463,6 +485,13 @@ impl ProjectState {
         let mut kept = HashSet::new();
         for e in expire {
             let Some(t) = self.tables.get(&e.table_id) else { continue };
+            // Appends only: every file of the forgotten versions is still in the first kept one
+            // (the usual case at retention 0, without walking the table's files per statement).
+            if let Some(lsn) = e.keep_from
+                && !t.may_remove_files_through(lsn)
+            {
+                continue;
+            }
             candidates.extend(t.referenced_files());
             if let Some(lsn) = e.keep_from {
                 let mut trimmed = t.clone();
@@ -677,3 +706,39 @@ fn touch(partitions: &mut Partitions, time: DateTime<Utc>, values: Option<&Vec<S
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::model::{ColumnDef, DataFile, Expiry};
+
+    fn put(s: &mut ProjectState, path: &str, mode: PutMode) {
+        let lsn = s.tables.values().next().map_or(1, |t| t.current.lsn + 1);
+        let actions = if lsn == 1 {
+            let schema = TableSchema { columns: vec![ColumnDef::new("v", "bigint")], partition_columns: vec![] };
+            vec![Action::Create { name: "t".into(), schema, lifecycle: None }]
+        } else {
+            let file = DataFile { path: path.into(), size: 1, rows: 1, stats: Default::default() };
+            vec![Action::PutPartition { partition: Partition { id: "p".into(), files: imbl::vector![file], ..Default::default() }, mode }]
+        };
+        let change = TableChange { table_id: "t".into(), lsn, history: vec![], actions, writes: true };
+        let commit = Commit { version: s.version + 1, time: Utc::now(), statement: String::new(), tables: vec![change], properties: BTreeMap::new(), expire: vec![], freed: vec![] };
+        s.apply(&commit).unwrap();
+    }
+
+    #[test]
+    fn forgetting_appends_frees_nothing_and_forgetting_an_overwritten_version_frees_its_files() {
+        let mut s = ProjectState::default();
+        put(&mut s, "", PutMode::Append);
+        for f in ["a", "b", "c"] {
+            put(&mut s, f, PutMode::Append);
+        }
+        let expire = |keep| vec![Expiry { table_id: "t".into(), keep_from: Some(keep) }];
+        assert!(!s.tables["t"].may_remove_files_through(4));
+        assert!(s.files_freed_by(&expire(4)).is_empty());
+        put(&mut s, "d", PutMode::Replace);
+        assert!(s.tables["t"].may_remove_files_through(5));
+        assert_eq!(s.files_freed_by(&expire(5)), vec!["a", "b", "c"]);
+        assert!(s.files_freed_by(&expire(4)).is_empty(), "version 4 still holds them");
+    }
+}
