@@ -17,6 +17,7 @@ pub mod model;
 mod project;
 pub mod retention;
 pub mod state;
+mod upkeep;
 
 pub use project::{CHECKPOINT_INTERVAL, Draft, MaintenanceEvent, Project};
 pub(crate) use project::{parse_number, superseded_checkpoints};

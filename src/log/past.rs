@@ -22,11 +22,11 @@ use super::state::{Entries, TableSnapshot, VersionEntry};
 
 /// Versions per chunk: small enough that time travel decodes little past the LSN it wants and
 /// that the cores share the work evenly.
-pub const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = 256;
 
 /// The state before the first retained version (None when that version is the CREATE).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Base(pub Option<TableSnapshot>);
+pub(crate) struct Base(pub Option<TableSnapshot>);
 
 impl Codec for Base {
     fn encode(&self) -> Result<Vec<u8>, String> {
@@ -40,7 +40,7 @@ impl Codec for Base {
 
 /// Consecutive versions.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Chunk(pub Entries);
+pub(crate) struct Chunk(pub Entries);
 
 /// A version as a chunk stores it: its time in nanoseconds, which decodes several times faster
 /// than RFC 3339 text.
@@ -97,7 +97,7 @@ struct Stored {
 
 /// The base and the versions after it, each part decoded when first needed.
 #[derive(Debug, Clone, Default)]
-pub struct Past {
+pub(crate) struct Past {
     base: Lazy<Base>,
     chunks: Vec<Stored>,
 }
@@ -111,13 +111,13 @@ struct Layout {
 
 impl Past {
     /// A past of decoded parts.
-    pub fn new(base: Option<TableSnapshot>, entries: &Entries) -> Self {
+    pub(crate) fn new(base: Option<TableSnapshot>, entries: &Entries) -> Self {
         Self { base: Lazy::new(Base(base)), chunks: Vec::new() }.followed_by(entries)
     }
 
     /// This past with `entries` after it. Full chunks are kept as they are (still encoded if
     /// they were); a last chunk with room is filled up.
-    pub fn followed_by(&self, entries: &Entries) -> Self {
+    pub(crate) fn followed_by(&self, entries: &Entries) -> Self {
         let mut out = self.clone();
         let mut rest = entries.clone();
         if let Some(last) = out.chunks.last()
@@ -139,7 +139,7 @@ impl Past {
     }
 
     /// Reads the stored form: only the layout is parsed; the parts stay encoded.
-    pub fn read(bytes: Bytes) -> Result<Self, String> {
+    pub(crate) fn read(bytes: Bytes) -> Result<Self, String> {
         let (len, _) = bytes.split_first_chunk::<4>().ok_or("history truncated")?;
         let len = u32::from_le_bytes(*len) as usize;
         let layout = bytes.get(4..4 + len).ok_or("history truncated in its layout")?;
@@ -162,7 +162,7 @@ impl Past {
     }
 
     /// The stored form, copying the parts that are still as they were read.
-    pub fn write(&self) -> Result<Vec<u8>, String> {
+    pub(crate) fn write(&self) -> Result<Vec<u8>, String> {
         let bytes = |lazy_bytes: Option<&Bytes>, encode: &dyn Fn() -> Result<Vec<u8>, String>| match lazy_bytes {
             Some(b) => Ok(b.to_vec()),
             None => encode(),
@@ -185,12 +185,12 @@ impl Past {
     }
 
     /// The base.
-    pub fn base(&self) -> Option<&TableSnapshot> {
+    pub(crate) fn base(&self) -> Option<&TableSnapshot> {
         self.base.0.as_ref()
     }
 
     /// The versions, or those of the chunks that start at or before `through`.
-    pub fn entries(&self, through: Option<u64>) -> Entries {
+    pub(crate) fn entries(&self, through: Option<u64>) -> Entries {
         let wanted: Vec<&Stored> = self.chunks.iter().filter(|c| through.is_none_or(|lsn| c.first <= lsn)).collect();
         decode_in_parallel(&wanted);
         let mut out = Entries::new();
@@ -201,7 +201,7 @@ impl Past {
     }
 
     /// True once some chunk of versions has been decoded.
-    pub fn any_decoded(&self) -> bool {
+    pub(crate) fn any_decoded(&self) -> bool {
         self.chunks.iter().any(|c| c.entries.is_decoded())
     }
 }

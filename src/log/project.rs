@@ -67,9 +67,11 @@ pub struct Project {
     refresh_lock: tokio::sync::Mutex<()>,
     /// When the last full listing of the log started.
     last_listed: std::sync::Mutex<Option<std::time::Instant>>,
-    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Background tasks, each marked true when it is an automatic purge.
+    background: std::sync::Mutex<Vec<(bool, tokio::task::JoinHandle<()>)>>,
     /// What background maintenance (automatic purges) did in this process, newest last.
     journal: std::sync::Mutex<std::collections::VecDeque<MaintenanceEvent>>,
+    upkeep: super::upkeep::Upkeep,
 }
 
 /// One background maintenance run (an automatic purge) of this process: when, and what came of
@@ -128,6 +130,7 @@ impl Project {
             last_listed: std::sync::Mutex::new(None),
             background: std::sync::Mutex::new(Vec::new()),
             journal: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            upkeep: Default::default(),
         };
         let started = std::time::Instant::now();
         let (state, skipped) = project.read_checkpoints().await?;
@@ -157,12 +160,22 @@ impl Project {
         Ok(())
     }
 
-    /// Keeps a background task (an automatic purge) so that [`Project::wait_background`] can
-    /// let it finish.
+    /// Keeps a background task (a checkpoint) so that [`Project::wait_background`] can let it
+    /// finish.
     pub fn add_background(&self, task: tokio::task::JoinHandle<()>) {
+        self.keep_background(false, task);
+    }
+
+    /// Keeps an automatic purge, as [`Project::add_background`]; [`Project::purge_running`] tells
+    /// whether one still runs.
+    pub fn add_purge(&self, task: tokio::task::JoinHandle<()>) {
+        self.keep_background(true, task);
+    }
+
+    fn keep_background(&self, purge: bool, task: tokio::task::JoinHandle<()>) {
         let mut tasks = self.background.lock().unwrap_or_else(|e| e.into_inner());
-        tasks.retain(|t| !t.is_finished());
-        tasks.push(task);
+        tasks.retain(|(_, t)| !t.is_finished());
+        tasks.push((purge, task));
     }
 
     /// Records a background maintenance run (kept for the last 100).
@@ -179,15 +192,33 @@ impl Project {
         self.journal.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
     }
 
-    /// True while a background task is running.
-    pub fn background_running(&self) -> bool {
-        self.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|t| !t.is_finished())
+    /// Notes that this process's clock was just found to agree with the object store's: for a
+    /// while its commits forget the versions of the tables they write that left the retention
+    /// period (a purge's clock check, which they would otherwise skip).
+    pub fn trust_clock(&self) {
+        self.upkeep.trust_clock();
+    }
+
+    /// Notes that every file freed at or before `settled` has been deleted.
+    pub fn freed_deleted_through(&self, settled: chrono::DateTime<chrono::Utc>) {
+        self.upkeep.freed_deleted_through(settled);
+    }
+
+    /// True when some file freed at or before `settled` may still await deletion.
+    pub fn freed_due(&self, settled: chrono::DateTime<chrono::Utc>) -> bool {
+        self.upkeep.freed_due(&self.state(), settled)
+    }
+
+    /// True while an automatic purge is running (a checkpoint being written does not count:
+    /// it must not hold back the purge due after the commit that wrote it).
+    pub fn purge_running(&self) -> bool {
+        self.background.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|(purge, t)| *purge && !t.is_finished())
     }
 
     /// Waits for background tasks (a CLI calls this before exiting).
     pub async fn wait_background(&self) {
         let tasks: Vec<_> = self.background.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
-        for t in tasks {
+        for (_, t) in tasks {
             let _ = t.await;
         }
     }
@@ -423,7 +454,7 @@ impl Project {
                 let d = draft(&state)?;
                 let now = self.clock.now();
                 let time = state.last_time.map_or(now, |last| now.max(last));
-                let commit = Commit {
+                let mut commit = Commit {
                     version: state.version + 1,
                     time,
                     statement: statement.to_string(),
@@ -432,6 +463,12 @@ impl Project {
                     expire: d.expire,
                     freed: d.freed,
                 };
+                if self.upkeep.clock_trusted()
+                    && let Some((expire, freed)) = super::retention::carried_expiry(&state, &commit)
+                {
+                    commit.expire = expire;
+                    commit.freed = freed;
+                }
                 for change in &commit.tables {
                     state.check_readable(&change.table_id)?;
                 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{Error, Result};
-use crate::log::model::format_lsn;
+use crate::log::model::{Commit, Expiry, format_lsn};
 use crate::log::state::{Entries, ProjectState, TableHistory};
 
 /// The project property that sets the retention.
@@ -69,6 +69,52 @@ pub fn restorable(table: &TableHistory, cutoff: DateTime<Utc>) -> Entries {
 /// nothing has: the oldest expires once its successor is older than the cutoff).
 pub fn has_expired_versions(table: &TableHistory, cutoff: DateTime<Utc>) -> bool {
     table.oldest().1.is_some_and(|second| second <= cutoff)
+}
+
+/// Versions of the tables `only` keeps that have left the retention period at `now`.
+pub fn expired(state: &ProjectState, now: DateTime<Utc>, only: impl Fn(&TableHistory) -> bool) -> Vec<Expiry> {
+    let cut = cutoff(state, now);
+    state
+        .tables
+        .values()
+        .filter(|t| only(t))
+        .filter_map(|t| {
+            if table_expired(t, cut) {
+                return Some(Expiry { table_id: t.id.clone(), keep_from: None });
+            }
+            if !has_expired_versions(t, cut) {
+                return None;
+            }
+            let first = restorable(t, cut).front()?.lsn;
+            (t.oldest().0? < first).then(|| Expiry { table_id: t.id.clone(), keep_from: Some(first) })
+        })
+        .collect()
+}
+
+/// The expiry a commit that writes tables carries itself: the versions of those tables that
+/// have left the retention period once it lands (at retention 0, the very version it
+/// supersedes), and the data files only they referenced. Continuous writes then need no purge
+/// commit of their own per statement. None when nothing of theirs expires.
+pub fn carried_expiry(state: &ProjectState, commit: &Commit) -> Option<(Vec<Expiry>, Vec<String>)> {
+    let cut = cutoff(state, commit.time);
+    // Cheap test first (no history decoded, no state copied): once the commit lands, the oldest
+    // retained version of a table it writes is followed by the same version as now, or by the
+    // commit itself when only the current version is retained.
+    let written = |id: &str| commit.tables.iter().any(|c| c.table_id == id);
+    let due = commit.tables.iter().any(|c| {
+        state.tables.get(&c.table_id).is_some_and(|t| t.oldest().1.unwrap_or(commit.time) <= cut)
+    });
+    if !due || !commit.expire.is_empty() {
+        return None;
+    }
+    let mut next = state.clone();
+    next.apply(commit).ok()?;
+    let expire = expired(&next, commit.time, |t| written(&t.id));
+    if expire.is_empty() {
+        return None;
+    }
+    let freed = next.files_freed_by(&expire);
+    Some((expire, freed))
 }
 
 /// The error for a version that is gone.

@@ -3,33 +3,11 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
-
 use super::PurgeReport;
 use crate::error::Result;
 use crate::log::model::Expiry;
-use crate::log::retention::{cutoff, has_expired_versions, restorable, table_expired};
 use crate::log::state::ProjectState;
 use crate::log::{Draft, Project};
-
-/// Versions that have left the retention period.
-pub(super) fn expired(state: &ProjectState, now: DateTime<Utc>) -> Vec<Expiry> {
-    let cut = cutoff(state, now);
-    state
-        .tables
-        .values()
-        .filter_map(|t| {
-            if table_expired(t, cut) {
-                return Some(Expiry { table_id: t.id.clone(), keep_from: None });
-            }
-            if !has_expired_versions(t, cut) {
-                return None;
-            }
-            let first = restorable(t, cut).front()?.lsn;
-            (t.oldest().0? < first).then(|| Expiry { table_id: t.id.clone(), keep_from: Some(first) })
-        })
-        .collect()
-}
 
 pub(super) fn referenced(state: &ProjectState) -> HashSet<String> {
     state.tables.values().flat_map(|t| t.referenced_files()).collect()

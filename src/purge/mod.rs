@@ -21,6 +21,7 @@ pub use lifecycle::reclaim;
 pub use sweep::delete_freed;
 
 use crate::error::{Error, Result};
+use crate::log::retention::{self, expired};
 use crate::log::{CHECKPOINT_INTERVAL, MaintenanceEvent, Project};
 
 /// Most files one automatic purge deletes (the rest waits for the next one).
@@ -78,31 +79,38 @@ async fn expire_and_reclaim(project: &Project, budget: usize) -> Result<PurgeRep
             ahead.num_minutes()
         )));
     }
+    project.trust_clock();
     let now = || project.clock().now();
     let reclaimed = reclaim(project, "RECLAIM (lifecycle)", None).await?;
-    let mut report = forget(project, "PURGE (retention)", |s| Ok(expire::expired(s, now()))).await?;
+    let mut report = forget(project, "PURGE (retention)", |s| Ok(expired(s, now(), |_| true))).await?;
     report.reclaimed = reclaimed;
     delete_freed(project, budget, &mut report).await?;
     Ok(report)
 }
 
-/// After a statement: starts a bounded purge in the background when versions have expired (or
-/// every few commits, to sweep), unless one is already running. Never blocks or fails the
+/// After a statement: starts a bounded purge in the background when versions have expired, freed
+/// files are due for deletion or lifecycles ended (or every few commits, to sweep), unless one is
+/// already running. Commits of a process whose clock was checked lately forget expired versions
+/// of the tables they write themselves, so continuous writes at retention 0 need no purge commit
+/// per statement. Never blocks or fails the
 /// statement; a CLI waits for it before exiting.
 pub fn spawn_auto(project: &Arc<Project>) {
-    if project.background_running() {
+    if project.purge_running() {
         return;
     }
     let (needed, full) = {
         let state = project.state();
         let now = project.clock().now();
         let full = state.version.is_multiple_of(CHECKPOINT_INTERVAL);
-        let due = !expire::expired(&state, now).is_empty() || !lifecycle::due(&state, now, None).is_empty();
+        let grace = chrono::Duration::from_std(retention::grace(&state)).unwrap_or_default();
+        let due = !expired(&state, now, |_| true).is_empty()
+            || project.freed_due(now - grace)
+            || !lifecycle::due(&state, now, None).is_empty();
         (due || full, full)
     };
     if needed {
         let p = Arc::clone(project);
-        project.add_background(tokio::spawn(async move {
+        project.add_purge(tokio::spawn(async move {
             let purge = async {
                 if full { purge_project(&p, AUTO_DELETE_BUDGET).await } else { expire_and_reclaim(&p, AUTO_DELETE_BUDGET).await }
             };

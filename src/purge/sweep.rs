@@ -10,26 +10,25 @@ use std::collections::HashSet;
 
 use super::expire::referenced;
 use crate::error::Result;
-use crate::log::{Project, parse_number, superseded_checkpoints};
+use crate::log::{CHECKPOINT_INTERVAL, Project, parse_number, superseded_checkpoints};
 
 /// Deletes the files that purges freed more than a grace period ago (at most `budget`).
 pub async fn delete_freed(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
     let grace = chrono::Duration::from_std(project.grace()).unwrap_or_default();
     // Commit times come from the project's clock: compare with the same clock.
     let settled = project.clock().now() - grace;
-    let due: Vec<String> = project
-        .state()
-        .freed
-        .iter()
-        .filter(|(_, at)| **at <= settled)
-        .map(|(p, _)| p.clone())
-        .take(budget.saturating_sub(report.files_deleted))
-        .collect();
-    for path in due {
+    let due: Vec<String> =
+        project.state().freed.iter().filter(|(_, at)| **at <= settled).map(|(p, _)| p.clone()).collect();
+    let room = budget.saturating_sub(report.files_deleted);
+    let all = due.len() <= room;
+    for path in due.into_iter().take(room) {
         match project.store().delete(&project.path(&path)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => report.files_deleted += 1,
             Err(e) => return Err(e.into()),
         }
+    }
+    if all {
+        project.freed_deleted_through(settled);
     }
     Ok(())
 }
@@ -61,9 +60,10 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
             report.files_deleted += 1;
         }
     }
-    // A checkpoint of the current state lets older log entries go.
+    // A checkpoint of the current state lets older log entries go (the commit that made a
+    // multiple of the interval writes its own).
     let version = project.state().version;
-    if version > 0 {
+    if version > 0 && !version.is_multiple_of(CHECKPOINT_INTERVAL) {
         project.write_checkpoint(version).await?;
     }
     let checkpoints: Vec<_> = project.store().list(Some(&project.checkpoint_dir())).try_collect().await?;

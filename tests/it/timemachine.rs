@@ -246,6 +246,29 @@ async fn lifecycle_reclaims_in_the_automatic_purge_and_the_data_goes_after_reten
 }
 
 #[tokio::test]
+async fn at_retention_zero_a_write_forgets_the_version_it_supersedes_in_its_own_commit() {
+    let clock = clock();
+    let tm = TimeMachine::builder().location("memory://").clock(clock.clone()).build().await.unwrap();
+    run(&tm, &["SETPROJECT odps.timemachine.retention.days=0", "CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (0)"]).await;
+    // The purge after that statement checks this process's clock against the store's.
+    tm.project().wait_background().await;
+    let before = tm.project().state().version;
+    for i in 1..=20 {
+        tm.execute(&format!("INSERT INTO t VALUES ({i})")).await.unwrap();
+        // Before any purge could run: the superseded version is already gone.
+        assert_eq!(tm.project().state().live_table("t").unwrap().entries().len(), 1, "after statement {i}");
+        tm.project().wait_background().await;
+        clock.advance(Days::seconds(1));
+    }
+    // One log entry per statement: no purge commit of its own.
+    assert_eq!(tm.project().state().version, before + 20);
+    assert_eq!(rows(&tm, "SELECT count(*), sum(v) FROM t").await, vec!["21|210"]);
+    assert_eq!(rows(&tm, "SELECT lsn_number FROM timemachine_history('t')").await.len(), 1);
+    let err = tm.execute("RESTORE TABLE t TO LSN '21'").await.unwrap_err().to_string();
+    assert!(err.contains("expired"), "{err}");
+}
+
+#[tokio::test]
 async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
     let store = Arc::new(Instrumented::new(Arc::new(object_store::memory::InMemory::new())));
     let clock = clock();

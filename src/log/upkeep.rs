@@ -1,0 +1,42 @@
+//! What this process knows about maintenance that saves work after each statement: whether its
+//! clock agreed with the object store's a moment ago (its commits may then forget expired
+//! versions themselves, see [`carried_expiry`](super::retention::carried_expiry)), and up to
+//! when the freed files are already deleted (so no purge starts just to delete them again).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use super::state::ProjectState;
+
+/// How long a clock check is trusted. A purge checks again, so a clock that jumps ahead is
+/// caught within this long.
+const CLOCK_TRUST: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Default)]
+pub(super) struct Upkeep {
+    clock_checked: Mutex<Option<Instant>>,
+    freed_deleted_through: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl Upkeep {
+    pub(super) fn trust_clock(&self) {
+        *self.clock_checked.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    pub(super) fn clock_trusted(&self) -> bool {
+        self.clock_checked.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|at| at.elapsed() < CLOCK_TRUST)
+    }
+
+    pub(super) fn freed_deleted_through(&self, settled: DateTime<Utc>) {
+        let mut through = self.freed_deleted_through.lock().unwrap_or_else(|e| e.into_inner());
+        *through = Some(through.map_or(settled, |t| t.max(settled)));
+    }
+
+    /// True when some file freed at or before `settled` may not be deleted yet.
+    pub(super) fn freed_due(&self, state: &ProjectState, settled: DateTime<Utc>) -> bool {
+        let through = *self.freed_deleted_through.lock().unwrap_or_else(|e| e.into_inner());
+        state.freed.values().any(|at| *at <= settled && through.is_none_or(|t| *at > t))
+    }
+}
