@@ -393,6 +393,7 @@ fn run_seeds(seeds: impl Iterator<Item = u64>) -> (usize, usize, usize) {
 
 #[test]
 fn seeded_interleavings_keep_every_invariant() {
+    let one = std::env::var("SIMULATION_SEED").is_ok();
     let seeds: Box<dyn Iterator<Item = u64>> = match std::env::var("SIMULATION_SEED") {
         Ok(s) => Box::new(std::iter::once(s.parse().expect("a seed is a number"))),
         // And the seeds beyond 150 that found bugs: 254, 338 and 620 an invisible OK on the
@@ -403,7 +404,8 @@ fn seeded_interleavings_keep_every_invariant() {
     };
     let (n, steps, oks) = run_seeds(seeds);
     eprintln!("simulation: {n} seeds, {steps} scheduled operations, {oks} OK inserts, 0 violations");
-    assert!(oks > 0);
+    // Across the default seeds some insert must succeed (one seed alone may schedule none).
+    assert!(one || oks > 0);
 }
 
 #[test]
