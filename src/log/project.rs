@@ -209,6 +209,12 @@ impl Project {
         self.upkeep.freed_due(&self.state(), settled)
     }
 
+    /// True (and noted) when this process's last automatic sweep of `data/` and the log began
+    /// half a grace period ago or more.
+    pub fn claim_sweep(&self) -> bool {
+        self.upkeep.claim_sweep(self.grace())
+    }
+
     /// True while an automatic purge is running (a checkpoint being written does not count:
     /// it must not hold back the purge due after the commit that wrote it).
     pub fn purge_running(&self) -> bool {

@@ -154,6 +154,8 @@ pub fn check_restorable(state: &ProjectState, table: &TableHistory, lsn: u64, no
     // When nothing has expired yet, every retained version is (without decoding the history).
     let kept = if table_expired(table, cut) {
         false
+    } else if lsn == table.current.lsn {
+        true
     } else if !has_expired_versions(table, cut) {
         table.oldest().0.is_some_and(|first| lsn >= first)
     } else {

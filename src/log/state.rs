@@ -277,6 +277,19 @@ impl TableHistory {
         all
     }
 
+    /// The newest retained version committed at or before `at`, if any. The stored history is
+    /// decoded only when neither the current version nor one applied since the checkpoint answers
+    /// (reading "as of now" or of a moment ago costs nothing).
+    pub fn newest_at(&self, at: DateTime<Utc>) -> Option<u64> {
+        if self.current.time <= at {
+            return Some(self.current.lsn);
+        }
+        if let Some(e) = self.recent.iter().rev().find(|e| e.time <= at) {
+            return Some(e.lsn);
+        }
+        self.past.entries(None).iter().rev().find(|e| e.time <= at).map(|e| e.lsn)
+    }
+
     /// The state just before the first retained version (None when that is the CREATE).
     pub fn base(&self) -> Option<&TableSnapshot> {
         self.past.base()

@@ -1,7 +1,8 @@
 //! What this process knows about maintenance that saves work after each statement: whether its
 //! clock agreed with the object store's a moment ago (its commits may then forget expired
 //! versions themselves, see [`carried_expiry`](super::retention::carried_expiry)), and up to
-//! when the freed files are already deleted (so no purge starts just to delete them again).
+//! when the freed files are already deleted (so no purge starts just to delete them again), and
+//! when it last swept `data/` and the log.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ const CLOCK_TRUST: Duration = Duration::from_secs(300);
 pub(super) struct Upkeep {
     clock_checked: Mutex<Option<Instant>>,
     freed_deleted_through: Mutex<Option<DateTime<Utc>>>,
+    swept: Mutex<Option<Instant>>,
 }
 
 impl Upkeep {
@@ -38,5 +40,17 @@ impl Upkeep {
     pub(super) fn freed_due(&self, state: &ProjectState, settled: DateTime<Utc>) -> bool {
         let through = *self.freed_deleted_through.lock().unwrap_or_else(|e| e.into_inner());
         state.freed.values().any(|at| *at <= settled && through.is_none_or(|t| *at > t))
+    }
+
+    /// True (and noted) when the last automatic sweep began half a grace period ago or more.
+    /// Orphans and compacted log entries are deleted only once older than the grace period, so
+    /// listing `data/` and the log more often finds little more to delete.
+    pub(super) fn claim_sweep(&self, grace: Duration) -> bool {
+        let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+        if swept.is_some_and(|at| at.elapsed() < grace / 2) {
+            return false;
+        }
+        *swept = Some(Instant::now());
+        true
     }
 }

@@ -90,10 +90,9 @@ async fn expire_and_reclaim(project: &Project, budget: usize) -> Result<PurgeRep
 
 /// After a statement: starts a bounded purge in the background when versions have expired, freed
 /// files are due for deletion or lifecycles ended (or every few commits, to sweep), unless one is
-/// already running. Commits of a process whose clock was checked lately forget expired versions
-/// of the tables they write themselves, so continuous writes at retention 0 need no purge commit
-/// per statement. Never blocks or fails the
-/// statement; a CLI waits for it before exiting.
+/// already running. Never blocks or fails the statement; a CLI waits for it before exiting.
+/// Commits of a process whose clock was checked lately forget expired versions of the tables
+/// they write themselves, so continuous writes at retention 0 need no purge commit per statement.
 pub fn spawn_auto(project: &Arc<Project>) {
     if project.purge_running() {
         return;
@@ -101,7 +100,9 @@ pub fn spawn_auto(project: &Arc<Project>) {
     let (needed, full) = {
         let state = project.state();
         let now = project.clock().now();
-        let full = state.version.is_multiple_of(CHECKPOINT_INTERVAL);
+        // The sweep (listing `data/` and the log) runs every few commits, and at most every half
+        // grace period in this process: what it deletes must be older than the grace period.
+        let full = state.version.is_multiple_of(CHECKPOINT_INTERVAL) && project.claim_sweep();
         let grace = chrono::Duration::from_std(retention::grace(&state)).unwrap_or_default();
         let due = !expired(&state, now, |_| true).is_empty()
             || project.freed_due(now - grace)

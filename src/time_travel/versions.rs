@@ -19,7 +19,7 @@ use crate::log::retention::{check_restorable, cutoff, expired_error, restorable}
 pub fn lsn_at(state: &ProjectState, table: &TableHistory, at: DateTime<Utc>) -> Result<u64> {
     let at = instant_end(at);
     let name = &table.current.name;
-    let newest = table.entries().iter().rev().find(|e| e.time <= at).map(|e| e.lsn);
+    let newest = table.newest_at(at);
     let newest = newest.or_else(|| table.base().filter(|b| b.lsn > 0 && b.time <= at).map(|b| b.lsn));
     match newest {
         Some(lsn) => Ok(lsn),

@@ -189,6 +189,9 @@ async fn opening_decodes_a_file_list_or_a_history_only_when_a_statement_uses_it(
     assert_eq!(rows(&reader, "SELECT count(*), sum(n) FROM t").await, vec![format!("121|{}", (0..120).sum::<u64>() + 1000)]);
     assert_eq!(decoded(&reader, "t"), (true, false), "a query reads the current files, not the history");
     assert_eq!(decoded(&reader, "u"), (true, false));
+    // As of now is the current version, which is always restorable: the history stays encoded.
+    assert_eq!(rows(&reader, "SELECT count(*) FROM t TIMESTAMP AS OF now()").await, vec!["121"]);
+    assert_eq!(decoded(&reader, "t"), (true, false), "TIMESTAMP AS OF now() decoded the history");
     let history = rows(&reader, "SHOW HISTORY FOR TABLE t").await;
     assert_eq!(history.len(), 122, "CREATE and 121 appends");
     assert_eq!(decoded(&reader, "t"), (true, true));

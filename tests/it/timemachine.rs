@@ -269,6 +269,23 @@ async fn at_retention_zero_a_write_forgets_the_version_it_supersedes_in_its_own_
 }
 
 #[tokio::test]
+async fn the_automatic_sweep_lists_data_files_at_most_once_per_half_grace_period() {
+    let store = Arc::new(Instrumented::new(Arc::new(object_store::memory::InMemory::new())));
+    let warehouse = Warehouse::with_store(Arc::clone(&store) as _, "memory://");
+    let tm = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
+    run(&tm, &["CREATE TABLE t (v BIGINT)"]).await;
+    for i in 0..160 {
+        tm.execute(&format!("INSERT INTO t VALUES ({i})")).await.unwrap();
+        tm.project().wait_background().await;
+    }
+    // Commits 50, 100 and 150 are due for a sweep; within one grace period (an hour) only the
+    // first lists data/: an orphan must be an hour old before it goes.
+    let data_lists = store.counters.lists.lock().unwrap().iter().filter(|p| p.ends_with("/data")).count();
+    assert_eq!(data_lists, 1);
+    assert_eq!(rows(&tm, "SELECT count(*) FROM t").await, vec!["160"]);
+}
+
+#[tokio::test]
 async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
     let store = Arc::new(Instrumented::new(Arc::new(object_store::memory::InMemory::new())));
     let clock = clock();
