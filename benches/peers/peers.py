@@ -236,7 +236,9 @@ def delta_s3_rate():
 def ours(rows, appends, runs, features):
     cmd = ["cargo", "bench", *(["--features", features] if features else []), "--bench", "timemachine", "--", "--only", "peers",
            "--peer-rows", str(rows), "--peer-appends", str(appends), "--runs", str(runs)]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # Build where CI builds (outside the repository), unless told otherwise.
+    env = {**os.environ, "CARGO_TARGET_DIR": os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/tm-target"))}
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     figures = {}
     for line in out.splitlines():
         if line.startswith("PEER "):
