@@ -108,6 +108,27 @@ where
     median(times)
 }
 
+/// Medians of `runs` runs each of `a` and `b`, taken in turns (a, b, a, b, …) so that the
+/// machine drifting (frequency, caches, another process) weighs on both alike.
+async fn timed_pair<A, AF, B, BF>(runs: usize, mut a: A, mut b: B) -> (Duration, Duration)
+where
+    A: FnMut(usize) -> AF,
+    AF: std::future::Future<Output = ()>,
+    B: FnMut(usize) -> BF,
+    BF: std::future::Future<Output = ()>,
+{
+    let (mut ta, mut tb) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for i in 0..runs {
+        let start = Instant::now();
+        a(i).await;
+        ta.push(start.elapsed());
+        let start = Instant::now();
+        b(i).await;
+        tb.push(start.elapsed());
+    }
+    (median(ta), median(tb))
+}
+
 /// Counts bytes put through a store (restore cost).
 #[derive(Debug)]
 struct Counting {
@@ -197,14 +218,12 @@ async fn bench_scan(a: &Args) {
             let ours_sql = q.replace("{t}", if t == "s" { "s" } else { "s VERSION AS OF 2" });
             run_query(tm.context(), &ours_sql).await; // warm up
             run_query(&plain, &sql).await;
-            let ours = timed(a.runs, |_| run_query(tm.context(), &ours_sql)).await;
-            let base = timed(a.runs, |_| run_query(&plain, &sql)).await;
+            let (ours, base) = timed_pair(a.runs, |_| run_query(tm.context(), &ours_sql), |_| run_query(&plain, &sql)).await;
             row(&format!("scan {name}, {label}, {} rows", a.rows), ms(ours), ms(base), format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()), "ratio <= 1.05");
         }
         let past = q.replace("{t}", "s VERSION AS OF 2");
         let same = q.replace("{t}", "s2");
-        let travel = timed(a.runs, |_| run_query(tm.context(), &past)).await;
-        let current = timed(a.runs, |_| run_query(tm.context(), &same)).await;
+        let (travel, current) = timed_pair(a.runs, |_| run_query(tm.context(), &past), |_| run_query(tm.context(), &same)).await;
         row(&format!("time travel {name}: LSN 2 vs same data current"), ms(travel), ms(current), format!("{:.3}", travel.as_secs_f64() / current.as_secs_f64()), "ratio <= 1.05");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -517,35 +536,36 @@ async fn bench_versions(a: &Args) {
     }
 }
 
-/// Purge after `versions` overwrites expire: time, files deleted, storage before and after.
 /// Continuous writes while versions expire all the time: 300 appends at retention 0 (each
 /// statement expires the one before) against the same at retention 30 (nothing expires).
 async fn bench_steady(a: &Args) {
-    let mut took = vec![];
+    let mut handles = vec![];
     for days in [0, 30] {
         let dir = scratch(&format!("steady{days}"));
         let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
         exec(&tm, &format!("SETPROJECT odps.timemachine.retention.days={days}")).await;
         exec(&tm, "CREATE TABLE s (v BIGINT)").await;
-        let t = timed(a.runs.min(3), |run| {
-            let tm = tm.clone();
-            async move {
-                for i in 0..300 {
-                    exec(&tm, &format!("INSERT INTO s VALUES ({})", run * 1000 + i)).await;
-                }
-                tm.project().wait_background().await;
+        handles.push((dir, tm));
+    }
+    let appends = |tm: &TimeMachine, run: usize| {
+        let tm = tm.clone();
+        async move {
+            for i in 0..300 {
+                exec(&tm, &format!("INSERT INTO s VALUES ({})", run * 1000 + i)).await;
             }
-        })
-        .await;
-        let logs = std::fs::read_dir(dir.join("default/_log")).map_or(0, |d| d.count());
-        took.push((t, logs));
+            tm.project().wait_background().await;
+        }
+    };
+    let (t0, t30) = timed_pair(a.runs.min(3), |run| appends(&handles[0].1, run), |run| appends(&handles[1].1, run)).await;
+    let logs: Vec<usize> = handles.iter().map(|(dir, _)| std::fs::read_dir(dir.join("default/_log")).map_or(0, |d| d.count())).collect();
+    row("300 appends at retention 0 vs retention 30", ms(t0), ms(t30), format!("{:.2}", t0.as_secs_f64() / t30.as_secs_f64()), "ratio <= 1.2");
+    row("  log entries left", format!("{}", logs[0]), format!("{}", logs[1]), String::new(), "");
+    for (dir, _) in handles {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let ((t0, logs0), (t30, logs30)) = (took[0], took[1]);
-    row("300 appends at retention 0 vs retention 30", ms(t0), ms(t30), format!("{:.2}", t0.as_secs_f64() / t30.as_secs_f64()), "ratio <= 1.2");
-    row("  log entries left", format!("{logs0}"), format!("{logs30}"), String::new(), "");
 }
 
+/// Purge after `versions` overwrites expire: time, files deleted, storage before and after.
 async fn bench_purge(a: &Args) {
     let dir = scratch("purge");
     let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
