@@ -8,7 +8,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::{HistoryFunction, ProjectSchema, PurgesFunction, RowFilesFunction, TablesFunction};
+use crate::catalog::{HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction, RowFilesFunction, TablesFunction};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
@@ -174,6 +174,13 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_row_files", Arc::new(RowFilesFunction::new(Arc::clone(&project))));
+        for latest in [Latest::Version, Latest::Timestamp] {
+            let function = LatestFunction::new(latest, Arc::clone(&project), user.clone());
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(function));
+        }
+        // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
+        let now = datafusion::functions::datetime::now(ctx.state().config().options());
+        ctx.register_udf(now.as_ref().clone().with_aliases(["getdate"]));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
         let session_tables = Arc::clone(schema.session_tables());

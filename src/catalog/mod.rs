@@ -1,8 +1,11 @@
-//! A project as DataFusion's catalog sees it: the schema provider of its tables and the table
-//! functions that serve its history to ordinary SQL.
+//! A project as DataFusion's catalog sees it: the schema provider of its tables, the table
+//! functions that serve its history to ordinary SQL, and MaxCompute's `get_latest_version` /
+//! `get_latest_timestamp` (`latest.rs`).
 
 mod functions;
+mod latest;
 mod schema;
 
 pub use functions::{HistoryFunction, PurgesFunction, RowFilesFunction, TablesFunction};
+pub use latest::{Latest, LatestFunction};
 pub use schema::ProjectSchema;

@@ -6,4 +6,4 @@ mod parser;
 
 pub use ast::{AlterChange, ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
 pub use dialect::MaxComputeDialect;
-pub use parser::{TIMESTAMP_BETWEEN, VERSION_BETWEEN, parse, split_statements};
+pub use parser::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN, parse, split_statements};

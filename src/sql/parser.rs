@@ -100,6 +100,8 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
 pub const VERSION_BETWEEN: &str = "timemachine.version_between";
 /// See [`VERSION_BETWEEN`].
 pub const TIMESTAMP_BETWEEN: &str = "timemachine.timestamp_between";
+/// The marker of `VERSION AS OF <expression>` (sqlparser reads only a number there).
+pub const VERSION_AS_OF: &str = "timemachine.version_as_of";
 
 fn is_word(t: &Token, word: &str) -> bool {
     matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
@@ -128,11 +130,31 @@ fn after_table_name(tokens: &[TokenWithSpan], i: usize) -> bool {
     }
 }
 
+/// `AT('<marker>', <part>, …)`, followed by a space.
+fn at_clause(marker: &str, parts: &[&[TokenWithSpan]]) -> Vec<TokenWithSpan> {
+    let mut out = vec![
+        TokenWithSpan::wrap(Token::make_keyword("AT")),
+        TokenWithSpan::wrap(Token::LParen),
+        TokenWithSpan::wrap(Token::SingleQuotedString(marker.into())),
+    ];
+    for part in parts {
+        out.push(TokenWithSpan::wrap(Token::Comma));
+        out.extend(part.iter().cloned());
+    }
+    out.push(TokenWithSpan::wrap(Token::RParen));
+    out.push(TokenWithSpan::wrap(Token::Whitespace(Whitespace::Space)));
+    out
+}
+
 /// MaxCompute's version clauses that sqlparser does not read as it reads them:
 /// - `VERSION AS OF '0000000000000004'` (a string LSN) becomes `VERSION AS OF 0000000000000004`;
+/// - `VERSION AS OF <expression>` (`get_latest_version('t', 2)`) becomes
+///   `AT('timemachine.version_as_of', <expression>)`;
 /// - `t VERSION BETWEEN a AND b` and `t TIMESTAMP BETWEEN x AND y` (incremental queries) become
-///   `t AT('timemachine.version_between', a, b)`, which sqlparser parses as a table version
-///   function that the time-travel planner recognizes by its marker.
+///   `t AT('timemachine.version_between', a, b)`.
+///
+/// sqlparser parses `AT(…)` as a table version function, which the time-travel planner
+/// recognizes by its marker.
 fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
     let mut i = 0;
     while i < tokens.len() {
@@ -146,9 +168,23 @@ fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
             let of = next_significant(tokens, j + 1);
             if let Some(of) = of.filter(|&o| is_word(&tokens[o].token, "OF"))
                 && let Some(k) = next_significant(tokens, of + 1)
-                && let Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) = &tokens[k].token
             {
-                tokens[k].token = Token::Number(s.clone(), false);
+                let dialect = MaxComputeDialect;
+                let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens[k..].to_vec());
+                p.parse_expr().map_err(|e| Error::Syntax(format!("VERSION AS OF <lsn>: {e}")))?;
+                let end = k + p.index();
+                let significant = tokens[k..end].iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).count();
+                let literal = matches!(tokens[k].token, Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_));
+                if significant > 1 || !literal {
+                    let out = at_clause(VERSION_AS_OF, &[&tokens[k..end]]);
+                    let n = out.len();
+                    tokens.splice(i..end, out);
+                    i += n;
+                    continue;
+                }
+                if let Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) = &tokens[k].token {
+                    tokens[k].token = Token::Number(s.clone(), false);
+                }
             }
         } else if is_word(&tokens[j].token, "BETWEEN") && after_table_name(tokens, i) {
             let dialect = MaxComputeDialect;
@@ -167,17 +203,7 @@ fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
             let high_end = p.index();
             let marker = if is_version { VERSION_BETWEEN } else { TIMESTAMP_BETWEEN };
             let base = j + 1;
-            let mut out: Vec<TokenWithSpan> = vec![
-                TokenWithSpan::wrap(Token::make_keyword("AT")),
-                TokenWithSpan::wrap(Token::LParen),
-                TokenWithSpan::wrap(Token::SingleQuotedString(marker.into())),
-                TokenWithSpan::wrap(Token::Comma),
-            ];
-            out.extend(tokens[base..base + low_end].iter().cloned());
-            out.push(TokenWithSpan::wrap(Token::Comma));
-            out.extend(tokens[base + high_start..base + high_end].iter().cloned());
-            out.push(TokenWithSpan::wrap(Token::RParen));
-            out.push(TokenWithSpan::wrap(Token::Whitespace(Whitespace::Space)));
+            let out = at_clause(marker, &[&tokens[base..base + low_end], &tokens[base + high_start..base + high_end]]);
             let n = out.len();
             tokens.splice(i..base + high_end, out);
             i += n;

@@ -33,7 +33,7 @@ use crate::error::Error;
 use crate::log::Project;
 use crate::log::state::TableSnapshot;
 use crate::log::retention::parse_lsn;
-use crate::sql::{TIMESTAMP_BETWEEN, VERSION_BETWEEN};
+use crate::sql::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN};
 use crate::table::VersionedTable;
 
 /// The relation planner of the time machine (registered by `TimeMachine::attach`).
@@ -94,7 +94,7 @@ impl RelationPlanner for TimeTravelPlanner {
         let reference = context.object_name_to_table_reference(name.clone())?;
         let wanted = wanted(version, context).map_err(|e| match e {
             DataFusionError::NotImplemented(_) => e,
-            other => DataFusionError::Plan(format!("table {reference} {version}: {}", other.message())),
+            other => DataFusionError::Plan(format!("table {reference} {}: {}", describe(version), other.message())),
         })?;
         let source = context
             .context_provider()
@@ -168,6 +168,7 @@ fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> D
                 _ => None,
             };
             match args.as_deref() {
+                Some([m, lsn_expr]) if marker(m).as_deref() == Some(VERSION_AS_OF) => Ok(Wanted::Lsn(lsn(lsn_expr, context, false)?)),
                 Some([m, from, to]) if marker(m).as_deref() == Some(VERSION_BETWEEN) => {
                     Ok(Wanted::LsnRange(lsn(from, context, true)?, lsn(to, context, true)?))
                 }
@@ -179,6 +180,24 @@ fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> D
         }
         other => Err(unsupported(other)),
     }
+}
+
+/// A version clause as the user wrote it (the parser's `AT('timemachine.…', …)` markers read
+/// back as MaxCompute's syntax), for error messages.
+fn describe(version: &TableVersion) -> String {
+    if let TableVersion::Function(ast::Expr::Function(f)) = version
+        && let FunctionArguments::List(list) = &f.args
+    {
+        let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+        let marker = args.first().map(|m| m.trim_matches('\''));
+        match (marker, &args[..]) {
+            (Some(VERSION_AS_OF), [_, lsn]) => return format!("VERSION AS OF {lsn}"),
+            (Some(VERSION_BETWEEN), [_, from, to]) => return format!("VERSION BETWEEN {from} AND {to}"),
+            (Some(TIMESTAMP_BETWEEN), [_, from, to]) => return format!("TIMESTAMP BETWEEN {from} AND {to}"),
+            _ => {}
+        }
+    }
+    version.to_string()
 }
 
 fn unsupported(version: &TableVersion) -> DataFusionError {
@@ -207,7 +226,27 @@ fn constant(e: &ast::Expr, context: &mut dyn RelationPlannerContext, what: &str,
     match simplifier.simplify(expr).map_err(|err| not_constant(err.to_string()))? {
         Expr::Literal(v, _) if !v.is_null() => Ok(v),
         Expr::Literal(..) => Err(DataFusionError::Plan(format!("{what} got NULL from {e}"))),
-        other => Err(not_constant(format!("it does not fold to a constant ({other})"))),
+        other => match evaluate(&other) {
+            // The simplifier keeps an expression whose evaluation fails: say why it failed
+            // (`get_latest_version('nope')`: the table does not exist).
+            Err(err) => Err(err),
+            Ok(_) => Err(not_constant(format!("it does not fold to a constant ({other})"))),
+        },
+    }
+}
+
+/// Evaluates a constant expression once, as the simplifier does, keeping its error.
+fn evaluate(expr: &Expr) -> DfResult<ScalarValue> {
+    use datafusion::arrow::datatypes::Schema;
+    use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+    use datafusion::logical_expr::execution_props::ExecutionProps;
+    use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+    let props = ExecutionProps::new().with_query_execution_start_time(Utc::now());
+    let physical = datafusion::physical_expr::create_physical_expr(expr, &DFSchema::empty(), &props, &PhysicalPlanningContext::default())?;
+    let one_row = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &RecordBatchOptions::new().with_row_count(Some(1)))?;
+    match physical.evaluate(&one_row)? {
+        datafusion::logical_expr::ColumnarValue::Scalar(v) => Ok(v),
+        datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
     }
 }
 
@@ -227,8 +266,23 @@ fn lsn(e: &ast::Expr, context: &mut dyn RelationPlannerContext, zero_ok: bool) -
     Ok(parse_lsn(&text)?)
 }
 
-/// An instant: a timestamp, a date (midnight) or a string, in UTC unless it names a zone.
+/// An instant: a timestamp, a date (midnight) or a string, in UTC unless it names a zone; or, as
+/// MaxCompute writes it, one of those plus or minus a number of seconds (`getdate() - 3600`).
 fn instant(e: &ast::Expr, context: &mut dyn RelationPlannerContext) -> DfResult<DateTime<Utc>> {
+    if let ast::Expr::BinaryOp { left, op: op @ (ast::BinaryOperator::Plus | ast::BinaryOperator::Minus), right } = e
+        && let Ok(seconds) = constant(right, context, "TIMESTAMP AS OF", None)
+        && seconds.data_type().is_integer()
+    {
+        let seconds = seconds.cast_to(&DataType::Int64)?;
+        let ScalarValue::Int64(Some(seconds)) = seconds else {
+            return Err(DataFusionError::Plan(format!("TIMESTAMP AS OF: {right} is not a number of seconds")));
+        };
+        let offset = chrono::Duration::try_seconds(seconds)
+            .ok_or_else(|| DataFusionError::Plan(format!("TIMESTAMP AS OF: {seconds} seconds is out of range")))?;
+        let at = instant(left, context)?;
+        let moved = if matches!(op, ast::BinaryOperator::Plus) { at.checked_add_signed(offset) } else { at.checked_sub_signed(offset) };
+        return moved.ok_or_else(|| DataFusionError::Plan(format!("TIMESTAMP AS OF: {e} is out of range")));
+    }
     let utc = DataType::Timestamp(TimeUnit::Nanosecond, Some("+00:00".into()));
     match constant(e, context, "TIMESTAMP AS OF", Some(utc))? {
         ScalarValue::TimestampNanosecond(Some(ns), _) => Ok(DateTime::from_timestamp_nanos(ns)),

@@ -87,6 +87,11 @@ async fn plain_ctx_sql_on_an_attached_context_reads_the_past() {
     assert!(text(ctx.sql(joined).await.unwrap()).await.contains("| 1 "));
     let history = text(ctx.sql("SELECT lsn FROM timemachine_history('t') ORDER BY lsn").await.unwrap()).await;
     assert!(history.contains("0000000000000003"), "{history}");
+    // MaxCompute's functions for the latest versions fold in the version clause.
+    let before_last = text(ctx.sql("SELECT a FROM t TIMESTAMP AS OF get_latest_timestamp('t', 2)").await.unwrap()).await;
+    assert!(before_last.contains("one") && !before_last.contains("two"), "{before_last}");
+    let latest = text(ctx.sql("SELECT get_latest_version('t') AS v").await.unwrap()).await;
+    assert!(latest.contains("| 3 "), "{latest}");
     // DataFusion's own INSERT into a versioned table is a version.
     ctx.sql("INSERT INTO t VALUES ('three')").await.unwrap().collect().await.unwrap();
     assert_eq!(tm.project().state().live_table("t").unwrap().current.lsn, 4);
