@@ -175,7 +175,7 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
         ctx.register_udtf("timemachine_row_files", Arc::new(RowFilesFunction::new(Arc::clone(&project))));
         for latest in [Latest::Version, Latest::Timestamp] {
-            let function = LatestFunction::new(latest, Arc::clone(&project), user.clone());
+            let function = LatestFunction::new(latest, Arc::clone(&project));
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(function));
         }
         // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
