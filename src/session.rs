@@ -166,7 +166,8 @@ impl TimeMachine {
     pub fn attach_as(ctx: SessionContext, project: Arc<Project>, user: Option<String>) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
         ctx.register_object_store(url.as_ref(), Arc::clone(project.warehouse().scan_store()));
-        let options = ctx.state().config().options().catalog.clone();
+        // Reading the configuration in place: `ctx.state()` would copy the whole session state.
+        let options = ctx.state_ref().read().config().options().catalog.clone();
         let catalog = ctx.catalog(&options.default_catalog).ok_or_else(|| {
             Error::invalid(format!("the context has no catalog {}", options.default_catalog))
         })?;
@@ -179,7 +180,7 @@ impl TimeMachine {
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(function));
         }
         // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
-        let now = datafusion::functions::datetime::now(ctx.state().config().options());
+        let now = datafusion::functions::datetime::now(ctx.state_ref().read().config().options());
         ctx.register_udf(now.as_ref().clone().with_aliases(["getdate"]));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));

@@ -139,7 +139,8 @@ impl Project {
             // The checkpoints were just listed and the newest read: no need to look again.
             *project.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
         }
-        project.refresh().await?;
+        // A project just opened usually has entries after its checkpoint: read several at once.
+        project.refresh_reading(PROBE_BATCH).await?;
         Ok(project)
     }
 
@@ -348,6 +349,11 @@ impl Project {
     /// half the grace period. Otherwise it first looks for a newer checkpoint, and restarts from
     /// it when there is one.
     pub async fn refresh(&self) -> Result<()> {
+        self.refresh_reading(1).await
+    }
+
+    /// [`Project::refresh`], reading `first` log entries at once to begin with.
+    async fn refresh_reading(&self, first: u64) -> Result<()> {
         let _guard = self.refresh_lock.lock().await;
         let recent = self.listed_recently();
         let started = std::time::Instant::now();
@@ -362,7 +368,7 @@ impl Project {
                 if state.version > self.state().version {
                     *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
                 }
-                self.probe().await?;
+                self.probe(1).await?;
                 if self.state().version < newest {
                     // The newest checkpoint is unreadable and the log behind it is gone.
                     return Err(match skipped {
@@ -381,7 +387,7 @@ impl Project {
                 }
             }
         }
-        self.probe().await?;
+        self.probe(first).await?;
         if !recent {
             *self.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
         }
@@ -393,11 +399,11 @@ impl Project {
         Ok(metas.iter().filter_map(|m| parse_number(&m.location)).max().unwrap_or(0))
     }
 
-    /// Reads `_log/<v+1>`, `_log/<v+2>`, … until one is missing. The first read is alone (most
-    /// refreshes find nothing new); once entries are found, the next ones are read several at a
-    /// time, applied in order up to the first missing one.
-    async fn probe(&self) -> Result<()> {
-        let mut batch = 1;
+    /// Reads `_log/<v+1>`, `_log/<v+2>`, … until one is missing: `first` at once to begin with
+    /// (1 for a refresh, which most often finds nothing new), then more at a time, applied in
+    /// order up to the first missing one.
+    async fn probe(&self, first: u64) -> Result<()> {
+        let mut batch = first;
         loop {
             let next = self.state().version + 1;
             let reads = (next..next + batch).map(|v| async move {
