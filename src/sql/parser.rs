@@ -171,11 +171,15 @@ fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
             {
                 let dialect = MaxComputeDialect;
                 let mut p = Parser::new(&dialect).with_tokens_with_locations(tokens[k..].to_vec());
-                p.parse_expr().map_err(|e| Error::Syntax(format!("VERSION AS OF <lsn>: {e}")))?;
+                // Not an expression (`SELECT version AS of, …`: a column and its alias): as written.
+                if p.parse_expr().is_err() {
+                    i += 1;
+                    continue;
+                }
                 let end = k + p.index();
                 let significant = tokens[k..end].iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).count();
                 let literal = matches!(tokens[k].token, Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_));
-                if significant > 1 || !literal {
+                if (significant > 1 || !literal) && after_table_name(tokens, i) {
                     let out = at_clause(VERSION_AS_OF, &[&tokens[k..end]]);
                     let n = out.len();
                     tokens.splice(i..end, out);
@@ -758,6 +762,18 @@ mod tests {
         assert!(i.overwrite);
         assert_eq!(i.partition, Some(vec![("ds".to_string(), Some("20191201".to_string()))]));
         assert_eq!(i.source.to_string(), "VALUES ('1')".replace('\'', "\""));
+    }
+
+    #[test]
+    fn version_as_of_an_expression_after_a_table_only() {
+        let sql = |s: &str| match parse(s).unwrap() {
+            Statement::DataFusion(d) => d.to_string(),
+            _ => panic!("not a query"),
+        };
+        assert!(sql("SELECT * FROM t VERSION AS OF get_latest_version('t', 2) x").contains(&format!("AT('{VERSION_AS_OF}', get_latest_version('t', 2))")));
+        assert!(sql("SELECT * FROM t VERSION AS OF '0000000000000004'").contains("VERSION AS OF 0000000000000004"));
+        // A column called version, aliased `of`, is not a version clause.
+        assert_eq!(sql("SELECT version AS of, 1 FROM t"), "SELECT version AS of, 1 FROM t");
     }
 
     #[test]
