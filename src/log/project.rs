@@ -39,6 +39,9 @@ pub const CHECKPOINT_INTERVAL: u64 = 50;
 /// Log entries read at once when catching up.
 const PROBE_BATCH: u64 = 16;
 
+/// One log entry read: its number, path and bytes; None when it does not exist.
+type LogRead = Option<(u64, Path, bytes::Bytes)>;
+
 /// Give up after this many lost races for one statement.
 const MAX_COMMIT_ATTEMPTS: usize = 10_000;
 
@@ -133,14 +136,25 @@ impl Project {
             upkeep: Default::default(),
         };
         let started = std::time::Instant::now();
-        let (state, skipped) = project.read_checkpoints().await?;
+        let (state, skipped, after) = project.read_checkpoints(true).await?;
         *project.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
         if skipped.is_none() {
             // The checkpoints were just listed and the newest read: no need to look again.
             *project.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
         }
-        // A project just opened usually has entries after its checkpoint: read several at once.
-        project.refresh_reading(PROBE_BATCH).await?;
+        // The entries after the checkpoint, read while it was: apply them up to the first
+        // missing one (the end of the log), or read on when all were there.
+        let mut caught_up = false;
+        for read in after.unwrap_or_default() {
+            let Some((v, path, bytes)) = read? else {
+                caught_up = true;
+                break;
+            };
+            project.apply_entry(v, &path, &bytes)?;
+        }
+        if !caught_up || skipped.is_some() {
+            project.refresh_reading(PROBE_BATCH).await?;
+        }
         Ok(project)
     }
 
@@ -303,41 +317,70 @@ impl Project {
 
     /// The newest readable checkpoint (or the empty state), and the error of the newest
     /// unreadable one if it was skipped.
-    async fn read_checkpoints(&self) -> Result<(ProjectState, Option<Error>)> {
+    /// The newest readable checkpoint (and what made newer ones unreadable). With `read_after`,
+    /// also the log entries after the newest checkpoint, read at the same time (see
+    /// [`Project::read_log`]); None when the state comes from an older checkpoint.
+    async fn read_checkpoints(&self, read_after: bool) -> Result<(ProjectState, Option<Error>, Option<Vec<Result<LogRead>>>)> {
         // A checkpoint listed a moment ago may be deleted (superseded) before it is read: list
         // again then, a newer one exists.
         for _ in 0..3 {
-            match self.read_newest_checkpoint().await {
+            match self.read_newest_checkpoint(read_after).await {
                 Err(Error::Storage(object_store::Error::NotFound { .. })) => continue,
                 other => return other,
             }
         }
-        self.read_newest_checkpoint().await
+        self.read_newest_checkpoint(read_after).await
     }
 
-    async fn read_newest_checkpoint(&self) -> Result<(ProjectState, Option<Error>)> {
+    async fn read_newest_checkpoint(&self, read_after: bool) -> Result<(ProjectState, Option<Error>, Option<Vec<Result<LogRead>>>)> {
         let metas: Vec<ObjectMeta> = self.store().list(Some(&self.checkpoint_dir())).try_collect().await?;
         let mut numbered: Vec<(u64, Path)> =
             metas.into_iter().filter_map(|m| parse_number(&m.location).map(|v| (v, m.location))).collect();
         numbered.sort_by_key(|(v, _)| *v);
+        let newest = numbered.last().map_or(0, |(v, _)| *v);
+        let mut after = None;
+        if numbered.is_empty() && read_after {
+            after = Some(self.read_log(1, PROBE_BATCH).await);
+        }
         // Newest first; an unreadable checkpoint falls back to the one before it.
         let mut skipped = None;
-        for (_, path) in numbered.into_iter().rev() {
-            let bytes = self.store().get(&path).await?.bytes().await?;
+        for (v, path) in numbered.into_iter().rev() {
+            let get = async { Ok::<_, Error>(self.store().get(&path).await?.bytes().await?) };
+            let bytes = if v == newest && read_after {
+                let (bytes, entries) = futures::future::join(get, self.read_log(v + 1, PROBE_BATCH)).await;
+                after = Some(entries);
+                bytes?
+            } else {
+                get.await?
+            };
             let read = if path.as_ref().ends_with(".json") {
                 checkpoint::decode_json(&bytes)
             } else {
                 checkpoint::decode(bytes)
             };
             match read {
-                Ok(state) => return Ok((state, skipped)),
+                Ok(state) => return Ok((state, skipped, after.filter(|_| v == newest))),
                 Err(message) => {
                     skipped.get_or_insert(Error::Corrupt { path: path.to_string(), message });
                 }
             }
         }
         // Without any readable checkpoint the log must start at 1; refresh checks that.
-        Ok((ProjectState::default(), skipped))
+        Ok((ProjectState::default(), skipped, after.filter(|_| newest == 0)))
+    }
+
+    /// Reads log entries `from`, `from + 1`, … (`count` of them) at once: each read's entry, or
+    /// None where it is missing (in order: a failed read past the end of the log does not count).
+    async fn read_log(&self, from: u64, count: u64) -> Vec<Result<LogRead>> {
+        let reads = (from..from + count).map(|v| async move {
+            let path = numbered(&self.log_dir(), v);
+            match self.store().get(&path).await {
+                Ok(r) => Ok(Some((v, path, r.bytes().await?))),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(Error::from(e)),
+            }
+        });
+        futures::future::join_all(reads).await
     }
 
     /// Reads the commits that other writers added since this handle last looked: GETs
@@ -364,7 +407,7 @@ impl Project {
         if !recent {
             let newest = self.newest_checkpoint().await?;
             if newest > self.state().version {
-                let (state, skipped) = self.read_checkpoints().await?;
+                let (state, skipped, _) = self.read_checkpoints(false).await?;
                 if state.version > self.state().version {
                     *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
                 }
@@ -405,16 +448,7 @@ impl Project {
     async fn probe(&self, first: u64) -> Result<()> {
         let mut batch = first;
         loop {
-            let next = self.state().version + 1;
-            let reads = (next..next + batch).map(|v| async move {
-                let path = numbered(&self.log_dir(), v);
-                match self.store().get(&path).await {
-                    Ok(r) => Ok(Some((v, path, r.bytes().await?))),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(Error::from(e)),
-                }
-            });
-            for read in futures::future::join_all(reads).await {
+            for read in self.read_log(self.state().version + 1, batch).await {
                 let Some((v, path, bytes)) = read? else { return Ok(()) };
                 self.apply_entry(v, &path, &bytes)?;
             }
