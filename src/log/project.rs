@@ -42,6 +42,10 @@ const PROBE_BATCH: u64 = 16;
 /// One log entry read: its number, path and bytes; None when it does not exist.
 type LogRead = Option<(u64, Path, bytes::Bytes)>;
 
+/// What reading the checkpoints gives: the state, the error of a newer unreadable checkpoint
+/// that was skipped, and the log entries after the newest checkpoint when they were read too.
+type CheckpointRead = (ProjectState, Option<Error>, Option<Vec<Result<LogRead>>>);
+
 /// Give up after this many lost races for one statement.
 const MAX_COMMIT_ATTEMPTS: usize = 10_000;
 
@@ -142,17 +146,13 @@ impl Project {
             // The checkpoints were just listed and the newest read: no need to look again.
             *project.last_listed.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
         }
-        // The entries after the checkpoint, read while it was: apply them up to the first
-        // missing one (the end of the log), or read on when all were there.
-        let mut caught_up = false;
-        for read in after.unwrap_or_default() {
-            let Some((v, path, bytes)) = read? else {
-                caught_up = true;
-                break;
-            };
-            project.apply_entry(v, &path, &bytes)?;
-        }
-        if !caught_up || skipped.is_some() {
+        // The entries after the checkpoint, read while it was (none when an older checkpoint
+        // stood in): read on unless they reached the end of the log.
+        let caught_up = match after {
+            Some(reads) => project.apply_reads(reads)?,
+            None => false,
+        };
+        if !caught_up {
             project.refresh_reading(PROBE_BATCH).await?;
         }
         Ok(project)
@@ -315,12 +315,10 @@ impl Project {
             .flatten()
     }
 
-    /// The newest readable checkpoint (or the empty state), and the error of the newest
-    /// unreadable one if it was skipped.
     /// The newest readable checkpoint (and what made newer ones unreadable). With `read_after`,
     /// also the log entries after the newest checkpoint, read at the same time (see
     /// [`Project::read_log`]); None when the state comes from an older checkpoint.
-    async fn read_checkpoints(&self, read_after: bool) -> Result<(ProjectState, Option<Error>, Option<Vec<Result<LogRead>>>)> {
+    async fn read_checkpoints(&self, read_after: bool) -> Result<CheckpointRead> {
         // A checkpoint listed a moment ago may be deleted (superseded) before it is read: list
         // again then, a newer one exists.
         for _ in 0..3 {
@@ -332,7 +330,7 @@ impl Project {
         self.read_newest_checkpoint(read_after).await
     }
 
-    async fn read_newest_checkpoint(&self, read_after: bool) -> Result<(ProjectState, Option<Error>, Option<Vec<Result<LogRead>>>)> {
+    async fn read_newest_checkpoint(&self, read_after: bool) -> Result<CheckpointRead> {
         let metas: Vec<ObjectMeta> = self.store().list(Some(&self.checkpoint_dir())).try_collect().await?;
         let mut numbered: Vec<(u64, Path)> =
             metas.into_iter().filter_map(|m| parse_number(&m.location).map(|v| (v, m.location))).collect();
@@ -448,12 +446,21 @@ impl Project {
     async fn probe(&self, first: u64) -> Result<()> {
         let mut batch = first;
         loop {
-            for read in self.read_log(self.state().version + 1, batch).await {
-                let Some((v, path, bytes)) = read? else { return Ok(()) };
-                self.apply_entry(v, &path, &bytes)?;
+            if self.apply_reads(self.read_log(self.state().version + 1, batch).await)? {
+                return Ok(());
             }
             batch = (batch * 2).min(PROBE_BATCH);
         }
+    }
+
+    /// Applies consecutive log reads in order up to the first missing entry; true when one was
+    /// missing (the end of the log).
+    fn apply_reads(&self, reads: Vec<Result<LogRead>>) -> Result<bool> {
+        for read in reads {
+            let Some((v, path, bytes)) = read? else { return Ok(true) };
+            self.apply_entry(v, &path, &bytes)?;
+        }
+        Ok(false)
     }
 
     /// Applies log entry `v` (its bytes); an unreadable entry makes the tables it names unreadable.
