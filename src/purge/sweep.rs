@@ -41,12 +41,18 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
     project.refresh().await?;
     delete_freed(project, budget, report).await?;
     let grace = chrono::Duration::from_std(project.grace()).unwrap_or_default();
-    // Object stores stamp files with their own (wall) clock.
-    let old_enough = Utc::now() - grace;
+    // Object stores stamp files with their own (wall) clock. For checkpoints, "old enough" is
+    // taken after this sweep writes one: that checkpoint must count as having existed for a grace
+    // period of zero whatever the grain of the store's timestamps (taken before the write, it
+    // counted only when a coarse file-system clock stamped it no later than that instant).
+    let old_enough = || Utc::now() - grace;
     let (keep, freed) = {
         let state = project.state();
         (referenced(&state), state.freed.keys().cloned().collect::<HashSet<_>>())
     };
+    // Data files: taken after the state that says what is referenced, so that a file a
+    // statement writes (and commits) after that state is younger than this instant.
+    let data_old_enough = old_enough();
     let prefix = format!("{}/", project.name());
     let data: Vec<_> = project.store().list(Some(&project.path("data"))).try_collect().await?;
     for meta in data {
@@ -55,7 +61,7 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
         }
         let relative = meta.location.as_ref().strip_prefix(&prefix).unwrap_or(meta.location.as_ref());
         // Freed files wait for their own grace period (counted from the purge, not the write).
-        if !keep.contains(relative) && !freed.contains(relative) && meta.last_modified <= old_enough {
+        if !keep.contains(relative) && !freed.contains(relative) && meta.last_modified <= data_old_enough {
             project.store().delete(&meta.location).await?;
             report.files_deleted += 1;
         }
@@ -67,6 +73,7 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
         project.write_checkpoint(version).await?;
     }
     let checkpoints: Vec<_> = project.store().list(Some(&project.checkpoint_dir())).try_collect().await?;
+    let old_enough = old_enough();
     // The newest checkpoint that has existed for a grace period: what an opener uses.
     let settled = checkpoints
         .iter()

@@ -83,3 +83,40 @@ async fn a_damaged_checkpoint_falls_back_or_says_which_file() {
     let reopened = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
     assert_eq!(rows(&reopened, "SELECT count(*) FROM b").await, vec!["62"]);
 }
+
+/// The cause of the flaky test above: the sweep took "old enough" before writing its checkpoint,
+/// so with grace zero that checkpoint settled only when the file system's coarse clock stamped it
+/// no later than that instant. An in-memory store stamps with the precise clock: always later.
+#[tokio::test]
+async fn a_sweep_at_grace_zero_compacts_the_log_behind_the_checkpoint_it_writes() {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let store: std::sync::Arc<dyn ObjectStore> = std::sync::Arc::new(object_store::memory::InMemory::new());
+    let warehouse = datafusion_timemachine::Warehouse::with_store(std::sync::Arc::clone(&store), "mem");
+    let tm = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
+    run(&tm, &["CREATE TABLE a (v BIGINT)", "INSERT INTO a VALUES (1)", "INSERT INTO a VALUES (2)"]).await;
+    tm.project().set_grace(std::time::Duration::ZERO).await.unwrap();
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    let numbers = |prefix: &'static str| {
+        let store = std::sync::Arc::clone(&store);
+        async move {
+            let metas: Vec<_> = store.list(Some(&prefix.into())).try_collect().await.unwrap();
+            let mut n: Vec<u64> = metas
+                .iter()
+                .filter_map(|m| m.location.filename()?.split('.').next()?.parse().ok())
+                .collect();
+            n.sort();
+            n
+        }
+    };
+    let checkpoints = numbers("default/_checkpoints").await;
+    let newest = *checkpoints.last().expect("the sweep writes a checkpoint");
+    let logs = numbers("default/_log").await;
+    assert!(logs.iter().all(|v| *v >= newest), "entries behind checkpoint {newest} left: {logs:?}");
+    let reopened = TimeMachine::builder()
+        .warehouse(datafusion_timemachine::Warehouse::with_store(store, "mem"))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(rows(&reopened, "SELECT sum(v) FROM a").await, vec!["3"]);
+}
