@@ -174,6 +174,8 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
             .spawn()
             .unwrap(),
     );
+    // An executor that finds no scheduler exits: start them once the scheduler listens.
+    wait_for_port(port).await;
     for _ in 0..2 {
         let (flight, grpc) = (free_port(), free_port());
         procs.0.push(
@@ -198,11 +200,23 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
     drop(procs);
 }
 
-/// Connects once the scheduler and an executor are up (they start in the background).
+/// Waits until something listens on `port` of loopback (at most 60 s).
+async fn wait_for_port(port: u16) {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("nothing listens on port {port}");
+}
+
+/// Connects once the scheduler and an executor are up (they start in the background). A query
+/// waits for an executor forever, so each attempt is bounded.
 async fn connect(location: &str, url: &str) -> TimeMachine {
     for _ in 0..100 {
         if let Ok(tm) = TimeMachine::builder().location(location).ballista(url).build().await
-            && tm.execute("SELECT 1").await.is_ok()
+            && matches!(tokio::time::timeout(Duration::from_secs(10), tm.execute("SELECT 1")).await, Ok(Ok(_)))
         {
             return tm;
         }
