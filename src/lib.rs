@@ -35,6 +35,7 @@ pub mod log;
 pub mod names;
 pub mod plan;
 pub mod purge;
+pub mod server;
 mod session;
 pub mod sql;
 pub mod statements;

@@ -125,11 +125,10 @@ impl TimeMachineBuilder {
         };
         let ctx = match (self.ctx, self.ballista) {
             (Some(ctx), None) => ctx,
-            (None, None) => SessionContext::new_with_config(SessionConfig::new().with_information_schema(true)),
             (Some(_), Some(_)) => {
                 return Err(Error::invalid("give either a session context or a Ballista scheduler, not both"));
             }
-            (None, Some(url)) => ballista_context(&url, &warehouse).await?,
+            (None, url) => new_context(url.as_deref(), &warehouse).await?,
         };
         let project = Arc::new(Project::open(warehouse, &self.project, self.clock).await?);
         TimeMachine::attach_as(ctx, project, self.user)
@@ -244,12 +243,31 @@ impl TimeMachine {
         Ok((kind, DataFrame::new(state, plan)))
     }
 
+    /// What [`TimeMachine::run`] would return, without running anything: the kind of result
+    /// and its schema (a prepared statement's description). Privileges are checked as for a run.
+    pub async fn describe_result(&self, sql: &str) -> Result<(ResultKind, datafusion::arrow::datatypes::SchemaRef)> {
+        let statement = crate::sql::parse(sql)?;
+        let text = sql.trim().trim_end_matches(';').trim();
+        let state = self.ctx.state();
+        let planned = self.env.project.with_snapshot(plan_statement(&self.env, &state, text, statement)).await??;
+        Ok((planned.kind, Arc::new(planned.plan.schema().as_arrow().clone())))
+    }
+
     /// Runs one statement to completion and collects its result.
     pub async fn execute(&self, sql: &str) -> Result<StatementResult> {
         let (kind, df) = self.run(sql).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         Ok(StatementResult { schema, batches, kind })
+    }
+}
+
+/// A new DataFusion context for a session on `warehouse`: in process, or on the Ballista
+/// scheduler at `ballista`.
+pub(crate) async fn new_context(ballista: Option<&str>, warehouse: &Warehouse) -> Result<SessionContext> {
+    match ballista {
+        Some(url) => ballista_context(url, warehouse).await,
+        None => Ok(SessionContext::new_with_config(SessionConfig::new().with_information_schema(true))),
     }
 }
 

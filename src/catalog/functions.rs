@@ -48,7 +48,7 @@ impl HistoryFunction {
 
 /// Fails unless `user` has the List permission in `state`.
 fn require_list(state: &crate::log::state::ProjectState, user: Option<&str>, what: &str) -> DfResult<()> {
-    if Acl::of(state).allows(user, Permission::List) {
+    if Acl::of(state).allows(user, Permission::List, None) {
         Ok(())
     } else {
         Err(denied(user, Permission::List, what).into())
@@ -64,9 +64,17 @@ impl TableFunctionImpl for HistoryFunction {
             _ => return Err(DataFusionError::Plan("usage: timemachine_history('table' [, 'id'])".into())),
         };
         let state = self.project.statement_state();
-        require_list(&state, self.user.as_deref(), "read timemachine_history")?;
         let now = self.project.clock().now();
         let table = resolve(&state, &name, id, now)?;
+        // ShowHistory on the table, or List on the project (the history of every table); a
+        // dropped table by id needs List, as SHOW HISTORY … ('id'='…') does.
+        let user = self.user.as_deref();
+        if id.is_some() {
+            require_list(&state, user, "read timemachine_history of a table by id")?;
+        } else if !Acl::of(&state).allows(user, Permission::ShowHistory, Some(&table.id)) {
+            let what = format!("read the history of table {name} (timemachine_history)");
+            require_list(&state, user, &what).map_err(|_| denied(user, Permission::ShowHistory, &what))?;
+        }
         let lines = lines(&state, table, now);
         let text = history_batch(&lines)?;
         let mut fields: Vec<Field> = text.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();

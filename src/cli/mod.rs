@@ -82,6 +82,11 @@ enum Script {
 
 /// Parses the process arguments and runs; returns the process exit code.
 pub fn main() -> ExitCode {
+    // `timemachine serve …`: the Flight SQL server has arguments of its own.
+    let mut argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).is_some_and(|a| a == "serve") {
+        return crate::server::main(argv.split_off(2));
+    }
     let matches = Args::command().get_matches();
     let args = match Args::from_arg_matches(&matches) {
         Ok(a) => a,

@@ -5,6 +5,7 @@
 mod exec;
 mod merge;
 mod node;
+mod privileges;
 mod rowlevel;
 
 use datafusion::execution::session_state::SessionState;
@@ -32,7 +33,19 @@ pub struct Planned {
 
 /// Plans `statement` (parsed from `text`) against `state`, inside the statement's snapshot
 /// (`Project::with_snapshot`, which has caught up with the log: nothing here refreshes again).
+/// Fails, before anything runs, when the session's user lacks a privilege the statement needs.
 pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
+    privileges::check_statement(env, &statement)?;
+    let merge_target = match &statement {
+        Statement::Merge { table, .. } => env.project.statement_state().live_table(table).map(|t| t.id.clone()),
+        _ => None,
+    };
+    let planned = plan_checked_statement(env, state, text, statement).await?;
+    privileges::check_reads(env, &planned.plan, merge_target.as_deref())?;
+    Ok(planned)
+}
+
+async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
     let node = |request: Request, input: Option<LogicalPlan>| -> Result<Planned> {
         let kind = request.kind();
         Ok(Planned { plan: StatementNode::new(text, request, input)?.into_plan(), kind })
@@ -43,6 +56,7 @@ pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, stateme
             let LogicalPlan::Dml(_) = &planned.plan else { return Ok(planned) };
             // Types are coerced (`v * 2` on a DOUBLE) before the expressions are taken out.
             let analyzed = state.analyzer().execute_and_check(planned.plan, state.config_options(), |_, _| {})?;
+            privileges::check_writes(env, &analyzed)?;
             let plan = rowlevel::plan_row_changes(analyzed, Some(text), state)?;
             Ok(Planned { plan, ..planned })
         }

@@ -92,19 +92,29 @@ pub enum Statement {
         /// The statement as sqlparser read it (its clauses are planned as SQL).
         merge: Box<datafusion::sql::sqlparser::ast::Merge>,
     },
-    /// `ADD USER u` / `REMOVE USER u`.
+    /// `ADD USER u [IDENTIFIED BY 'password']` / `REMOVE USER u`.
     User {
         /// The user's name (lowercase).
         name: String,
         /// ADD rather than REMOVE.
         add: bool,
+        /// The password given with `IDENTIFIED BY` (ADD only).
+        password: Option<Secret>,
     },
-    /// `GRANT List ON PROJECT p TO USER u`, `GRANT admin TO u`, and their REVOKE … FROM forms.
+    /// `ALTER USER u IDENTIFIED BY 'password'`.
+    SetPassword {
+        /// The user's name (lowercase).
+        name: String,
+        /// The new password.
+        password: Secret,
+    },
+    /// `GRANT Select, Update ON TABLE t TO USER u`, `GRANT List ON PROJECT p TO USER u`,
+    /// `GRANT admin TO u`, and their REVOKE … FROM forms.
     Grant {
-        /// Privileges (`list`) or a role (`admin`), lowercase.
+        /// Privileges (`select`, `list`, …) or a role (`admin`), lowercase.
         grants: Vec<String>,
-        /// `ON PROJECT p`, when given.
-        project: Option<String>,
+        /// `ON PROJECT p` or `ON TABLE t`, when given.
+        on: Option<GrantObject>,
         /// The user.
         user: String,
         /// REVOKE rather than GRANT.
@@ -239,3 +249,22 @@ pub struct Restore {
     pub target: Option<String>,
 }
 
+/// What a GRANT is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantObject {
+    /// `ON PROJECT p`.
+    Project(String),
+    /// `ON TABLE t`.
+    Table(String),
+}
+
+/// A password as written in a statement: never shown by `Debug`, so that no log or error built
+/// from a parsed statement carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}

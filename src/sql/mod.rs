@@ -4,6 +4,6 @@ mod ast;
 mod dialect;
 mod parser;
 
-pub use ast::{AlterChange, ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
+pub use ast::{AlterChange, ColumnSpec, CreateTable, GrantObject, Insert, PartitionSpec, Restore, Secret, Statement};
 pub use dialect::MaxComputeDialect;
 pub use parser::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN, parse, split_statements};

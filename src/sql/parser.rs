@@ -12,7 +12,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use super::ast::{AlterChange, ColumnSpec, CreateTable, Insert, PartitionSpec, Restore, Statement};
+use super::ast::{AlterChange, ColumnSpec, CreateTable, GrantObject, Insert, PartitionSpec, Restore, Secret, Statement};
 use super::dialect::MaxComputeDialect;
 
 use crate::error::{Error, Result};
@@ -332,7 +332,16 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             let add = w0 == "ADD";
             p.next_token();
             p.next_token();
-            Ok(Statement::User { name: user_name(p)?, add })
+            let name = user_name(p)?;
+            let password = if add && take_word(p, "IDENTIFIED") { Some(identified_by(p)?) } else { None };
+            Ok(Statement::User { name, add, password })
+        }
+        ("ALTER", "USER") => {
+            p.next_token();
+            p.next_token();
+            let name = user_name(p)?;
+            expect_word(p, "IDENTIFIED")?;
+            Ok(Statement::SetPassword { name, password: identified_by(p)? })
         }
         ("GRANT" | "REVOKE", _) => parse_grant(p),
         ("SHOW", "GRANTS") => {
@@ -407,7 +416,20 @@ fn user_name(p: &mut Parser) -> Result<String> {
     Ok(name.to_lowercase())
 }
 
-/// `GRANT List[, …] ON PROJECT p TO USER u`, `GRANT admin TO [USER] u`, and REVOKE … FROM.
+/// `BY 'password'` after IDENTIFIED: a quoted, non-empty string.
+fn identified_by(p: &mut Parser) -> Result<Secret> {
+    expect_word(p, "BY")?;
+    match p.next_token().token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) if !s.is_empty() => Ok(Secret(s)),
+        Token::SingleQuotedString(_) | Token::DoubleQuotedString(_) => {
+            Err(Error::invalid("a password cannot be empty: IDENTIFIED BY '<password>'"))
+        }
+        _ => Err(Error::Syntax("expected a quoted password: IDENTIFIED BY '<password>'".into())),
+    }
+}
+
+/// `GRANT Select[, …] ON TABLE t TO USER u`, `GRANT List ON PROJECT p TO USER u`,
+/// `GRANT admin TO [USER] u`, and REVOKE … FROM.
 fn parse_grant(p: &mut Parser) -> Result<Statement> {
     let revoke = word(p, 0).as_deref() == Some("REVOKE");
     p.next_token();
@@ -421,16 +443,20 @@ fn parse_grant(p: &mut Parser) -> Result<Statement> {
             break;
         }
     }
-    let project = if take_word(p, "ON") {
-        expect_word(p, "PROJECT")?;
-        Some(p.parse_identifier()?.value.to_lowercase())
+    let on = if take_word(p, "ON") {
+        if take_word(p, "TABLE") {
+            Some(GrantObject::Table(table_name(p)?))
+        } else {
+            expect_word(p, "PROJECT")?;
+            Some(GrantObject::Project(p.parse_identifier()?.value.to_lowercase()))
+        }
     } else {
         None
     };
     expect_word(p, if revoke { "FROM" } else { "TO" })?;
     take_word(p, "USER");
     let user = user_name(p)?;
-    Ok(Statement::Grant { grants, project, user, revoke })
+    Ok(Statement::Grant { grants, on, user, revoke })
 }
 
 /// A table name: one identifier, lowercased (names are case-insensitive).
@@ -824,15 +850,38 @@ mod tests {
             ("ADD USER 'RAM$org:Bob'", "ram$org:bob"),
             ("add user bob", "bob"),
         ] {
-            let Statement::User { name, add: true } = parse(sql).unwrap() else { panic!("{sql}") };
+            let Statement::User { name, add: true, password: None } = parse(sql).unwrap() else { panic!("{sql}") };
             assert_eq!(name, want, "{sql}");
         }
-        let Statement::Grant { user, grants, project, revoke: false } =
+        let Statement::Grant { user, grants, on: Some(GrantObject::Project(project)), revoke: false } =
             parse("GRANT List ON PROJECT p TO USER ALIYUN$bob@example.com").unwrap()
         else {
             panic!("not a grant")
         };
-        assert_eq!((user.as_str(), grants, project.as_deref()), ("aliyun$bob@example.com", vec!["list".to_string()], Some("p")));
+        assert_eq!((user.as_str(), grants, project.as_str()), ("aliyun$bob@example.com", vec!["list".to_string()], "p"));
         assert!(parse("ADD USER bob extra").is_err());
+    }
+
+    #[test]
+    fn passwords_and_table_grants() {
+        let Statement::User { name, add: true, password: Some(Secret(pw)) } =
+            parse("ADD USER alice IDENTIFIED BY 's3cret'").unwrap()
+        else {
+            panic!("no password")
+        };
+        assert_eq!((name.as_str(), pw.as_str()), ("alice", "s3cret"));
+        let Statement::SetPassword { name, password } = parse("alter user ALICE identified by 'new'").unwrap() else {
+            panic!("not ALTER USER")
+        };
+        assert_eq!((name.as_str(), password.0.as_str()), ("alice", "new"));
+        assert!(format!("{:?}", parse("ALTER USER a IDENTIFIED BY 'hidden'").unwrap()).find("hidden").is_none());
+        assert!(parse("ADD USER a IDENTIFIED BY ''").unwrap_err().to_string().contains("cannot be empty"));
+        assert!(parse("ALTER USER a IDENTIFIED BY secret").is_err());
+        let Statement::Grant { grants, on: Some(GrantObject::Table(t)), user, revoke: true } =
+            parse("REVOKE Select, Drop ON TABLE Sales FROM USER bob").unwrap()
+        else {
+            panic!("not a table grant")
+        };
+        assert_eq!((grants, t.as_str(), user.as_str()), (vec!["select".to_string(), "drop".to_string()], "sales", "bob"));
     }
 }

@@ -192,6 +192,7 @@ async fn commit_create(
             if state.live_table(name).is_some() {
                 return Err(Error::AlreadyExists(format!("table {name} already exists")));
             }
+            let properties = super::grants::creator_grant(env, state, id, name)?;
             let change = TableChange {
                 table_id: id.to_string(),
                 lsn: 1,
@@ -199,7 +200,7 @@ async fn commit_create(
                 actions: actions.clone(),
                 writes: written.is_some(),
             };
-            Ok(Draft { tables: vec![change], ..Default::default() })
+            Ok(Draft { tables: vec![change], properties, ..Default::default() })
         })
         .await;
     match result {

@@ -204,9 +204,10 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         Statement::Restore(r) => restore::restore(env, text, r).await,
         Statement::SetProject { property } => properties::setproject(env, text, property.clone()).await,
         Statement::Purge { table } => purge::purge_table(env, text, table).await,
-        Statement::User { name, add } => grants::user(env, text, name, *add).await,
-        Statement::Grant { grants, project, user, revoke } => {
-            grants::grant(env, text, grants, project.as_deref(), user, *revoke).await
+        Statement::User { name, add, password } => grants::user(env, text, name, *add, password.as_ref()).await,
+        Statement::SetPassword { name, password } => grants::set_password(env, name, password).await,
+        Statement::Grant { grants, on, user, revoke } => {
+            grants::grant(env, text, grants, on.as_ref(), user, *revoke).await
         }
         Statement::ShowGrants { user } => grants::show_grants(env, user.as_deref()).await,
         Statement::Reclaim { table } => purge::reclaim_now(env, text, table.as_deref()).await,

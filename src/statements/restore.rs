@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::history::resolve;
 use super::ddl::spec_values;
+use super::grants::{creator_grant, require_on};
 use super::{Env, StatementResult};
+use crate::log::acl::{Acl, Permission};
 use crate::log::retention::{check_restorable, cutoff, expired_error, parse_lsn};
 use crate::error::{Error, Result};
 use crate::log::Draft;
@@ -60,23 +62,54 @@ pub(crate) async fn restore(env: &Env, text: &str, r: &Restore) -> Result<Statem
             let id = id.ok_or_else(|| {
                 Error::Syntax("RESTORE TABLE t needs ('id'='…'), TO LSN '…' or PARTITION (…)".into())
             })?;
-            project.commit(text, |s| undrop(s, table, id, now())).await?;
+            project.commit(text, |s| authorized(env, s, r, undrop(s, table, id, now()))).await?;
         }
         (Some(lsn), true) => {
-            project.commit(text, |s| restore_table(s, table, id, lsn, target, now())).await?;
+            project.commit(text, |s| authorized(env, s, r, restore_table(s, table, id, lsn, target, now()))).await?;
         }
         (None, false) => {
             let ids = partition_ids(&r.specs)?;
             if id.is_some() {
                 return Err(Error::Syntax("name the table without an id to restore its partitions".into()));
             }
-            project.commit(text, |s| undrop_partitions(s, table, &ids, now())).await?;
+            project.commit(text, |s| authorized(env, s, r, undrop_partitions(s, table, &ids, now()))).await?;
         }
         (Some(lsn), false) => {
-            project.commit(text, |s| restore_partitions(s, table, id, &r.specs, lsn, target, now())).await?;
+            let draft = |s: &ProjectState| restore_partitions(s, table, id, &r.specs, lsn, target, now());
+            project.commit(text, |s| authorized(env, s, r, draft(s))).await?;
         }
     }
     Ok(StatementResult::ok())
+}
+
+/// `draft` when the session's user may make it: the tables it changes need Update (RESTORE …
+/// AS u: Select on the source as well), a table it brings into being needs CreateTable (and its
+/// creator gets All on it). Checked against the state the commit is built on.
+fn authorized(env: &Env, state: &ProjectState, r: &Restore, draft: Result<Draft>) -> Result<Draft> {
+    let mut draft = draft?;
+    if r.target.is_some() {
+        let source = r.id.as_deref().and_then(|id| state.tables.get(id)).or_else(|| state.live_table(&r.table));
+        if let Some(t) = source {
+            let what = format!("read table {} (RESTORE … AS {})", r.table, r.target.as_deref().unwrap_or_default());
+            require_on(env, state, Permission::Select, &t.id, &what)?;
+        }
+    }
+    for change in &draft.tables {
+        match state.tables.get(&change.table_id) {
+            Some(t) if !t.current.dropped => {
+                let what = format!("restore table {}", t.current.name);
+                require_on(env, state, Permission::Update, &t.id, &what)?;
+            }
+            // A dropped table comes back: its own Update privilege, or CreateTable.
+            Some(t) if Acl::of(state).allows(env.user.as_deref(), Permission::Update, Some(&t.id)) => {}
+            Some(t) => draft.properties.extend(creator_grant(env, state, &t.id, &t.current.name)?),
+            None => {
+                let name = r.target.as_deref().unwrap_or(&r.table);
+                draft.properties.extend(creator_grant(env, state, &change.table_id, name)?);
+            }
+        }
+    }
+    Ok(draft)
 }
 
 fn partition_ids(specs: &[PartitionSpec]) -> Result<Vec<String>> {

@@ -15,6 +15,7 @@ mod s3;
 mod safety;
 mod store;
 mod scan;
+mod server;
 mod simulation;
 mod storage;
 mod timemachine;

@@ -1,0 +1,115 @@
+//! The privileges a statement needs, checked once it is planned and before anything runs: the
+//! statement's own (Update to write a table, Drop to drop it, …) and Select on every versioned
+//! table the plan reads, in subqueries and time travel included. Statements that manage the
+//! project (users, grants, retention, PURGE) and RESTORE check inside their commit, against the
+//! state they commit on.
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::DefaultTableSource;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
+
+use crate::error::Result;
+use crate::log::acl::{Acl, Permission, denied};
+use crate::sql::Statement;
+use crate::statements::Env;
+use crate::statements::grants::{require, require_on};
+use crate::table::VersionedTable;
+
+/// Checks what `statement` itself needs (a missing table is left to the statement to report).
+pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
+    let state = env.project.statement_state();
+    let (acl, user) = (Acl::of(&state), env.user.as_deref());
+    let on = |permission: Permission, table: &str, what: String| -> Result<()> {
+        if env.session_tables.contains(table) {
+            return Ok(());
+        }
+        match state.live_table(table) {
+            Some(t) => require_on(env, &state, permission, &t.id, &what),
+            None => Ok(()),
+        }
+    };
+    match statement {
+        Statement::CreateTable(c) if !env.session_tables.contains(&c.name) => {
+            require(env, &state, Permission::CreateTable, &format!("create table {}", c.name))?;
+            match &c.like {
+                Some(like) => on(Permission::Describe, like, format!("describe table {like} (CREATE TABLE … LIKE)")),
+                None => Ok(()),
+            }
+        }
+        Statement::DropTable { name, .. } => on(Permission::Drop, name, format!("drop table {name}")),
+        Statement::Rename { from, .. } => on(Permission::Alter, from, format!("rename table {from}")),
+        Statement::DropPartitions { table, .. } => {
+            on(Permission::Alter, table, format!("drop partitions of table {table}"))
+        }
+        Statement::Alter { table, .. } => on(Permission::Alter, table, format!("alter table {table}")),
+        Statement::Describe { table, .. } => on(Permission::Describe, table, format!("describe table {table}")),
+        Statement::ListPartitions { table } => {
+            on(Permission::Describe, table, format!("list the partitions of table {table}"))
+        }
+        Statement::Truncate { table, .. } => on(Permission::Update, table, format!("truncate table {table}")),
+        Statement::Insert(ins) => on(Permission::Update, &ins.table, format!("insert into table {}", ins.table)),
+        Statement::Merge { table, .. } => on(Permission::Update, table, format!("merge into table {table}")),
+        // ShowHistory on the table, or List on the project; `('id'='…')` needs List (checked
+        // where the statement runs).
+        Statement::ShowHistory { table, id: None, .. }
+            if state.live_table(table).is_some_and(|t| !acl.allows(user, Permission::ShowHistory, Some(&t.id))) =>
+        {
+            let what = format!("SHOW HISTORY FOR TABLE {table}");
+            require(env, &state, Permission::List, &what).map_err(|_| denied(user, Permission::ShowHistory, &what))
+        }
+        Statement::Explain { statement, .. } => check_statement(env, statement),
+        _ => Ok(()),
+    }
+}
+
+/// Checks Update on the versioned table of every DELETE and UPDATE in `plan` (DataFusion's DML,
+/// before it becomes a statement node).
+pub(super) fn check_writes(env: &Env, plan: &LogicalPlan) -> Result<()> {
+    let state = env.project.statement_state();
+    let mut failure = None;
+    plan.apply(|node| {
+        if let LogicalPlan::Dml(dml) = node
+            && matches!(dml.op, WriteOp::Delete | WriteOp::Update | WriteOp::Insert(_))
+            && let Some(t) = versioned(dml.target.downcast_ref::<DefaultTableSource>())
+        {
+            let snapshot = t.snapshot();
+            let verb = match dml.op {
+                WriteOp::Delete => "delete from",
+                WriteOp::Update => "update",
+                _ => "insert into",
+            };
+            if let Err(e) = require_on(env, &state, Permission::Update, &snapshot.id, &format!("{verb} table {}", snapshot.name)) {
+                failure = Some(e);
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    failure.map_or(Ok(()), Err)
+}
+
+/// Checks Select on every versioned table `plan` scans (subqueries included), except the one
+/// with id `exempt` (the target of a MERGE, which Update covers).
+pub(super) fn check_reads(env: &Env, plan: &LogicalPlan, exempt: Option<&str>) -> Result<()> {
+    let state = env.project.statement_state();
+    let mut failure = None;
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Some(t) = versioned(scan.source.downcast_ref::<DefaultTableSource>())
+        {
+            let snapshot = t.snapshot();
+            if exempt != Some(snapshot.id.as_str())
+                && let Err(e) = require_on(env, &state, Permission::Select, &snapshot.id, &format!("read table {}", snapshot.name))
+            {
+                failure = Some(e);
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    failure.map_or(Ok(()), Err)
+}
+
+fn versioned(source: Option<&DefaultTableSource>) -> Option<&VersionedTable> {
+    source?.table_provider.downcast_ref::<VersionedTable>()
+}
