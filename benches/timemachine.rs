@@ -2,7 +2,7 @@
 //! data. Prints one table of figures and ratios, each measured in this run against its baseline.
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
-//! Sections: scan, write, restore, delete, versions, purge, steady, partitions, memory, ballista; and
+//! Sections: scan, write, restore, delete, merge, server, versions, purge, steady, partitions, memory, ballista; and
 //! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines).
 
 use std::path::{Path, PathBuf};
@@ -28,6 +28,9 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
+#[path = "timemachine/server.rs"]
+mod server;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// Rows of the scan and restore tables.
@@ -45,6 +48,12 @@ struct Args {
     /// Rows of the DELETE benchmark's table.
     #[arg(long, default_value_t = 20_000_000)]
     delete_rows: u64,
+    /// Rows of the MERGE benchmark's table (the size of TPC-H SF1 lineitem).
+    #[arg(long, default_value_t = 6_000_000)]
+    merge_rows: u64,
+    /// Rows of the server benchmark's large result.
+    #[arg(long, default_value_t = 3_000_000)]
+    server_rows: u64,
     /// Rows of the peers workloads (`--only peers`, run by benches/peers/peers.py).
     #[arg(long, default_value_t = 20_000_000)]
     peer_rows: u64,
@@ -328,6 +337,57 @@ async fn bench_delete(a: &Args) {
     row(&what, ms(t_delete), ms(t_full), format!("{:.3}", t_delete.as_secs_f64() / t_full.as_secs_f64()), "ratio < 0.2");
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
     row("  bytes written", mib(b_delete), mib(b_full), format!("{:.3}", b_delete as f64 / b_full as f64), "only touched files");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// MERGE of 1% of a lineitem-sized table (copy-on-write: every file holds a matched row) against
+/// the same join run as a plain query: a MERGE must cost its join plus the rewrite, not more.
+async fn bench_merge(a: &Args) {
+    let dir = scratch("merge");
+    let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
+    let n = a.merge_rows;
+    exec(
+        &tm,
+        &format!(
+            "CREATE TABLE li AS SELECT value / 4 AS k, value % 4 AS ln, CAST(value % 10 AS DOUBLE) / 100 AS tax, \
+             'comment ' || value AS c FROM generate_series(1, {n})"
+        ),
+    )
+    .await;
+    let base = tm.project().state().live_table("li").unwrap().current.lsn;
+    let update = "MERGE INTO li t USING (SELECT * FROM li WHERE k % 83 = 7) s ON t.k = s.k AND t.ln = s.ln \
+                  WHEN MATCHED THEN UPDATE SET tax = s.tax + 0.01";
+    let join = "SELECT count(*) FROM li t JOIN (SELECT * FROM li WHERE k % 83 = 7) s ON t.k = s.k AND t.ln = s.ln";
+    // 1% updates, 1% deletes, 1% inserts (keys above the table's).
+    let mixed = format!(
+        "MERGE INTO li t USING (SELECT k, ln, tax, c, 'u' AS op FROM li WHERE k % 83 = 7 \
+         UNION ALL SELECT k, ln, tax, c, 'd' FROM li WHERE k % 89 = 5 AND k % 83 <> 7 \
+         UNION ALL SELECT k + {n}, ln, tax, c, 'i' FROM li WHERE k % 97 = 3) s ON t.k = s.k AND t.ln = s.ln \
+         WHEN MATCHED AND s.op = 'u' THEN UPDATE SET tax = s.tax + 0.01 \
+         WHEN MATCHED AND s.op = 'd' THEN DELETE \
+         WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.ln, s.tax, s.c)"
+    );
+    let mixed_join = format!(
+        "SELECT count(*) FROM li t FULL JOIN (SELECT k, ln FROM li WHERE k % 83 = 7 UNION ALL SELECT k, ln FROM li \
+         WHERE k % 89 = 5 AND k % 83 <> 7 UNION ALL SELECT k + {n}, ln FROM li WHERE k % 97 = 3) s ON t.k = s.k AND t.ln = s.ln"
+    );
+    for (what, merge, join) in [("MERGE 1% updates", update.to_string(), join.to_string()), ("MERGE 1% upd + 1% del + 1% ins", mixed, mixed_join)] {
+        // In turns (merge, join, merge, join …); the restore between merges is not timed.
+        let (mut merges, mut joins) = (vec![], vec![]);
+        for _ in 0..a.runs.min(3) {
+            let start = Instant::now();
+            exec(&tm, &merge).await;
+            merges.push(start.elapsed());
+            tm.project().wait_background().await;
+            exec(&tm, &format!("RESTORE TABLE li TO LSN '{base}'")).await;
+            let start = Instant::now();
+            exec(&tm, &join).await;
+            joins.push(start.elapsed());
+        }
+        let (t_merge, t_join) = (median(merges), median(joins));
+        let what = format!("{what} of {n} rows vs its join");
+        row(&what, ms(t_merge), ms(t_join), format!("{:.2}", t_merge.as_secs_f64() / t_join.as_secs_f64()), "ratio <= 2 (incl. rewrite)");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -794,6 +854,12 @@ async fn main() {
     }
     if wanted("delete") {
         bench_delete(&a).await;
+    }
+    if wanted("merge") {
+        bench_merge(&a).await;
+    }
+    if wanted("server") {
+        server::bench_server(a.server_rows, a.runs).await;
     }
     if wanted("versions") {
         bench_versions(&a).await;

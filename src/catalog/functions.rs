@@ -80,9 +80,11 @@ impl TableFunctionImpl for HistoryFunction {
         let mut fields: Vec<Field> = text.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
         fields.push(Field::new("lsn_number", DataType::Int64, false));
         fields.push(Field::new("commit_time", DataType::Timestamp(TimeUnit::Millisecond, None), false));
+        fields.push(Field::new("user", DataType::Utf8, false));
         let mut columns = text.columns().to_vec();
         columns.push(Arc::new(Int64Array::from(lines.iter().map(|l| l.lsn as i64).collect::<Vec<_>>())));
         columns.push(Arc::new(TimestampMillisecondArray::from(lines.iter().map(|l| millis(l.time)).collect::<Vec<_>>())));
+        columns.push(Arc::new(datafusion::arrow::array::StringArray::from(lines.iter().map(|l| l.user.clone()).collect::<Vec<_>>())));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))
     }

@@ -192,6 +192,7 @@ mod tests {
             version,
             time: Utc::now(),
             statement: String::new(),
+            user: None,
             tables: vec![TableChange { table_id: "t".repeat(32), lsn, history: vec![], actions, writes: true }],
             properties: BTreeMap::new(),
             expire: vec![],

@@ -319,6 +319,9 @@ pub struct Commit {
     /// The statement, for auditing.
     #[serde(default)]
     pub statement: String,
+    /// The session's user (the authenticated one through the server), for auditing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// Per-table changes.
     #[serde(default)]
     pub tables: Vec<TableChange>,

@@ -53,6 +53,8 @@ struct EntryOut<'a> {
     actions: &'a [Action],
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     writes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
 }
 
 /// [`EntryOut`], read back.
@@ -65,6 +67,8 @@ struct EntryIn {
     actions: Vec<Action>,
     #[serde(default)]
     writes: bool,
+    #[serde(default)]
+    user: Option<String>,
 }
 
 impl Codec for Chunk {
@@ -72,7 +76,14 @@ impl Codec for Chunk {
         let out: Vec<EntryOut<'_>> = self
             .0
             .iter()
-            .map(|e| EntryOut { lsn: e.lsn, time: e.time, history: &e.history, actions: &e.actions, writes: e.writes })
+            .map(|e| EntryOut {
+                lsn: e.lsn,
+                time: e.time,
+                history: &e.history,
+                actions: &e.actions,
+                writes: e.writes,
+                user: e.user.as_deref(),
+            })
             .collect();
         encode_json(&out)
     }
@@ -82,7 +93,10 @@ impl Codec for Chunk {
         Ok(Chunk(
             entries
                 .into_iter()
-                .map(|e| Arc::new(VersionEntry { lsn: e.lsn, time: e.time, history: e.history, actions: e.actions, writes: e.writes }))
+                .map(|e| {
+                    let (lsn, time, history, actions, writes, user) = (e.lsn, e.time, e.history, e.actions, e.writes, e.user);
+                    Arc::new(VersionEntry { lsn, time, history, actions, writes, user })
+                })
                 .collect(),
         ))
     }
@@ -234,7 +248,7 @@ mod tests {
 
     fn entries(from: u64, to: u64) -> Entries {
         (from..=to)
-            .map(|lsn| Arc::new(VersionEntry { lsn, time: Utc::now(), history: vec![], actions: vec![], writes: false }))
+            .map(|lsn| Arc::new(VersionEntry { lsn, time: Utc::now(), history: vec![], actions: vec![], writes: false, user: None }))
             .collect()
     }
 

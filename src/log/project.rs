@@ -496,7 +496,15 @@ impl Project {
     /// the next log entry with put-if-absent, and on losing the race re-reads and tries again.
     /// `draft` is called once per attempt; it must check for logical conflicts with whatever
     /// other writers committed and return an error if the statement can no longer apply.
-    pub async fn commit<F>(&self, statement: &str, mut draft: F) -> Result<Commit>
+    pub async fn commit<F>(&self, statement: &str, draft: F) -> Result<Commit>
+    where
+        F: FnMut(&ProjectState) -> Result<Draft>,
+    {
+        self.commit_as(statement, None, draft).await
+    }
+
+    /// [`Project::commit`] recording `user` as who committed (the history shows it).
+    pub async fn commit_as<F>(&self, statement: &str, user: Option<&str>, mut draft: F) -> Result<Commit>
     where
         F: FnMut(&ProjectState) -> Result<Draft>,
     {
@@ -511,6 +519,7 @@ impl Project {
                     version: state.version + 1,
                     time,
                     statement: statement.to_string(),
+                    user: user.map(str::to_string),
                     tables: d.tables,
                     properties: d.properties,
                     expire: d.expire,

@@ -195,6 +195,9 @@ pub struct VersionEntry {
     /// True when the version wrote new rows (see [`TableChange::writes`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub writes: bool,
+    /// Who committed it (None: a session without a user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// What a purge after every statement needs of a table's history without decoding it.
@@ -405,7 +408,7 @@ impl TableHistory {
         out
     }
 
-    fn push(&mut self, time: DateTime<Utc>, change: &TableChange) {
+    fn push(&mut self, time: DateTime<Utc>, change: &TableChange, user: Option<&str>) {
         // Shares every partition and file the change leaves alone (persistent maps).
         let mut next = self.current.as_ref().clone();
         next.apply(change.lsn, time, &change.actions);
@@ -415,6 +418,7 @@ impl TableHistory {
             history: change.history.clone(),
             actions: change.actions.clone(),
             writes: change.writes,
+            user: user.map(str::to_string),
         }));
         self.current = Arc::new(next);
     }
@@ -466,7 +470,7 @@ impl ProjectState {
             let table = self.tables.entry(change.table_id.clone()).or_insert_with(|| {
                 TableHistory::from_parts(change.table_id.clone(), commit.time, None, vec![])
             });
-            table.push(commit.time, change);
+            table.push(commit.time, change, commit.user.as_deref());
         }
         for expiry in &commit.expire {
             match expiry.keep_from {
@@ -735,7 +739,7 @@ mod tests {
             vec![Action::PutPartition { partition: Partition { id: "p".into(), files: imbl::vector![file], ..Default::default() }, mode }]
         };
         let change = TableChange { table_id: "t".into(), lsn, history: vec![], actions, writes: true };
-        let commit = Commit { version: s.version + 1, time: Utc::now(), statement: String::new(), tables: vec![change], properties: BTreeMap::new(), expire: vec![], freed: vec![] };
+        let commit = Commit { version: s.version + 1, time: Utc::now(), statement: String::new(), user: None, tables: vec![change], properties: BTreeMap::new(), expire: vec![], freed: vec![] };
         s.apply(&commit).unwrap();
     }
 

@@ -42,10 +42,15 @@ impl fmt::Debug for StatementExec {
 
 impl StatementExec {
     fn new(env: Env, node: StatementNode, input: Option<Arc<dyn ExecutionPlan>>) -> Self {
-        // A statement is one commit, written from all of its rows: INSERT and CREATE TABLE … AS
-        // write each partition of their query with a writer of its own (in parallel); MERGE
-        // reads one stream.
-        let parallel = matches!(node.request.as_ref(), Request::Insert(_) | Request::CreateAs(_));
+        // A statement is one commit, written from all of its rows: INSERT, CREATE TABLE … AS
+        // and MERGE into an unpartitioned table write each partition of their query with a
+        // writer of its own (in parallel); MERGE into a partitioned table reads one stream (each
+        // writer would make files of its own in every partition it touches).
+        let parallel = match node.request.as_ref() {
+            Request::Insert(_) | Request::CreateAs(_) => true,
+            Request::Merge(m) => m.base.schema.partition_columns.is_empty(),
+            _ => false,
+        };
         let input = input.map(|i| {
             let n = i.output_partitioning().partition_count();
             if n <= 1 {

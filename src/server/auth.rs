@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use base64::Engine;
-use base64::prelude::BASE64_STANDARD;
+use base64::prelude::BASE64_STANDARD_NO_PAD;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
@@ -37,8 +37,9 @@ pub(crate) fn credentials(metadata: &MetadataMap) -> Result<Credentials, Status>
     match scheme.to_ascii_lowercase().as_str() {
         "bearer" => Ok(Credentials::Bearer(rest.trim().to_string())),
         "basic" => {
-            let bytes = BASE64_STANDARD
-                .decode(rest.trim())
+            // Padded (pyarrow, JDBC) or not (ADBC's Go client): the same credentials.
+            let bytes = BASE64_STANDARD_NO_PAD
+                .decode(rest.trim().trim_end_matches('='))
                 .map_err(|_| Status::unauthenticated("the Basic authorization header is not base64"))?;
             let text = String::from_utf8(bytes).map_err(|_| Status::unauthenticated("the Basic credentials are not UTF-8"))?;
             let (user, password) =

@@ -1,6 +1,7 @@
 //! The arguments of `timemachine serve` and the process around the server: one line saying
 //! where it listens, and a graceful stop on SIGTERM or Ctrl-C (exit code 0).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -105,14 +106,18 @@ async fn serve(args: ServeArgs) -> crate::Result<()> {
         }
     };
     let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
-    eprintln!(
+    // A closed stderr (a supervisor that read the first line and left) must not stop the server.
+    let say = |line: String| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    say(format!(
         "timemachine serve: Flight SQL on {scheme}://{} (project {}, warehouse {}; {auth})",
         server.addr(),
         args.project,
         args.warehouse
-    );
+    ));
     stop_signal().await;
-    eprintln!("timemachine serve: stopping (running statements may finish for {} s)", args.drain);
+    say(format!("timemachine serve: stopping (running statements may finish for {} s)", args.drain));
     server.shutdown().await;
     Ok(())
 }

@@ -19,7 +19,7 @@ pub(crate) async fn alter(env: &Env, text: &str, table: &str, change: &AlterChan
     // Validate against what we saw (so bad input fails before any commit), then again against the
     // table as it is when the commit lands.
     draft(&base, change)?;
-    project
+    env
         .commit(text, |state| {
             let cur = match state.tables.get(&base.id) {
                 Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,

@@ -187,7 +187,6 @@ async fn commit_create(
     }
     let history = vec![table_row(id, name, Operation::Create)];
     let result = env
-        .project
         .commit(text, |state| {
             if state.live_table(name).is_some() {
                 return Err(Error::AlreadyExists(format!("table {name} already exists")));
@@ -227,7 +226,7 @@ pub(crate) async fn drop_table(env: &Env, text: &str, name: &str, if_exists: boo
         Err(_) if if_exists => return Ok(StatementResult::ok()),
         Err(e) => return Err(e),
     };
-    project
+    env
         .commit(text, |state| {
             let cur = unchanged(state, &base, "being dropped")?;
             let change = TableChange {
@@ -254,7 +253,7 @@ pub(crate) async fn rename(env: &Env, text: &str, from: &str, to: &str) -> Resul
     if from == to {
         return Err(Error::invalid(format!("table {from} is already called {to}")));
     }
-    project
+    env
         .commit(text, |state| {
             let cur = match state.tables.get(&base.id) {
                 Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
@@ -305,7 +304,7 @@ pub(crate) async fn drop_partitions(
     if present.is_empty() {
         return Ok(StatementResult::ok());
     }
-    project
+    env
         .commit(text, |state| {
             let cur = match state.tables.get(&base.id) {
                 Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
@@ -370,7 +369,7 @@ pub(crate) async fn truncate(env: &Env, text: &str, table: &str, specs: &[Partit
         }
         keys
     };
-    project
+    env
         .commit(text, |state| {
             let cur = unchanged(state, &base, "being truncated")?;
             let mut history = vec![];

@@ -89,6 +89,6 @@ pub(crate) async fn insert(
     let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, target.statics.clone(), existing)?;
     let out = writer.write_streams(rows).await?;
     let mode = if target.overwrite { WriteMode::Overwrite } else { WriteMode::Append };
-    let rows = commit_write(&env.project, text, base, mode, &out).await?;
+    let rows = commit_write(&env.project, (text, env.user.as_deref()), base, mode, &out).await?;
     Ok(StatementResult::rows_affected(rows))
 }

@@ -86,7 +86,7 @@ pub(crate) async fn user(env: &Env, text: &str, name: &str, add: bool, password:
     };
     draft(&project.state())?;
     let text = if password.is_some() { format!("ADD USER {name} IDENTIFIED BY '********'") } else { text.to_string() };
-    project.commit(&text, draft).await?;
+    env.commit(&text, draft).await?;
     Ok(StatementResult::ok())
 }
 
@@ -107,7 +107,7 @@ pub(crate) async fn set_password(env: &Env, name: &str, password: &Secret) -> Re
         Ok(Draft { properties: BTreeMap::from([(format!("{PASSWORD_PREFIX}{name}"), hash.clone())]), ..Default::default() })
     };
     draft(&project.state())?;
-    project.commit(&format!("ALTER USER {name} IDENTIFIED BY '********'"), draft).await?;
+    env.commit(&format!("ALTER USER {name} IDENTIFIED BY '********'"), draft).await?;
     Ok(StatementResult::ok())
 }
 
@@ -192,7 +192,7 @@ pub(crate) async fn grant(
         Ok(Draft { properties, ..Default::default() })
     };
     draft(&project.state())?;
-    project.commit(text, draft).await?;
+    env.commit(text, draft).await?;
     Ok(StatementResult::ok())
 }
 

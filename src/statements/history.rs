@@ -98,6 +98,8 @@ pub struct HistoryLine {
     pub time: DateTime<Utc>,
     /// Operation.
     pub operation: String,
+    /// Who committed the version (empty: a session without a user).
+    pub user: String,
 }
 
 /// The restorable history of `table`, ordered by LSN.
@@ -112,6 +114,7 @@ pub fn lines(state: &ProjectState, table: &TableHistory, now: DateTime<Utc>) -> 
                 lsn: e.lsn,
                 time: e.time,
                 operation: h.operation.to_string(),
+                user: e.user.clone().unwrap_or_default(),
             })
         })
         .collect()

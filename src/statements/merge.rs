@@ -48,21 +48,59 @@ struct Tally {
     affected: u64,
 }
 
-/// Runs a MERGE whose rows are `rows` (the table's columns, then `__tm_file`, then the act).
-pub(crate) async fn run(env: &Env, text: &str, target: &MergeTarget, rows: SendableRecordBatchStream) -> Result<StatementResult> {
+/// Runs a MERGE whose rows are `rows` (the table's columns, then `__tm_file`, then the act), in
+/// one or more streams written in parallel (a target file's rows may be in any of them: the
+/// tally is shared).
+pub(crate) async fn run(
+    env: &Env,
+    text: &str,
+    target: &MergeTarget,
+    rows: Vec<SendableRecordBatchStream>,
+) -> Result<StatementResult> {
     let base = &target.base;
-    let file_rows: HashMap<String, u64> =
-        base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.clone(), f.rows)).collect();
+    let file_rows: Arc<HashMap<String, u64>> =
+        Arc::new(base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.clone(), f.rows)).collect());
     let tally = Arc::new(Mutex::new(Tally::default()));
     let width = base.schema.columns.len() + base.schema.partition_columns.len();
+    let kept = rows
+        .into_iter()
+        .map(|stream| tallied(stream, width, Arc::clone(&file_rows), Arc::clone(&tally), &base.name))
+        .collect::<Result<Vec<_>>>()?;
+    let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
+    let statics = vec![None; base.schema.partition_columns.len()];
+    let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?;
+    let written = writer.write_streams(kept).await?;
+    let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|e| e.into_inner()));
+    if tally.affected == 0 {
+        return Ok(StatementResult::rows_affected(0));
+    }
+    let touched: Vec<String> = tally.per_file.into_keys().collect();
+    env.commit(text, |state| Ok(Draft { tables: vec![draft(state, base, &touched, &written)?], ..Default::default() }))
+        .await?;
+    Ok(StatementResult::rows_affected(tally.affected))
+}
+
+/// The rows of `rows` that stay (all but deleted ones), without the file and act columns,
+/// counted into `tally` as they pass.
+fn tallied(
+    rows: SendableRecordBatchStream,
+    width: usize,
+    file_rows: Arc<HashMap<String, u64>>,
+    tally: Arc<Mutex<Tally>>,
+    name: &str,
+) -> Result<SendableRecordBatchStream> {
     let in_schema = rows.schema();
+    if in_schema.fields().len() < width + 2 {
+        return Err(Error::invalid("internal: MERGE rows lack their file and act columns"));
+    }
     let out_schema = Arc::new(Schema::new(in_schema.fields()[..width].to_vec()));
-    let (t, name, out) = (Arc::clone(&tally), base.name.clone(), Arc::clone(&out_schema));
+    let (t, name, out) = (tally, name.to_string(), Arc::clone(&out_schema));
     let kept = rows.map(move |batch| {
         let batch = batch?;
         let files = batch.column(width).as_string::<i32>();
         let acts = batch.column(width + 1).as_primitive::<Int32Type>();
-        let mut tally = t.lock().expect("tally lock");
+        // Counting only: a poisoned lock still holds consistent counts.
+        let mut tally = t.lock().unwrap_or_else(|e| e.into_inner());
         for i in 0..batch.num_rows() {
             let a = acts.value(i);
             if a != act::KEEP {
@@ -84,20 +122,7 @@ pub(crate) async fn run(env: &Env, text: &str, target: &MergeTarget, rows: Senda
         let batch = filter_record_batch(&batch, &keep)?;
         Ok(RecordBatch::try_new(Arc::clone(&out), batch.columns()[..width].to_vec())?)
     });
-    let kept: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(out_schema, kept));
-    let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
-    let statics = vec![None; base.schema.partition_columns.len()];
-    let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?;
-    let written = writer.write_stream(kept).await?;
-    let tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
-    if tally.affected == 0 {
-        return Ok(StatementResult::rows_affected(0));
-    }
-    let touched: Vec<String> = tally.per_file.into_keys().collect();
-    env.project
-        .commit(text, |state| Ok(Draft { tables: vec![draft(state, base, &touched, &written)?], ..Default::default() }))
-        .await?;
-    Ok(StatementResult::rows_affected(tally.affected))
+    Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, kept)))
 }
 
 fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written: &WriteOutput) -> Result<TableChange> {

@@ -48,6 +48,17 @@ pub struct Env {
     pub user: Option<String>,
 }
 
+impl Env {
+    /// Commits one statement of this session (see [`Project::commit`]): the log records its
+    /// text and the session's user.
+    pub(crate) async fn commit<F>(&self, text: &str, draft: F) -> Result<crate::log::model::Commit>
+    where
+        F: FnMut(&ProjectState) -> Result<crate::log::Draft>,
+    {
+        self.project.commit_as(text, self.user.as_deref(), draft).await
+    }
+}
+
 /// What a statement returned.
 #[derive(Debug, Clone)]
 pub struct StatementResult {
@@ -174,9 +185,7 @@ pub async fn run(
     let result = match (request, input) {
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
-        (Request::Merge(target), Some(mut rows)) if rows.len() == 1 => {
-            merge::run(env, text, target, rows.pop().expect("one")).await
-        }
+        (Request::Merge(target), Some(rows)) => merge::run(env, text, target, rows).await,
         (Request::Statement(s), None) => run_statement(env, text, s).await,
         (Request::RowChange(target), None) => rowlevel::run(env, text, target, context).await,
         _ => Err(Error::invalid("internal: a statement got rows it does not take, or none it needs")),

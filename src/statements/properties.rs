@@ -57,7 +57,7 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
     let what = format!("set {key}");
     require(env, &project.state(), Permission::Admin, &what)?;
     let properties = BTreeMap::from([(key, normalized)]);
-    project
+    env
         .commit(text, |state| {
             require(env, state, Permission::Admin, &what)?;
             Ok(Draft { properties: properties.clone(), ..Default::default() })

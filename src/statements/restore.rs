@@ -62,21 +62,21 @@ pub(crate) async fn restore(env: &Env, text: &str, r: &Restore) -> Result<Statem
             let id = id.ok_or_else(|| {
                 Error::Syntax("RESTORE TABLE t needs ('id'='…'), TO LSN '…' or PARTITION (…)".into())
             })?;
-            project.commit(text, |s| authorized(env, s, r, undrop(s, table, id, now()))).await?;
+            env.commit(text, |s| authorized(env, s, r, undrop(s, table, id, now()))).await?;
         }
         (Some(lsn), true) => {
-            project.commit(text, |s| authorized(env, s, r, restore_table(s, table, id, lsn, target, now()))).await?;
+            env.commit(text, |s| authorized(env, s, r, restore_table(s, table, id, lsn, target, now()))).await?;
         }
         (None, false) => {
             let ids = partition_ids(&r.specs)?;
             if id.is_some() {
                 return Err(Error::Syntax("name the table without an id to restore its partitions".into()));
             }
-            project.commit(text, |s| authorized(env, s, r, undrop_partitions(s, table, &ids, now()))).await?;
+            env.commit(text, |s| authorized(env, s, r, undrop_partitions(s, table, &ids, now()))).await?;
         }
         (Some(lsn), false) => {
             let draft = |s: &ProjectState| restore_partitions(s, table, id, &r.specs, lsn, target, now());
-            project.commit(text, |s| authorized(env, s, r, draft(s))).await?;
+            env.commit(text, |s| authorized(env, s, r, draft(s))).await?;
         }
     }
     Ok(StatementResult::ok())

@@ -35,7 +35,7 @@ pub(crate) async fn run(env: &Env, text: &str, target: &RowChangeTarget, ctx: Ar
     if out.partitions.is_empty() {
         return Ok(StatementResult::rows_affected(0));
     }
-    env.project
+    env
         .commit(text, |state| Ok(Draft { tables: vec![draft(state, target, &out)?], ..Default::default() }))
         .await?;
     Ok(StatementResult::rows_affected(out.rows))

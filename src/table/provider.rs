@@ -432,7 +432,7 @@ impl DataSink for VersionedSink {
                 WriteMode::Overwrite => "INSERT OVERWRITE",
             };
             let statement = format!("{verb} {} (DataFusion insert_into)", self.snapshot.name);
-            let rows = commit_write(&self.project, &statement, &self.snapshot, self.mode, &out).await?;
+            let rows = commit_write(&self.project, (&statement, None), &self.snapshot, self.mode, &out).await?;
             // The same automatic purge as the crate's own statements.
             crate::purge::spawn_auto(&self.project);
             Ok::<_, crate::Error>(rows)

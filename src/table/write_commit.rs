@@ -23,16 +23,17 @@ pub enum WriteMode {
 /// Commits `out` as the next version of the table whose state the writer started from (`base`).
 ///
 /// Appends rebase onto any concurrent change that keeps the table and its schema. An overwrite
-/// fails with a conflict if another statement changed one of its partitions after `base`.
+/// fails with a conflict if another statement changed one of its partitions after `base`. The
+/// log records `statement` as committed by `user`.
 pub async fn commit_write(
     project: &Project,
-    statement: &str,
+    (statement, user): (&str, Option<&str>),
     base: &Arc<TableSnapshot>,
     mode: WriteMode,
     out: &WriteOutput,
 ) -> Result<u64> {
     project
-        .commit(statement, |state| Ok(Draft { tables: vec![draft(state, base, mode, out)?], ..Default::default() }))
+        .commit_as(statement, user, |state| Ok(Draft { tables: vec![draft(state, base, mode, out)?], ..Default::default() }))
         .await?;
     Ok(out.rows)
 }

@@ -16,6 +16,7 @@ mod safety;
 mod store;
 mod scan;
 mod server;
+mod server_process;
 mod simulation;
 mod storage;
 mod timemachine;

@@ -190,6 +190,9 @@ async fn each_privilege_allows_its_statements_and_a_denial_changes_nothing() {
     ] {
         update(&mut alice, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
+    // History records who committed each version.
+    let who = query(&mut alice, "SELECT DISTINCT user FROM timemachine_history('t')").await.unwrap();
+    assert_eq!(who, vec!["alice"]);
     let err = update(&mut bob, "CREATE TABLE b (v BIGINT)").await.unwrap_err();
     assert!(err.contains(DENIED) && err.contains("user bob lacks the CreateTable permission"), "{err}");
     // Each pair: denied to bob, then allowed once granted.
@@ -388,5 +391,45 @@ async fn catalog_calls_that_bi_tools_make() {
     assert_eq!(fetch(&mut c, info).await.unwrap().iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
     let info = c.get_xdbc_type_info(arrow_flight::sql::CommandGetXdbcTypeInfo { data_type: None }).await.unwrap();
     fetch(&mut c, info).await.unwrap();
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_keeps_passwords_off_the_wire_and_plain_text_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no openssl to make a certificate");
+        return;
+    }
+    let tls = Some((std::fs::read(&cert).unwrap(), std::fs::read(&key).unwrap()));
+    let (server, _owner) = serve(&dir.path().join("wh"), ServeOptions { tls, ..Default::default() }).await;
+    let client_tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(std::fs::read(&cert).unwrap()))
+        .domain_name("localhost");
+    let channel = Channel::from_shared(format!("https://{}", server.addr()))
+        .unwrap()
+        .tls_config(client_tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut c = FlightSqlServiceClient::new(channel);
+    c.handshake("owner", "owner-pw").await.unwrap();
+    assert_eq!(query(&mut c, "SELECT 1 AS one").await.unwrap(), vec!["1"]);
+    // A client without TLS does not even get to the handshake.
+    let plain = Channel::from_shared(format!("http://{}", server.addr())).unwrap().connect().await;
+    if let Ok(channel) = plain {
+        assert!(FlightSqlServiceClient::new(channel).handshake("owner", "owner-pw").await.is_err());
+    }
     server.shutdown().await;
 }
