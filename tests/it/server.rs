@@ -86,6 +86,11 @@ async fn update(client: &mut Client, sql: &str) -> Result<i64, String> {
     client.execute_update(sql.to_string(), None).await.map_err(|e| e.to_string())
 }
 
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::prelude::BASE64_STANDARD.encode(text)
+}
+
 /// Every file of the warehouse with its bytes: a denied statement must leave it identical.
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = vec![];
@@ -122,9 +127,20 @@ async fn logins_need_a_password_and_every_call_a_valid_token() {
     forged.set_token("0".repeat(64));
     let err = query(&mut forged, "SELECT 1").await.unwrap_err();
     assert!(err.contains(UNAUTHENTICATED) && err.contains("unknown session token"), "{err}");
+    // Basic credentials on an ordinary call (instead of the handshake) run nothing.
+    let mut basic = connect(&server).await;
+    basic.set_header("authorization", format!("Basic {}", base64_of("alice:alice-pw")));
+    let err = query(&mut basic, "SELECT 1").await.unwrap_err();
+    assert!(err.contains(UNAUTHENTICATED) && err.contains("handshake"), "{err}");
     // The right password gives a token that works, until it has been idle too long.
     let mut alice = login(&server, "ALICE", "alice-pw").await;
     assert_eq!(query(&mut alice, "SELECT 1 AS one").await.unwrap(), vec!["1"]);
+    // A ticket belongs to the session that planned it: another user cannot fetch it.
+    let info = alice.execute("SELECT 42".to_string(), None).await.unwrap();
+    let mut bob = login(&server, "bob", "bob-pw").await;
+    let err = fetch(&mut bob, info.clone()).await.unwrap_err();
+    assert!(err.contains("no such statement"), "{err}");
+    assert_eq!(lines(&fetch(&mut alice, info).await.unwrap()), vec!["42"]);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let err = query(&mut alice, "SELECT 1").await.unwrap_err();
     assert!(err.contains(UNAUTHENTICATED) && err.contains("expired"), "{err}");
