@@ -163,6 +163,17 @@ impl TimeMachine {
 
     /// Like [`TimeMachine::attach`], for the session of `user` (see [`TimeMachineBuilder::user`]).
     pub fn attach_as(ctx: SessionContext, project: Arc<Project>, user: Option<String>) -> Result<Self> {
+        Self::attach_with(ctx, project, user, true)
+    }
+
+    /// Like [`TimeMachine::attach_as`], for a client that does not hold the warehouse (a session
+    /// of `timemachine serve`): statements that read or write this machine's own files
+    /// (CREATE EXTERNAL TABLE, COPY … TO) are refused.
+    pub fn attach_for_client(ctx: SessionContext, project: Arc<Project>, user: Option<String>) -> Result<Self> {
+        Self::attach_with(ctx, project, user, false)
+    }
+
+    fn attach_with(ctx: SessionContext, project: Arc<Project>, user: Option<String>, local_files: bool) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
         ctx.register_object_store(url.as_ref(), Arc::clone(project.warehouse().scan_store()));
         // Reading the configuration in place: `ctx.state()` would copy the whole session state.
@@ -184,7 +195,7 @@ impl TimeMachine {
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
         let session_tables = Arc::clone(schema.session_tables());
-        let env = Env { project, session_tables, progress: Arc::default(), user };
+        let env = Env { project, session_tables, progress: Arc::default(), user, local_files };
         catalog.register_schema(&options.default_schema, schema)?;
         {
             let state = ctx.state_ref();

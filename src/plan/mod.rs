@@ -41,6 +41,7 @@ pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, stateme
         _ => None,
     };
     let planned = plan_checked_statement(env, state, text, statement).await?;
+    privileges::check_local_files(env, &planned.plan)?;
     privileges::check_reads(env, &planned.plan, merge_target.as_deref())?;
     Ok(planned)
 }

@@ -6,7 +6,7 @@
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::DefaultTableSource;
-use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
 
 use crate::error::Result;
 use crate::log::acl::{Acl, Permission, denied};
@@ -86,6 +86,23 @@ pub(super) fn check_writes(env: &Env, plan: &LogicalPlan) -> Result<()> {
         Ok(TreeNodeRecursion::Continue)
     })?;
     failure.map_or(Ok(()), Err)
+}
+
+/// Refuses, for a session without `local_files`, statements that read or write this machine's
+/// own files: a client of the server must not reach the server's file system.
+pub(super) fn check_local_files(env: &Env, plan: &LogicalPlan) -> Result<()> {
+    if env.local_files {
+        return Ok(());
+    }
+    let what = match plan {
+        LogicalPlan::Copy(_) => "COPY … TO",
+        LogicalPlan::Ddl(DdlStatement::CreateExternalTable(_)) => "CREATE EXTERNAL TABLE",
+        _ => return Ok(()),
+    };
+    Err(crate::Error::PermissionDenied(format!(
+        "{what} reads or writes files of the server's machine, which its clients may not reach; load data \
+         with INSERT … VALUES, or ask the holder of the warehouse"
+    )))
 }
 
 /// Checks Select on every versioned table `plan` scans (subqueries included), except the one

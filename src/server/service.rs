@@ -89,7 +89,7 @@ impl TimeMachineFlightSql {
     async fn open_session(&self, user: Option<String>) -> Result<Session, Status> {
         let project = Arc::clone(&self.inner.project);
         let ctx = crate::session::new_context(self.inner.ballista.as_deref(), project.warehouse()).await.map_err(to_status)?;
-        let tm = TimeMachine::attach_as(ctx, project, user).map_err(to_status)?;
+        let tm = TimeMachine::attach_for_client(ctx, project, user).map_err(to_status)?;
         Ok(Session::new(tm))
     }
 

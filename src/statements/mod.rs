@@ -46,6 +46,10 @@ pub struct Env {
     pub progress: Arc<Progress>,
     /// The session's user (None: a session without one), for permission checks.
     pub user: Option<String>,
+    /// Whether statements may read or write files of this machine outside the warehouse
+    /// (CREATE EXTERNAL TABLE, COPY … TO): yes for the holder of the warehouse, never for a
+    /// client of the server.
+    pub local_files: bool,
 }
 
 impl Env {

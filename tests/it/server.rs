@@ -307,6 +307,15 @@ async fn statements_time_travel_and_prepared_statements_through_the_server() {
     let info = select.execute().await.unwrap();
     assert_eq!(lines(&fetch(&mut c, info).await.unwrap()), vec!["3"]);
     select.close().await.unwrap();
+    // A client cannot reach the server's own files.
+    let secret = dir.path().join("server-file.csv");
+    std::fs::write(&secret, "a\nsecret\n").unwrap();
+    let sql = format!("CREATE EXTERNAL TABLE leak STORED AS CSV LOCATION '{}'", secret.display());
+    let err = query(&mut c, &sql).await.unwrap_err();
+    assert!(err.contains(DENIED) && err.contains("CREATE EXTERNAL TABLE"), "{err}");
+    let out = dir.path().join("written.csv");
+    let err = query(&mut c, &format!("COPY (SELECT 1) TO '{}' STORED AS CSV", out.display())).await.unwrap_err();
+    assert!(err.contains(DENIED) && !out.exists(), "{err}");
     // Errors keep their meaning.
     let err = query(&mut c, "SELECT * FROM nope").await.unwrap_err();
     assert!(err.contains("nope"), "{err}");
