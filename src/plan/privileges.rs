@@ -94,11 +94,17 @@ pub(super) fn check_local_files(env: &Env, plan: &LogicalPlan) -> Result<()> {
     if env.local_files {
         return Ok(());
     }
-    let what = match plan {
-        LogicalPlan::Copy(_) => "COPY … TO",
-        LogicalPlan::Ddl(DdlStatement::CreateExternalTable(_)) => "CREATE EXTERNAL TABLE",
-        _ => return Ok(()),
-    };
+    // Anywhere in the plan: EXPLAIN ANALYZE runs what it explains.
+    let mut found = None;
+    plan.apply(|node| {
+        found = match node {
+            LogicalPlan::Copy(_) => Some("COPY … TO"),
+            LogicalPlan::Ddl(DdlStatement::CreateExternalTable(_)) => Some("CREATE EXTERNAL TABLE"),
+            _ => None,
+        };
+        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    })?;
+    let Some(what) = found else { return Ok(()) };
     Err(crate::Error::PermissionDenied(format!(
         "{what} reads or writes files of the server's machine, which its clients may not reach; load data \
          with INSERT … VALUES, or ask the holder of the warehouse"

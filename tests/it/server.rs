@@ -316,6 +316,8 @@ async fn statements_time_travel_and_prepared_statements_through_the_server() {
     let out = dir.path().join("written.csv");
     let err = query(&mut c, &format!("COPY (SELECT 1) TO '{}' STORED AS CSV", out.display())).await.unwrap_err();
     assert!(err.contains(DENIED) && !out.exists(), "{err}");
+    let err = query(&mut c, &format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", out.display())).await.unwrap_err();
+    assert!(err.contains(DENIED) && !out.exists(), "{err}");
     // Errors keep their meaning.
     let err = query(&mut c, "SELECT * FROM nope").await.unwrap_err();
     assert!(err.contains("nope"), "{err}");
