@@ -357,7 +357,11 @@ impl Runner {
                     buffer.push_str(&line);
                     buffer.push('\n');
                     if trimmed.ends_with(';') {
-                        let _ = editor.add_history_entry(buffer.trim());
+                        // A password typed in ADD/ALTER USER … IDENTIFIED BY never reaches the
+                        // history file.
+                        if !buffer.to_ascii_uppercase().contains("IDENTIFIED") {
+                            let _ = editor.add_history_entry(buffer.trim());
+                        }
                         for stmt in split_statements(&buffer) {
                             if let Err(e) = self.run_statement(&stmt).await {
                                 eprintln!("error: {e}");
