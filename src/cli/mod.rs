@@ -218,9 +218,11 @@ impl Runner {
             return true;
         }
         let destructive = match parse(sql) {
-            // DROP TABLE IF EXISTS of a missing table drops nothing: no need to ask.
-            Ok(Statement::DropTable { name, if_exists }) => {
-                !if_exists || self.tm.project().state().live_table(&name).is_some()
+            // A table that does not exist: DROP TABLE fails (IF EXISTS drops nothing) without
+            // asking first. The latest log decides (another process may have created it).
+            Ok(Statement::DropTable { name, .. }) => {
+                let _ = self.tm.project().refresh().await;
+                self.tm.project().state().live_table(&name).is_some()
             }
             Ok(Statement::DropPartitions { .. }) => true,
             _ => false,

@@ -139,6 +139,9 @@ fn interactive_drops_ask_for_confirmation() {
     let out = on_terminal(dir.path(), &args, "yes\n");
     assert!(out.contains("Confirm to \"ALTER TABLE t DROP PARTITION (ds='1');\" (yes/no)?"), "{out}");
     assert_eq!(ok(&wh, &["--format", "csv", "-c", "SELECT count(*) AS n FROM t"]), "n\n0\n");
+    // A table that does not exist: the statement fails at once, without asking first.
+    let out = on_terminal(dir.path(), &format!("--warehouse {} -c \"DROP TABLE nope\"", wh.display()), "");
+    assert!(!out.contains("Confirm") && out.contains("table nope does not exist"), "{out}");
     // --yes skips the question.
     let out = on_terminal(dir.path(), &format!("--yes --warehouse {} -c \"DROP TABLE t\"", wh.display()), "");
     assert!(!out.contains("Confirm"), "{out}");
