@@ -10,6 +10,7 @@ use datafusion::physical_plan::displayable;
 use datafusion::prelude::SessionContext;
 use datafusion_proto::bytes::{logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec};
 use datafusion_timemachine::TimeMachine;
+use datafusion_timemachine::server::{ServeOptions, Server};
 use datafusion_timemachine::distributed::{TimeMachineCodec, standalone_context};
 
 use crate::{rows, run};
@@ -197,6 +198,16 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ds,total\n1,8\n2,8\n");
+    // So does the Flight SQL server, for each client session.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let options = ServeOptions { ballista: Some(url.clone()), allow_anonymous: true, ..Default::default() };
+    let server = Server::start(std::sync::Arc::clone(local.project()), options, listener).unwrap();
+    let mut client = crate::server::connect(&server).await;
+    let sql = "SELECT ds, sum(amount) AS total FROM sales VERSION AS OF 3 GROUP BY ds";
+    assert_eq!(crate::server::query(&mut client, sql).await.unwrap(), vec!["1|8", "2|8"]);
+    let plan = crate::server::query(&mut client, &format!("EXPLAIN {sql}")).await.unwrap().join("\n");
+    assert!(plan.contains("distributed_plan") && plan.contains("ResolvedStage"), "{plan}");
+    server.shutdown().await;
     drop(procs);
 }
 

@@ -42,7 +42,7 @@ async fn serve(dir: &Path, options: ServeOptions) -> (Server, TimeMachine) {
     (server, owner)
 }
 
-async fn connect(server: &Server) -> Client {
+pub(crate) async fn connect(server: &Server) -> Client {
     let channel = Channel::from_shared(format!("http://{}", server.addr())).unwrap().connect().await.unwrap();
     FlightSqlServiceClient::new(channel)
 }
@@ -65,7 +65,7 @@ async fn fetch(client: &mut Client, info: FlightInfo) -> Result<Vec<RecordBatch>
 }
 
 /// Runs `sql` as a query and returns its rows as `|`-joined strings, sorted.
-async fn query(client: &mut Client, sql: &str) -> Result<Vec<String>, String> {
+pub(crate) async fn query(client: &mut Client, sql: &str) -> Result<Vec<String>, String> {
     let info = client.execute(sql.to_string(), None).await.map_err(|e| e.to_string())?;
     Ok(lines(&fetch(client, info).await?))
 }
