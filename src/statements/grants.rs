@@ -134,15 +134,16 @@ pub(crate) async fn grant(
                  List, CreateTable ON PROJECT; the admin role"
             )));
         };
+        let word = if all { "All" } else { p.name() };
         match (p, on) {
             (p, Some(GrantObject::Table(_))) if p.on_table() => {}
             (Permission::List | Permission::CreateTable, Some(GrantObject::Project(_))) | (Permission::Admin, None) => {}
             (Permission::Admin, Some(_)) => return Err(Error::Syntax("admin is a role: GRANT admin TO <user>".into())),
             (p, _) if p.on_table() => {
-                return Err(Error::Syntax(format!("{} is a table privilege: GRANT {} ON TABLE <table> TO USER <user>", p.name(), p.name())));
+                return Err(Error::Syntax(format!("{word} is a table privilege: GRANT {word} ON TABLE <table> TO USER <user>")));
             }
             (p, _) => {
-                return Err(Error::Syntax(format!("{} is a project privilege: GRANT {} ON PROJECT <project> TO USER <user>", p.name(), p.name())));
+                return Err(Error::Syntax(format!("{word} is a project privilege: GRANT {word} ON PROJECT <project> TO USER <user>")));
             }
         }
         permissions.push(if all { None } else { Some(p) });
