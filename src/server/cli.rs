@@ -84,11 +84,12 @@ async fn serve(args: ServeArgs) -> crate::Result<()> {
         }
         _ => None,
     };
-    let tm = TimeMachine::builder().location(&args.warehouse).project(&args.project).build().await?;
-    let project = Arc::clone(tm.project());
+    // Listen first: a bad address fails before the warehouse is touched.
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .map_err(|e| crate::Error::invalid(format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
+    let tm = TimeMachine::builder().location(&args.warehouse).project(&args.project).build().await?;
+    let project = Arc::clone(tm.project());
     let options = ServeOptions {
         ballista: args.ballista.clone(),
         allow_anonymous: args.allow_anonymous,

@@ -142,7 +142,7 @@ pub(crate) async fn grant(
             (p, _) if p.on_table() => {
                 return Err(Error::Syntax(format!("{word} is a table privilege: GRANT {word} ON TABLE <table> TO USER <user>")));
             }
-            (p, _) => {
+            _ => {
                 return Err(Error::Syntax(format!("{word} is a project privilege: GRANT {word} ON PROJECT <project> TO USER <user>")));
             }
         }
