@@ -149,6 +149,16 @@ fn interactive_drops_ask_for_confirmation() {
 }
 
 #[test]
+fn a_password_typed_in_the_repl_never_reaches_the_history_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let args = format!("--user owner --warehouse {}", wh.display());
+    on_terminal(dir.path(), &args, "ADD USER alice IDENTIFIED BY 'typed-secret';\nSELECT 1;\n");
+    let history = std::fs::read_to_string(dir.path().join(".timemachine_history")).unwrap();
+    assert!(history.contains("SELECT 1") && !history.contains("typed-secret"), "{history}");
+}
+
+#[test]
 fn repl_runs_multi_line_statements() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
