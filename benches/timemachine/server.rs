@@ -73,7 +73,8 @@ pub(crate) async fn bench_server(rows: u64, runs: usize) {
     let tm = TimeMachine::builder().location(dir.to_str().unwrap()).user("owner").build().await.unwrap();
     exec(&tm, "ADD USER client").await;
     exec(&tm, "ALTER USER owner IDENTIFIED BY 'owner-pw'").await;
-    exec(&tm, &format!("CREATE TABLE big AS SELECT value AS k, 'row ' || value AS s FROM generate_series(1, {rows})")).await;
+    exec(&tm, &format!("CREATE TABLE big AS SELECT value AS k, 'row ' || value AS s FROM generate_series(1, {rows})"))
+        .await;
     exec(&tm, "CREATE TABLE c (w BIGINT, i BIGINT)").await;
     let served = serve(&dir);
     let mut c = login(&served.1).await;
@@ -89,7 +90,13 @@ pub(crate) async fn bench_server(rows: u64, runs: usize) {
         local.push(start.elapsed());
     }
     let (remote, local) = (median(remote), median(local));
-    row("server: SELECT 1 round trip vs in process", ms(remote), ms(local), format!("{:.2}", remote.as_secs_f64() / local.as_secs_f64()), "< 2 ms");
+    row(
+        "server: SELECT 1 round trip vs in process",
+        ms(remote),
+        ms(local),
+        format!("{:.2}", remote.as_secs_f64() / local.as_secs_f64()),
+        "< 2 ms",
+    );
 
     // A large result: through the server vs the CLI printing csv.
     let sql = "SELECT k, s FROM big";
@@ -116,7 +123,13 @@ pub(crate) async fn bench_server(rows: u64, runs: usize) {
         format!("{:.2}", per_s(t_server) / per_s(t_cli)),
         ">= 0.5",
     );
-    row("  server peak RSS (before -> after)", format!("{rss_before:.0} MiB"), format!("{rss:.0} MiB"), String::new(), "far below the result");
+    row(
+        "  server peak RSS (before -> after)",
+        format!("{rss_before:.0} MiB"),
+        format!("{rss:.0} MiB"),
+        String::new(),
+        "far below the result",
+    );
 
     // 8 clients x 25 appends through the server vs 8 CLI processes doing the same.
     let start = Instant::now();

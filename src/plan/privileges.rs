@@ -78,7 +78,9 @@ pub(super) fn check_writes(env: &Env, plan: &LogicalPlan) -> Result<()> {
                 WriteOp::Update => "update",
                 _ => "insert into",
             };
-            if let Err(e) = require_on(env, &state, Permission::Update, &snapshot.id, &format!("{verb} table {}", snapshot.name)) {
+            if let Err(e) =
+                require_on(env, &state, Permission::Update, &snapshot.id, &format!("{verb} table {}", snapshot.name))
+            {
                 failure = Some(e);
                 return Ok(TreeNodeRecursion::Stop);
             }
@@ -122,7 +124,8 @@ pub(super) fn check_reads(env: &Env, plan: &LogicalPlan, exempt: Option<&str>) -
         {
             let snapshot = t.snapshot();
             if exempt != Some(snapshot.id.as_str())
-                && let Err(e) = require_on(env, &state, Permission::Select, &snapshot.id, &format!("read table {}", snapshot.name))
+                && let Err(e) =
+                    require_on(env, &state, Permission::Select, &snapshot.id, &format!("read table {}", snapshot.name))
             {
                 failure = Some(e);
                 return Ok(TreeNodeRecursion::Stop);

@@ -41,9 +41,11 @@ pub(crate) fn credentials(metadata: &MetadataMap) -> Result<Credentials, Status>
             let bytes = BASE64_STANDARD_NO_PAD
                 .decode(rest.trim().trim_end_matches('='))
                 .map_err(|_| Status::unauthenticated("the Basic authorization header is not base64"))?;
-            let text = String::from_utf8(bytes).map_err(|_| Status::unauthenticated("the Basic credentials are not UTF-8"))?;
-            let (user, password) =
-                text.split_once(':').ok_or_else(|| Status::unauthenticated("Basic credentials must be user:password"))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| Status::unauthenticated("the Basic credentials are not UTF-8"))?;
+            let (user, password) = text
+                .split_once(':')
+                .ok_or_else(|| Status::unauthenticated("Basic credentials must be user:password"))?;
             Ok(Credentials::Basic { user: user.to_lowercase(), password: password.to_string() })
         }
         other => Err(Status::unauthenticated(format!("unsupported authorization scheme {other}: use Basic or Bearer"))),

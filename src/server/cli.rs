@@ -57,8 +57,8 @@ pub struct ServeArgs {
 pub fn main(args: Vec<String>) -> ExitCode {
     let args = ServeArgs::parse_from(std::iter::once("timemachine serve".to_string()).chain(args));
     let filter = if args.verbose { "datafusion_timemachine=info" } else { "warn" };
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -79,7 +79,9 @@ pub fn main(args: Vec<String>) -> ExitCode {
 async fn serve(args: ServeArgs) -> crate::Result<()> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
-            let read = |p: &PathBuf| std::fs::read(p).map_err(|e| crate::Error::invalid(format!("cannot read {}: {e}", p.display())));
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| crate::Error::invalid(format!("cannot read {}: {e}", p.display())))
+            };
             Some((read(cert)?, read(key)?))
         }
         _ => None,

@@ -6,8 +6,7 @@ use std::sync::{Arc, LazyLock};
 
 use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfoData, XdbcTypeInfoDataBuilder};
 use arrow_flight::sql::{
-    CommandGetCatalogs, CommandGetDbSchemas, CommandGetTableTypes, CommandGetTables, SqlInfo,
-    SqlSupportedTransaction,
+    CommandGetCatalogs, CommandGetDbSchemas, CommandGetTableTypes, CommandGetTables, SqlInfo, SqlSupportedTransaction,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,7 +29,10 @@ pub(crate) static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
     b.append(SqlInfo::SqlDdlSchema, false);
     b.append(SqlInfo::SqlDdlTable, true);
     b.append(SqlInfo::SqlIdentifierQuoteChar, "`");
-    b.append(SqlInfo::SqlIdentifierCase, arrow_flight::sql::SqlSupportedCaseSensitivity::SqlCaseSensitivityLowercase as i32);
+    b.append(
+        SqlInfo::SqlIdentifierCase,
+        arrow_flight::sql::SqlSupportedCaseSensitivity::SqlCaseSensitivityLowercase as i32,
+    );
     b.build().expect("static SqlInfo values")
 });
 

@@ -74,8 +74,12 @@ impl Server {
     /// Serves `project` on `listener` until [`Server::shutdown`].
     pub fn start(project: Arc<Project>, options: ServeOptions, listener: tokio::net::TcpListener) -> Result<Self> {
         let addr = listener.local_addr().map_err(|e| Error::invalid(format!("the listener has no address: {e}")))?;
-        let service =
-            TimeMachineFlightSql::new(Arc::clone(&project), options.ballista.clone(), options.allow_anonymous, options.idle_timeout);
+        let service = TimeMachineFlightSql::new(
+            Arc::clone(&project),
+            options.ballista.clone(),
+            options.allow_anonymous,
+            options.idle_timeout,
+        );
         let mut builder = tonic::transport::Server::builder();
         if let Some((cert, key)) = &options.tls {
             let tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));

@@ -19,8 +19,8 @@ use arrow_flight::sql::{
     CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
-    Action, BasicAuth, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor,
-    FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
+    Action, BasicAuth, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor, FlightEndpoint,
+    FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
 };
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
@@ -34,11 +34,11 @@ use tonic::{Request, Response, Status, Streaming};
 use super::auth::{Credentials, Sessions, credentials, verify};
 use super::metadata;
 use super::session::Session;
+use crate::TimeMachine;
 use crate::error::Error;
 use crate::log::Project;
 use crate::log::acl::Acl;
 use crate::statements::ResultKind;
-use crate::TimeMachine;
 
 /// The Flight SQL service of one project.
 #[derive(Clone)]
@@ -88,7 +88,9 @@ impl TimeMachineFlightSql {
 
     async fn open_session(&self, user: Option<String>) -> Result<Session, Status> {
         let project = Arc::clone(&self.inner.project);
-        let ctx = crate::session::new_context(self.inner.ballista.as_deref(), project.warehouse()).await.map_err(to_status)?;
+        let ctx = crate::session::new_context(self.inner.ballista.as_deref(), project.warehouse())
+            .await
+            .map_err(to_status)?;
         let tm = TimeMachine::attach_for_client(ctx, project, user).map_err(to_status)?;
         Ok(Session::new(tm))
     }
@@ -118,7 +120,12 @@ impl TimeMachineFlightSql {
 
     /// Plans `sql` in `session` (running it when it has side effects) and describes where its
     /// rows are.
-    async fn flight_info(&self, session: &Session, sql: &str, descriptor: FlightDescriptor) -> Result<FlightInfo, Status> {
+    async fn flight_info(
+        &self,
+        session: &Session,
+        sql: &str,
+        descriptor: FlightDescriptor,
+    ) -> Result<FlightInfo, Status> {
         let (_, df) = session.tm.run(sql).await.map_err(to_status)?;
         let schema = df.schema().as_arrow().clone();
         let handle = session.add_pending(df);
@@ -147,7 +154,10 @@ impl TimeMachineFlightSql {
 }
 
 /// Rows as Flight data.
-fn flight_stream(schema: SchemaRef, batches: BoxStream<'static, Result<RecordBatch, FlightError>>) -> Stream_<arrow_flight::FlightData> {
+fn flight_stream(
+    schema: SchemaRef,
+    batches: BoxStream<'static, Result<RecordBatch, FlightError>>,
+) -> Stream_<arrow_flight::FlightData> {
     Box::pin(FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from))
 }
 
@@ -157,7 +167,11 @@ fn one_batch(batch: Result<RecordBatch, Status>) -> Result<Response<Stream_<arro
     Ok(Response::new(flight_stream(schema, stream::once(async { Ok(batch) }).boxed())))
 }
 
-fn info_for(descriptor: FlightDescriptor, ticket: Vec<u8>, schema: &datafusion::arrow::datatypes::Schema) -> Result<Response<FlightInfo>, Status> {
+fn info_for(
+    descriptor: FlightDescriptor,
+    ticket: Vec<u8>,
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> Result<Response<FlightInfo>, Status> {
     let info = FlightInfo::new().try_with_schema(schema).map_err(|e| Status::internal(e.to_string()))?;
     let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket));
     Ok(Response::new(info.with_endpoint(endpoint).with_descriptor(descriptor)))
@@ -187,7 +201,9 @@ impl FlightSqlService for TimeMachineFlightSql {
                     None if self.inner.allow_anonymous && !Acl::of(&self.inner.project.state()).enforced() => {
                         return Ok(Response::new(Box::pin(stream::empty())));
                     }
-                    None => return Err(Status::unauthenticated("no credentials: log in with a user name and password")),
+                    None => {
+                        return Err(Status::unauthenticated("no credentials: log in with a user name and password"));
+                    }
                 }
             }
         };
@@ -228,15 +244,16 @@ impl FlightSqlService for TimeMachineFlightSql {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let session = self.session(&request).await?;
         let handle = handle_text(&ticket.statement_handle)?;
-        let df = session
-            .take_pending(&handle)
-            .ok_or_else(|| Status::not_found("no such statement: each ticket is fetched once, from the session that planned it"))?;
+        let df = session.take_pending(&handle).ok_or_else(|| {
+            Status::not_found("no such statement: each ticket is fetched once, from the session that planned it")
+        })?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         // Streams batch by batch; a dropped stream or CancelFlightInfo stops the plan.
         let rows = df.execute_stream().await.map_err(|e| to_status(e.into()))?;
         let (abort, registration) = futures::stream::AbortHandle::new_pair();
         session.add_running(&handle, abort);
-        let rows = stream::Abortable::new(rows, registration).map_err(|e| FlightError::Tonic(Box::new(to_status(e.into()))));
+        let rows =
+            stream::Abortable::new(rows, registration).map_err(|e| FlightError::Tonic(Box::new(to_status(e.into()))));
         Ok(Response::new(flight_stream(schema, rows.boxed())))
     }
 
@@ -336,7 +353,7 @@ impl FlightSqlService for TimeMachineFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.session(&request).await?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         info_for(request.into_inner(), query.as_any().encode_to_vec(), &schema)
     }
 
@@ -431,7 +448,7 @@ impl FlightSqlService for TimeMachineFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.session(&request).await?;
-        let schema = query.clone().into_builder(&metadata::XDBC_INFO).schema();
+        let schema = query.into_builder(&metadata::XDBC_INFO).schema();
         info_for(request.into_inner(), query.as_any().encode_to_vec(), &schema)
     }
 

@@ -235,7 +235,9 @@ async fn each_privilege_allows_its_statements_and_a_denial_changes_nothing() {
         let before = snapshot(dir.path());
         let err = query(&mut bob, sql).await.unwrap_err();
         assert!(
-            err.contains(DENIED) && err.contains(&format!("user bob lacks the {privilege} permission")) && err.contains(" t"),
+            err.contains(DENIED)
+                && err.contains(&format!("user bob lacks the {privilege} permission"))
+                && err.contains(" t"),
             "{sql}: {err}"
         );
         assert!(before == snapshot(dir.path()), "{sql}: a denied statement changed the warehouse");
@@ -316,7 +318,9 @@ async fn statements_time_travel_and_prepared_statements_through_the_server() {
     let out = dir.path().join("written.csv");
     let err = query(&mut c, &format!("COPY (SELECT 1) TO '{}' STORED AS CSV", out.display())).await.unwrap_err();
     assert!(err.contains(DENIED) && !out.exists(), "{err}");
-    let err = query(&mut c, &format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", out.display())).await.unwrap_err();
+    let err = query(&mut c, &format!("EXPLAIN ANALYZE COPY (SELECT 1) TO '{}' STORED AS CSV", out.display()))
+        .await
+        .unwrap_err();
     assert!(err.contains(DENIED) && !out.exists(), "{err}");
     // Errors keep their meaning.
     let err = query(&mut c, "SELECT * FROM nope").await.unwrap_err();
@@ -337,7 +341,10 @@ async fn results_stream_and_a_cancelled_statement_stops() {
     assert!(batches.len() > 1, "one batch: the result was not streamed");
     assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 300_000);
     // A long statement cancelled while it streams ends early.
-    let info = c.execute("SELECT a.value FROM generate_series(1, 100000) a, generate_series(1, 100000) b".to_string(), None).await.unwrap();
+    let info = c
+        .execute("SELECT a.value FROM generate_series(1, 100000) a, generate_series(1, 100000) b".to_string(), None)
+        .await
+        .unwrap();
     let mut stream = c.do_get(info.endpoint[0].ticket.clone().unwrap()).await.unwrap();
     stream.try_next().await.unwrap().expect("a first batch");
     let cancel = arrow_flight::CancelFlightInfoRequest::new(info);

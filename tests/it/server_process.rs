@@ -142,11 +142,17 @@ async fn a_server_killed_mid_insert_loses_nothing_committed_and_serves_the_same_
     let info = c.execute("SELECT count(*) FROM t".into(), None).await.unwrap();
     let ticket = info.endpoint[0].ticket.clone().unwrap();
     let batches: Vec<_> = c.do_get(ticket).await.unwrap().try_collect().await.unwrap();
-    let count = datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(batches[0].column(0)).value(0);
+    let count = datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(
+        batches[0].column(0),
+    )
+    .value(0);
     match outcome {
         Ok(_) => assert_eq!(count, 20_000_002),
         Err(_) => assert!(count == 2 || count == 20_000_002, "{count}"),
     }
     let fresh = TimeMachine::builder().location(dir.path().to_str().unwrap()).user("owner").build().await.unwrap();
-    assert_eq!(rows(&fresh, "SELECT count(*) FROM t WHERE v IN (1, 2)").await, vec![if count == 2 { "2" } else { "4" }]);
+    assert_eq!(
+        rows(&fresh, "SELECT count(*) FROM t WHERE v IN (1, 2)").await,
+        vec![if count == 2 { "2" } else { "4" }]
+    );
 }
