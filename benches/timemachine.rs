@@ -24,8 +24,8 @@ use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjPath;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult,
 };
 
 #[path = "timemachine/server.rs"]
@@ -157,20 +157,31 @@ impl ObjectStore for Counting {
         self.bytes.fetch_add(p.content_length() as u64, Ordering::SeqCst);
         self.inner.put_opts(l, p, o).await
     }
-    async fn put_multipart_opts(&self, l: &ObjPath, o: PutMultipartOptions) -> object_store::Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(
+        &self,
+        l: &ObjPath,
+        o: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
         self.bytes.fetch_add(1 << 40, Ordering::SeqCst); // a data upload: never expected in a restore
         self.inner.put_multipart_opts(l, o).await
     }
     async fn get_opts(&self, l: &ObjPath, o: GetOptions) -> object_store::Result<GetResult> {
         self.inner.get_opts(l, o).await
     }
-    fn delete_stream(&self, l: BoxStream<'static, object_store::Result<ObjPath>>) -> BoxStream<'static, object_store::Result<ObjPath>> {
+    fn delete_stream(
+        &self,
+        l: BoxStream<'static, object_store::Result<ObjPath>>,
+    ) -> BoxStream<'static, object_store::Result<ObjPath>> {
         self.inner.delete_stream(l)
     }
     fn list(&self, p: Option<&ObjPath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         self.inner.list(p)
     }
-    fn list_with_offset(&self, p: Option<&ObjPath>, o: &ObjPath) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+    fn list_with_offset(
+        &self,
+        p: Option<&ObjPath>,
+        o: &ObjPath,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         self.inner.list_with_offset(p, o)
     }
     async fn list_with_delimiter(&self, p: Option<&ObjPath>) -> object_store::Result<ListResult> {
@@ -212,7 +223,12 @@ async fn bench_scan(a: &Args) {
     let dir = scratch("scan");
     let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
     exec(&tm, "CREATE TABLE s (k BIGINT, v DOUBLE, tag STRING)").await;
-    let fill = |seed: u64| format!("INSERT OVERWRITE TABLE s SELECT value, value * {seed}.5, 'tag' || (value % 100) FROM generate_series(1, {})", a.rows);
+    let fill = |seed: u64| {
+        format!(
+            "INSERT OVERWRITE TABLE s SELECT value, value * {seed}.5, 'tag' || (value % 100) FROM generate_series(1, {})",
+            a.rows
+        )
+    };
     exec(&tm, &fill(1)).await;
     exec(&tm, &fill(2)).await;
     // s2's current version holds exactly s at LSN 2 (the same files), so reading the past
@@ -227,13 +243,27 @@ async fn bench_scan(a: &Args) {
             let ours_sql = q.replace("{t}", if t == "s" { "s" } else { "s VERSION AS OF 2" });
             run_query(tm.context(), &ours_sql).await; // warm up
             run_query(&plain, &sql).await;
-            let (ours, base) = timed_pair(a.runs, |_| run_query(tm.context(), &ours_sql), |_| run_query(&plain, &sql)).await;
-            row(&format!("scan {name}, {label}, {} rows", a.rows), ms(ours), ms(base), format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()), "ratio <= 1.05");
+            let (ours, base) =
+                timed_pair(a.runs, |_| run_query(tm.context(), &ours_sql), |_| run_query(&plain, &sql)).await;
+            row(
+                &format!("scan {name}, {label}, {} rows", a.rows),
+                ms(ours),
+                ms(base),
+                format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()),
+                "ratio <= 1.05",
+            );
         }
         let past = q.replace("{t}", "s VERSION AS OF 2");
         let same = q.replace("{t}", "s2");
-        let (travel, current) = timed_pair(a.runs, |_| run_query(tm.context(), &past), |_| run_query(tm.context(), &same)).await;
-        row(&format!("time travel {name}: LSN 2 vs same data current"), ms(travel), ms(current), format!("{:.3}", travel.as_secs_f64() / current.as_secs_f64()), "ratio <= 1.05");
+        let (travel, current) =
+            timed_pair(a.runs, |_| run_query(tm.context(), &past), |_| run_query(tm.context(), &same)).await;
+        row(
+            &format!("time travel {name}: LSN 2 vs same data current"),
+            ms(travel),
+            ms(current),
+            format!("{:.3}", travel.as_secs_f64() / current.as_secs_f64()),
+            "ratio <= 1.05",
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -242,7 +272,10 @@ async fn bench_write(a: &Args) {
     let dir = scratch("write");
     let tm = TimeMachine::open(dir.join("wh").to_str().unwrap()).await.unwrap();
     exec(&tm, "CREATE TABLE w (k BIGINT, v DOUBLE, tag STRING)").await;
-    let select = format!("SELECT value AS k, value * 1.5 AS v, 'tag' || (value % 100) AS tag FROM generate_series(1, {})", a.write_rows);
+    let select = format!(
+        "SELECT value AS k, value * 1.5 AS v, 'tag' || (value % 100) AS tag FROM generate_series(1, {})",
+        a.write_rows
+    );
     let plain = SessionContext::new();
     let runs = a.runs.min(3);
     let insert = format!("INSERT OVERWRITE TABLE w {select}");
@@ -256,7 +289,13 @@ async fn bench_write(a: &Args) {
         async move { run_query(&plain, &sql).await }
     })
     .await;
-    row(&format!("INSERT OVERWRITE {} rows vs COPY TO parquet", a.write_rows), ms(ours), ms(base), format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()), "ratio <= 1.10");
+    row(
+        &format!("INSERT OVERWRITE {} rows vs COPY TO parquet", a.write_rows),
+        ms(ours),
+        ms(base),
+        format!("{:.3}", ours.as_secs_f64() / base.as_secs_f64()),
+        "ratio <= 1.10",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -266,15 +305,27 @@ async fn bench_restore(a: &Args) {
     let mut sides = vec![];
     for rows in [1, a.rows] {
         let dir = scratch(&format!("restore{rows}"));
-        let store = Arc::new(Counting { inner: Arc::new(LocalFileSystem::new_with_prefix(&dir).unwrap()), bytes: AtomicU64::new(0) });
-        let tm = TimeMachine::builder().warehouse(Warehouse::with_store(Arc::clone(&store) as _, "bench")).build().await.unwrap();
+        let store = Arc::new(Counting {
+            inner: Arc::new(LocalFileSystem::new_with_prefix(&dir).unwrap()),
+            bytes: AtomicU64::new(0),
+        });
+        let tm = TimeMachine::builder()
+            .warehouse(Warehouse::with_store(Arc::clone(&store) as _, "bench"))
+            .build()
+            .await
+            .unwrap();
         exec(&tm, "CREATE TABLE r (k BIGINT, s STRING)").await;
-        exec(&tm, &format!("INSERT OVERWRITE TABLE r SELECT value, 'row ' || value FROM generate_series(1, {rows})")).await;
+        exec(&tm, &format!("INSERT OVERWRITE TABLE r SELECT value, 'row ' || value FROM generate_series(1, {rows})"))
+            .await;
         exec(&tm, "INSERT OVERWRITE TABLE r VALUES (0, 'other')").await;
         let id = tm.project().state().live_table("r").unwrap().id.clone();
         sides.push((dir, store, tm, id));
     }
-    for (what, stmt) in [("RESTORE TO LSN", "RESTORE TABLE r TO LSN '2'"), ("RESTORE … AS new table", "RESTORE TABLE r TO LSN '2' AS r_{i}"), ("undrop", "RESTORE TABLE r ('id'='{id}')")] {
+    for (what, stmt) in [
+        ("RESTORE TO LSN", "RESTORE TABLE r TO LSN '2'"),
+        ("RESTORE … AS new table", "RESTORE TABLE r TO LSN '2' AS r_{i}"),
+        ("undrop", "RESTORE TABLE r ('id'='{id}')"),
+    ] {
         let mut times = [vec![], vec![]];
         let mut bytes = [vec![], vec![]];
         for i in 0..a.runs.max(3) {
@@ -296,8 +347,20 @@ async fn bench_restore(a: &Args) {
             b.sort();
             b[b.len() / 2]
         });
-        row(&format!("{what}: {} rows vs 1 row", a.rows), ms(t_big), ms(t_small), format!("{:.3}", t_big.as_secs_f64() / t_small.as_secs_f64()), "ratio <= 1.1, <= 5 ms");
-        row(&format!("{what}: bytes written, {} rows vs 1 row", a.rows), format!("{b_big} B"), format!("{b_small} B"), format!("{:.3}", b_big as f64 / b_small as f64), "< 4 KiB");
+        row(
+            &format!("{what}: {} rows vs 1 row", a.rows),
+            ms(t_big),
+            ms(t_small),
+            format!("{:.3}", t_big.as_secs_f64() / t_small.as_secs_f64()),
+            "ratio <= 1.1, <= 5 ms",
+        );
+        row(
+            &format!("{what}: bytes written, {} rows vs 1 row", a.rows),
+            format!("{b_big} B"),
+            format!("{b_small} B"),
+            format!("{:.3}", b_big as f64 / b_small as f64),
+            "< 4 KiB",
+        );
     }
     for (dir, ..) in sides {
         let _ = std::fs::remove_dir_all(&dir);
@@ -308,8 +371,15 @@ async fn bench_restore(a: &Args) {
 /// against rewriting the whole table without them (INSERT OVERWRITE … WHERE NOT …).
 async fn bench_delete(a: &Args) {
     let dir = scratch("delete");
-    let store = Arc::new(Counting { inner: Arc::new(LocalFileSystem::new_with_prefix(&dir).unwrap()), bytes: AtomicU64::new(0) });
-    let tm = TimeMachine::builder().warehouse(Warehouse::with_store(Arc::clone(&store) as _, "bench")).build().await.unwrap();
+    let store = Arc::new(Counting {
+        inner: Arc::new(LocalFileSystem::new_with_prefix(&dir).unwrap()),
+        bytes: AtomicU64::new(0),
+    });
+    let tm = TimeMachine::builder()
+        .warehouse(Warehouse::with_store(Arc::clone(&store) as _, "bench"))
+        .build()
+        .await
+        .unwrap();
     exec(&tm, "CREATE TABLE d (k BIGINT, s STRING)").await;
     exec(&tm, &format!("INSERT INTO d SELECT value, 'row ' || value FROM generate_series(1, {})", a.delete_rows)).await;
     let cut = a.delete_rows / 100;
@@ -334,9 +404,21 @@ async fn bench_delete(a: &Args) {
     let (t_delete, b_delete) = measure(format!("DELETE FROM d WHERE k <= {cut}")).await;
     let (t_full, b_full) = measure(format!("INSERT OVERWRITE TABLE d SELECT * FROM d WHERE NOT (k <= {cut})")).await;
     let what = format!("DELETE 1% of {} rows vs rewriting all", a.delete_rows);
-    row(&what, ms(t_delete), ms(t_full), format!("{:.3}", t_delete.as_secs_f64() / t_full.as_secs_f64()), "ratio < 0.2");
+    row(
+        &what,
+        ms(t_delete),
+        ms(t_full),
+        format!("{:.3}", t_delete.as_secs_f64() / t_full.as_secs_f64()),
+        "ratio < 0.2",
+    );
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
-    row("  bytes written", mib(b_delete), mib(b_full), format!("{:.3}", b_delete as f64 / b_full as f64), "only touched files");
+    row(
+        "  bytes written",
+        mib(b_delete),
+        mib(b_full),
+        format!("{:.3}", b_delete as f64 / b_full as f64),
+        "only touched files",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -371,7 +453,10 @@ async fn bench_merge(a: &Args) {
         "SELECT count(*) FROM li t FULL JOIN (SELECT k, ln FROM li WHERE k % 83 = 7 UNION ALL SELECT k, ln FROM li \
          WHERE k % 89 = 5 AND k % 83 <> 7 UNION ALL SELECT k + {n}, ln FROM li WHERE k % 97 = 3) s ON t.k = s.k AND t.ln = s.ln"
     );
-    for (what, merge, join) in [("MERGE 1% updates", update.to_string(), join.to_string()), ("MERGE 1% upd + 1% del + 1% ins", mixed, mixed_join)] {
+    for (what, merge, join) in [
+        ("MERGE 1% updates", update.to_string(), join.to_string()),
+        ("MERGE 1% upd + 1% del + 1% ins", mixed, mixed_join),
+    ] {
         // In turns (merge, join, merge, join …); the restore between merges is not timed.
         let (mut merges, mut joins) = (vec![], vec![]);
         for _ in 0..a.runs.min(3) {
@@ -386,7 +471,13 @@ async fn bench_merge(a: &Args) {
         }
         let (t_merge, t_join) = (median(merges), median(joins));
         let what = format!("{what} of {n} rows vs its join");
-        row(&what, ms(t_merge), ms(t_join), format!("{:.2}", t_merge.as_secs_f64() / t_join.as_secs_f64()), "ratio <= 2 (incl. rewrite)");
+        row(
+            &what,
+            ms(t_merge),
+            ms(t_join),
+            format!("{:.2}", t_merge.as_secs_f64() / t_join.as_secs_f64()),
+            "ratio <= 2 (incl. rewrite)",
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -395,14 +486,16 @@ async fn bench_merge(a: &Args) {
 fn peer_batches(rows: u64) -> Vec<datafusion::arrow::record_batch::RecordBatch> {
     use datafusion::arrow::array::{Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true), Field::new("b", DataType::Int64, true)]));
+    let schema =
+        Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true), Field::new("b", DataType::Int64, true)]));
     (0..rows)
         .step_by(1_000_000)
         .map(|start| {
             let end = (start + 1_000_000).min(rows);
             let a = StringArray::from_iter_values((start..end).map(|i| format!("row-{i}")));
             let b = Int64Array::from_iter_values((start..end).map(|i| i as i64));
-            datafusion::arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(a), Arc::new(b)]).unwrap()
+            datafusion::arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(a), Arc::new(b)])
+                .unwrap()
         })
         .collect()
 }
@@ -466,7 +559,10 @@ async fn bench_peers(a: &Args) {
     exec(&tm, "CREATE TABLE r1 (a STRING, b BIGINT)").await;
     exec(&tm, "INSERT OVERWRITE TABLE r1 VALUES ('row-0', 0)").await;
     exec(&tm, "INSERT OVERWRITE TABLE r1 VALUES ('row-1', 1)").await;
-    for (key, sql) in [("restore_big", format!("RESTORE TABLE w TO LSN '{big}'")), ("restore_small", "RESTORE TABLE r1 TO LSN '2'".to_string())] {
+    for (key, sql) in [
+        ("restore_big", format!("RESTORE TABLE w TO LSN '{big}'")),
+        ("restore_small", "RESTORE TABLE r1 TO LSN '2'".to_string()),
+    ] {
         tm.project().wait_background().await;
         let t = timed(a.runs, |_| exec(&tm, &sql)).await;
         peer(key, t.as_secs_f64() * 1e3);
@@ -518,7 +614,10 @@ async fn bench_peers(a: &Args) {
 
 fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries.flatten().map(|e| if e.path().is_dir() { dir_bytes(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) }).sum()
+    entries
+        .flatten()
+        .map(|e| if e.path().is_dir() { dir_bytes(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) })
+        .sum()
 }
 
 /// Commits `n` one-row appends; returns each commit's latency.
@@ -545,7 +644,12 @@ async fn bench_versions(a: &Args) {
     let mut at = vec![];
     for versions in [10, a.versions] {
         let dir = scratch(&format!("versions{versions}"));
-        let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(Arc::clone(&clock) as _).build().await.unwrap();
+        let tm = TimeMachine::builder()
+            .location(dir.to_str().unwrap())
+            .clock(Arc::clone(&clock) as _)
+            .build()
+            .await
+            .unwrap();
         exec(&tm, "CREATE TABLE a (v BIGINT)").await;
         let fill_start = Instant::now();
         let lat = appends(&tm, 0, versions - 1).await;
@@ -556,11 +660,20 @@ async fn bench_versions(a: &Args) {
         let open = open_time(&dir, samples).await;
         let next = appends(&tm, versions, samples as u64).await;
         tm.project().wait_background().await;
-        let history = timed(a.runs, |_| async { tm.execute("SHOW HISTORY FOR TABLE a").await.unwrap(); }).await;
+        let history = timed(a.runs, |_| async {
+            tm.execute("SHOW HISTORY FOR TABLE a").await.unwrap();
+        })
+        .await;
         // Planning only: sql() returns a lazy DataFrame for a query.
         let middle = format!("SELECT count(*) FROM a VERSION AS OF {}", versions / 2);
-        let plan_past = timed(a.runs, |_| async { tm.sql(&middle).await.unwrap(); }).await;
-        let plan_now = timed(a.runs, |_| async { tm.sql("SELECT count(*) FROM a").await.unwrap(); }).await;
+        let plan_past = timed(a.runs, |_| async {
+            tm.sql(&middle).await.unwrap();
+        })
+        .await;
+        let plan_now = timed(a.runs, |_| async {
+            tm.sql("SELECT count(*) FROM a").await.unwrap();
+        })
+        .await;
         // A fresh process's first time travel (open, decode what it needs of the history, plan)
         // against its first plan of the current version. The handles are dropped after the
         // timing: freeing a decoded history is the process's exit, not the query's latency.
@@ -570,7 +683,8 @@ async fn bench_versions(a: &Args) {
             timed(a.runs, move |_| {
                 let (dir, clock, sql, kept) = (dir.clone(), Arc::clone(&clock), sql.clone(), Arc::clone(&kept));
                 async move {
-                    let fresh = TimeMachine::builder().location(dir.to_str().unwrap()).clock(clock as _).build().await.unwrap();
+                    let fresh =
+                        TimeMachine::builder().location(dir.to_str().unwrap()).clock(clock as _).build().await.unwrap();
                     fresh.sql(&sql).await.unwrap();
                     kept.lock().unwrap().push(fresh);
                 }
@@ -587,13 +701,55 @@ async fn bench_versions(a: &Args) {
     }
     let (small, big) = (&at[0], &at[1]);
     let v = big.0;
-    row(&format!("commit (1-row append) at {v} vs 10 versions"), ms(big.1), ms(small.1), format!("{:.3}", big.1.as_secs_f64() / small.1.as_secs_f64()), "<= 1.2x, <= 10 ms");
-    row(&format!("open project at {v} vs 10 versions"), ms(big.2), ms(small.2), format!("{:.3}", big.2.as_secs_f64() / small.2.as_secs_f64()), "<= 1.2x, <= 2 ms");
-    row(&format!("SHOW HISTORY at {v} vs 10 versions"), ms(big.3), ms(small.3), format!("{:.1}", big.3.as_secs_f64() / small.3.as_secs_f64()), "< 100 ms");
-    row(&format!("plan VERSION AS OF {} at {v} versions vs current", v / 2), ms(big.9), ms(big.10), format!("{:.2}", big.9.as_secs_f64() / big.10.as_secs_f64()), "<= 2 ms");
-    row(&format!("open + first VERSION AS OF {} at {v} versions vs open + first plan of current", v / 2), ms(big.11.0), ms(big.11.1), format!("{:.1}", big.11.0.as_secs_f64() / big.11.1.as_secs_f64()), "<= 10 ms");
-    row(&format!("commit latency p99 / max over {v} appends"), ms(big.5), ms(big.6), String::new(), "no checkpoint spike");
-    row(&format!("{v} appends in total"), ms(big.7), String::new(), format!("{:.0}/s", v as f64 / big.7.as_secs_f64()), "");
+    row(
+        &format!("commit (1-row append) at {v} vs 10 versions"),
+        ms(big.1),
+        ms(small.1),
+        format!("{:.3}", big.1.as_secs_f64() / small.1.as_secs_f64()),
+        "<= 1.2x, <= 10 ms",
+    );
+    row(
+        &format!("open project at {v} vs 10 versions"),
+        ms(big.2),
+        ms(small.2),
+        format!("{:.3}", big.2.as_secs_f64() / small.2.as_secs_f64()),
+        "<= 1.2x, <= 2 ms",
+    );
+    row(
+        &format!("SHOW HISTORY at {v} vs 10 versions"),
+        ms(big.3),
+        ms(small.3),
+        format!("{:.1}", big.3.as_secs_f64() / small.3.as_secs_f64()),
+        "< 100 ms",
+    );
+    row(
+        &format!("plan VERSION AS OF {} at {v} versions vs current", v / 2),
+        ms(big.9),
+        ms(big.10),
+        format!("{:.2}", big.9.as_secs_f64() / big.10.as_secs_f64()),
+        "<= 2 ms",
+    );
+    row(
+        &format!("open + first VERSION AS OF {} at {v} versions vs open + first plan of current", v / 2),
+        ms(big.11.0),
+        ms(big.11.1),
+        format!("{:.1}", big.11.0.as_secs_f64() / big.11.1.as_secs_f64()),
+        "<= 10 ms",
+    );
+    row(
+        &format!("commit latency p99 / max over {v} appends"),
+        ms(big.5),
+        ms(big.6),
+        String::new(),
+        "no checkpoint spike",
+    );
+    row(
+        &format!("{v} appends in total"),
+        ms(big.7),
+        String::new(),
+        format!("{:.0}/s", v as f64 / big.7.as_secs_f64()),
+        "",
+    );
     let per_version = big.4 / (v + (a.runs as u64 * 10).max(25));
     row("log + checkpoint bytes per version", format!("{per_version} B"), String::new(), String::new(), "<= 1,000 B");
 
@@ -622,9 +778,17 @@ async fn bench_steady(a: &Args) {
             tm.project().wait_background().await;
         }
     };
-    let (t0, t30) = timed_pair(a.runs.min(3), |run| appends(&handles[0].1, run), |run| appends(&handles[1].1, run)).await;
-    let logs: Vec<usize> = handles.iter().map(|(dir, _)| std::fs::read_dir(dir.join("default/_log")).map_or(0, |d| d.count())).collect();
-    row("300 appends at retention 0 vs retention 30", ms(t0), ms(t30), format!("{:.2}", t0.as_secs_f64() / t30.as_secs_f64()), "ratio <= 1.2");
+    let (t0, t30) =
+        timed_pair(a.runs.min(3), |run| appends(&handles[0].1, run), |run| appends(&handles[1].1, run)).await;
+    let logs: Vec<usize> =
+        handles.iter().map(|(dir, _)| std::fs::read_dir(dir.join("default/_log")).map_or(0, |d| d.count())).collect();
+    row(
+        "300 appends at retention 0 vs retention 30",
+        ms(t0),
+        ms(t30),
+        format!("{:.2}", t0.as_secs_f64() / t30.as_secs_f64()),
+        "ratio <= 1.2",
+    );
     row("  log entries left", format!("{}", logs[0]), format!("{}", logs[1]), String::new(), "");
     for (dir, _) in handles {
         let _ = std::fs::remove_dir_all(&dir);
@@ -635,7 +799,8 @@ async fn bench_steady(a: &Args) {
 async fn bench_purge(a: &Args) {
     let dir = scratch("purge");
     let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
-    let tm = TimeMachine::builder().location(dir.to_str().unwrap()).clock(Arc::clone(&clock) as _).build().await.unwrap();
+    let tm =
+        TimeMachine::builder().location(dir.to_str().unwrap()).clock(Arc::clone(&clock) as _).build().await.unwrap();
     exec(&tm, "CREATE TABLE o (v BIGINT)").await;
     for i in 0..a.versions {
         exec(&tm, &format!("INSERT OVERWRITE TABLE o VALUES ({i})")).await;
@@ -650,22 +815,35 @@ async fn bench_purge(a: &Args) {
     let took = start.elapsed();
     let data_after = dir_bytes(&dir.join("default/data"));
     let meta_after = dir_bytes(&dir.join("default/_log")) + dir_bytes(&dir.join("default/_checkpoints"));
-    row(&format!("purge after {} overwrites expire", a.versions), ms(took), String::new(), format!("{} files", report.files_deleted), &format!("+{} log files", report.log_files_deleted));
-    row("  storage before -> after (data, metadata)", format!("{data_after} B"), format!("{data_before} B"), format!("{meta_before}->{meta_after}"), "");
+    row(
+        &format!("purge after {} overwrites expire", a.versions),
+        ms(took),
+        String::new(),
+        format!("{} files", report.files_deleted),
+        &format!("+{} log files", report.log_files_deleted),
+    );
+    row(
+        "  storage before -> after (data, metadata)",
+        format!("{data_after} B"),
+        format!("{data_before} B"),
+        format!("{meta_before}->{meta_after}"),
+        "",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn files_scanned(plan: &dyn ExecutionPlan) -> (usize, u64) {
     let mut n = (0, 0);
     if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
-        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
-            for g in &config.file_groups {
-                for f in g.files() {
-                    n.0 += 1;
-                    n.1 += f.object_meta.size;
-                }
+        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
+    {
+        for g in &config.file_groups {
+            for f in g.files() {
+                n.0 += 1;
+                n.1 += f.object_meta.size;
             }
         }
+    }
     for c in plan.children() {
         let (a, b) = files_scanned(c.as_ref());
         n.0 += a;
@@ -680,9 +858,16 @@ async fn bench_partitions() {
     exec(&tm, "CREATE TABLE p (k BIGINT, s STRING) PARTITIONED BY (ds STRING)").await;
     exec(&tm, "INSERT INTO p PARTITION (ds) SELECT value, 'row ' || value, CAST(value % 1000 AS STRING) FROM generate_series(1, 200000)").await;
     let total: u64 = dir_bytes(&dir.join("default/data"));
-    let plan = tm.context().sql("SELECT count(*) FROM p WHERE ds = '7'").await.unwrap().create_physical_plan().await.unwrap();
+    let plan =
+        tm.context().sql("SELECT count(*) FROM p WHERE ds = '7'").await.unwrap().create_physical_plan().await.unwrap();
     let (files, bytes) = files_scanned(plan.as_ref());
-    row("1,000 partitions: query on one partition", format!("{files} files"), "1000 files".into(), format!("{bytes} B"), &format!("of {total} B"));
+    row(
+        "1,000 partitions: query on one partition",
+        format!("{files} files"),
+        "1000 files".into(),
+        format!("{bytes} B"),
+        &format!("of {total} B"),
+    );
 
     exec(&tm, "CREATE TABLE q (k BIGINT, s STRING) PARTITIONED BY (ds STRING)").await;
     exec(&tm, "INSERT INTO q PARTITION (ds) SELECT value, 'row ' || value, CAST(value % 100 AS STRING) FROM generate_series(1, 100000)").await;
@@ -694,7 +879,13 @@ async fn bench_partitions() {
         exec(&tm, &format!("INSERT OVERWRITE TABLE q PARTITION (ds='5') SELECT value, 'row ' || value FROM generate_series({}, {})", i, i + 999)).await;
     }
     let after = dir_bytes(&qdir);
-    row("100 overwrites of 1 of 100 partitions: storage", format!("{after} B"), format!("{} B", base + 100 * part), format!("{:.3}", after as f64 / (base + 100 * part) as f64), "<= 1.05");
+    row(
+        "100 overwrites of 1 of 100 partitions: storage",
+        format!("{after} B"),
+        format!("{} B", base + 100 * part),
+        format!("{:.3}", after as f64 / (base + 100 * part) as f64),
+        "<= 1.05",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -771,14 +962,32 @@ fn cli_select_rss(dir: &Path) -> Option<(f64, f64)> {
 async fn bench_memory(a: &Args) {
     let dir = scratch("memory");
     let (base, peak) = probe("insert", &dir, &["--memory-rows".into(), a.memory_rows.to_string()]);
-    row(&format!("peak RSS, INSERT OVERWRITE {} rows", a.memory_rows), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "< 1024 MiB");
+    row(
+        &format!("peak RSS, INSERT OVERWRITE {} rows", a.memory_rows),
+        format!("{peak:.0} MiB"),
+        format!("{base:.0} MiB"),
+        String::new(),
+        "< 1024 MiB",
+    );
     if let Some((kib, secs)) = cli_select_rss(&dir) {
-        row(&format!("CLI peak RSS, SELECT * of {} rows to csv", a.memory_rows), format!("{:.0} MiB", kib / 1024.0), String::new(), format!("{secs:.1} s"), "< 200 MiB (streams)");
+        row(
+            &format!("CLI peak RSS, SELECT * of {} rows to csv", a.memory_rows),
+            format!("{:.0} MiB", kib / 1024.0),
+            String::new(),
+            format!("{secs:.1} s"),
+            "< 200 MiB (streams)",
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     let dir = scratch("memory-partitions");
     let (base, peak) = probe("partitions", &dir, &["--memory-rows".into(), a.memory_rows.to_string()]);
-    row(&format!("peak RSS, INSERT {} rows into 10,000 dynamic partitions", a.memory_rows / 10), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "< 512 MiB (bounded)");
+    row(
+        &format!("peak RSS, INSERT {} rows into 10,000 dynamic partitions", a.memory_rows / 10),
+        format!("{peak:.0} MiB"),
+        format!("{base:.0} MiB"),
+        String::new(),
+        "< 512 MiB (bounded)",
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let dir = scratch("memory-versions");
     let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
@@ -786,9 +995,21 @@ async fn bench_memory(a: &Args) {
     appends(&tm, 0, a.versions - 1).await;
     tm.project().wait_background().await;
     let (base, peak) = probe("open", &dir, &[]);
-    row(&format!("peak RSS, open at {} versions", a.versions), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "");
+    row(
+        &format!("peak RSS, open at {} versions", a.versions),
+        format!("{peak:.0} MiB"),
+        format!("{base:.0} MiB"),
+        String::new(),
+        "",
+    );
     let (base, peak) = probe("history", &dir, &[]);
-    row(&format!("peak RSS, SHOW HISTORY at {} versions", a.versions), format!("{peak:.0} MiB"), format!("{base:.0} MiB"), String::new(), "");
+    row(
+        &format!("peak RSS, SHOW HISTORY at {} versions", a.versions),
+        format!("{peak:.0} MiB"),
+        format!("{base:.0} MiB"),
+        String::new(),
+        "",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -803,12 +1024,15 @@ async fn bench_ballista(a: &Args) {
     let tm = TimeMachine::open(&location).await.unwrap();
     let rows = a.rows * 4;
     exec(&tm, "CREATE TABLE big (a STRING, b BIGINT)").await;
-    exec(&tm, &format!("INSERT OVERWRITE TABLE big SELECT 'row-' || value, value FROM generate_series(1, {rows})")).await;
+    exec(&tm, &format!("INSERT OVERWRITE TABLE big SELECT 'row-' || value, value FROM generate_series(1, {rows})"))
+        .await;
     exec(&tm, "CREATE TABLE small (a STRING, b BIGINT)").await;
     exec(&tm, "INSERT INTO small VALUES ('x', 1)").await;
     let query = "SELECT sum(b), count(*) FROM big";
     let small = "SELECT count(*) FROM small";
-    let run = |tm: TimeMachine, sql: &'static str| async move { tm.sql(sql).await.unwrap().collect().await.unwrap(); };
+    let run = |tm: TimeMachine, sql: &'static str| async move {
+        tm.sql(sql).await.unwrap().collect().await.unwrap();
+    };
     run(tm.clone(), query).await;
     let local = timed(a.runs, |_| run(tm.clone(), query)).await;
     let local_small = timed(a.runs, |_| run(tm.clone(), small)).await;
@@ -817,18 +1041,42 @@ async fn bench_ballista(a: &Args) {
         let cluster = TimeMachine::builder().location(&location).session_context(ctx).build().await.unwrap();
         run(cluster.clone(), query).await;
         let t = timed(a.runs, |_| run(cluster.clone(), query)).await;
-        row(&format!("sum/count {rows} rows: Ballista {executors} executor(s) vs local"), ms(t), ms(local), format!("{:.2}", t.as_secs_f64() / local.as_secs_f64()), "correct; overhead");
+        row(
+            &format!("sum/count {rows} rows: Ballista {executors} executor(s) vs local"),
+            ms(t),
+            ms(local),
+            format!("{:.2}", t.as_secs_f64() / local.as_secs_f64()),
+            "correct; overhead",
+        );
         let t = timed(a.runs, |_| run(cluster.clone(), small)).await;
-        row(&format!("small query: Ballista {executors} executor(s) vs local"), ms(t), ms(local_small), String::new(), "< 50 ms");
+        row(
+            &format!("small query: Ballista {executors} executor(s) vs local"),
+            ms(t),
+            ms(local_small),
+            String::new(),
+            "< 50 ms",
+        );
     }
     let codec = TimeMachineCodec::default();
     for files in [1_000u64, 10_000] {
         let name = format!("files{files}");
         exec(&tm, &format!("CREATE TABLE {name} (v BIGINT) PARTITIONED BY (p STRING)")).await;
-        exec(&tm, &format!("INSERT INTO {name} PARTITION (p) SELECT value, CAST(value AS STRING) FROM generate_series(1, {files})")).await;
+        exec(
+            &tm,
+            &format!(
+                "INSERT INTO {name} PARTITION (p) SELECT value, CAST(value AS STRING) FROM generate_series(1, {files})"
+            ),
+        )
+        .await;
         let plan = tm.sql(&format!("SELECT * FROM {name}")).await.unwrap().into_optimized_plan().unwrap();
         let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap().len();
-        row(&format!("serialized plan, table of {files} files"), format!("{bytes} B"), String::new(), format!("{} B/file", bytes as u64 / files), "linear");
+        row(
+            &format!("serialized plan, table of {files} files"),
+            format!("{bytes} B"),
+            String::new(),
+            format!("{} B/file", bytes as u64 / files),
+            "linear",
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -840,8 +1088,15 @@ async fn main() {
         return child(&a, &what).await;
     }
     let wanted = |s: &str| a.only.as_deref().is_none_or(|o| o.split(',').any(|x| x.trim() == s));
-    println!("datafusion-timemachine benchmarks ({} cores; medians of {} runs)", std::thread::available_parallelism().map_or(1, |n| n.get()), a.runs);
-    println!("| {:<44} | {:>14} | {:>14} | {:>8} | {:<22} |", "measurement", "time machine", "baseline", "ratio", "goal");
+    println!(
+        "datafusion-timemachine benchmarks ({} cores; medians of {} runs)",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        a.runs
+    );
+    println!(
+        "| {:<44} | {:>14} | {:>14} | {:>8} | {:<22} |",
+        "measurement", "time machine", "baseline", "ratio", "goal"
+    );
     println!("|{}|{}|{}|{}|{}|", "-".repeat(46), "-".repeat(16), "-".repeat(16), "-".repeat(10), "-".repeat(24));
     if wanted("scan") {
         bench_scan(&a).await;

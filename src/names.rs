@@ -27,9 +27,7 @@ pub fn validate_identifier(kind: &str, name: &str) -> Result<()> {
 
 /// Checks a partition value for column `column`.
 pub fn validate_partition_value(column: &str, value: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::invalid(format!("invalid value {value:?} for partition column {column}: {why}")))
-    };
+    let bad = |why: &str| Err(Error::invalid(format!("invalid value {value:?} for partition column {column}: {why}")));
     if value.is_empty() {
         return bad("it is empty");
     }

@@ -8,7 +8,9 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::{HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction, RowFilesFunction, TablesFunction};
+use crate::catalog::{
+    HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction, RowFilesFunction, TablesFunction,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
@@ -173,14 +175,19 @@ impl TimeMachine {
         Self::attach_with(ctx, project, user, false)
     }
 
-    fn attach_with(ctx: SessionContext, project: Arc<Project>, user: Option<String>, local_files: bool) -> Result<Self> {
+    fn attach_with(
+        ctx: SessionContext,
+        project: Arc<Project>,
+        user: Option<String>,
+        local_files: bool,
+    ) -> Result<Self> {
         let url = project.warehouse().object_store_url().clone();
         ctx.register_object_store(url.as_ref(), Arc::clone(project.warehouse().scan_store()));
         // Reading the configuration in place: `ctx.state()` would copy the whole session state.
         let options = ctx.state_ref().read().config().options().catalog.clone();
-        let catalog = ctx.catalog(&options.default_catalog).ok_or_else(|| {
-            Error::invalid(format!("the context has no catalog {}", options.default_catalog))
-        })?;
+        let catalog = ctx
+            .catalog(&options.default_catalog)
+            .ok_or_else(|| Error::invalid(format!("the context has no catalog {}", options.default_catalog)))?;
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));

@@ -101,9 +101,7 @@ pub fn from_arrow(dt: &DataType) -> Result<String> {
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
         other => {
-            return Err(Error::not_supported(format!(
-                "a column of Arrow type {other} in a stored table"
-            )));
+            return Err(Error::not_supported(format!("a column of Arrow type {other} in a stored table")));
         }
     })
 }

@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::execution::object_store::ObjectStoreUrl;
+use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::prefix::PrefixStore;
-use object_store::ObjectStore;
 
 use crate::error::{Error, Result};
 
@@ -92,8 +92,7 @@ impl Warehouse {
     /// registered under a URL of its own, so it cannot be shared with other processes.
     pub fn with_store(store: Arc<dyn ObjectStore>, location: impl Into<String>) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let url = ObjectStoreUrl::parse(format!("timemachine://{id}"))
-            .expect("a uuid host is a valid URL");
+        let url = ObjectStoreUrl::parse(format!("timemachine://{id}")).expect("a uuid host is a valid URL");
         Self {
             scan_store: Arc::clone(&store),
             store,
@@ -112,11 +111,7 @@ impl Warehouse {
 
     /// The path that scans use for `path` (relative to the warehouse).
     pub fn scan_path(&self, path: &str) -> String {
-        if self.scan_root.is_empty() {
-            path.to_string()
-        } else {
-            format!("{}/{path}", self.scan_root)
-        }
+        if self.scan_root.is_empty() { path.to_string() } else { format!("{}/{path}", self.scan_root) }
     }
 
     /// True when plans over this warehouse can run in other processes (see the field).

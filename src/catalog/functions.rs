@@ -15,13 +15,16 @@ use datafusion::logical_expr::Expr;
 
 use crate::log::Project;
 use crate::log::acl::{Acl, Permission, denied};
-use crate::table::VersionedTable;
 use crate::statements::history::{history_batch, lines, listed_tables, resolve, tables_batch};
+use crate::table::VersionedTable;
 
 fn string_args(name: &str, args: &[Expr]) -> DfResult<Vec<String>> {
     args.iter()
         .map(|e| match e {
-            Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)), _) => Ok(s.clone()),
+            Expr::Literal(
+                ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+                _,
+            ) => Ok(s.clone()),
             other => Err(DataFusionError::Plan(format!("{name} takes string literals, got {other}"))),
         })
         .collect()
@@ -77,14 +80,18 @@ impl TableFunctionImpl for HistoryFunction {
         }
         let lines = lines(&state, table, now);
         let text = history_batch(&lines)?;
-        let mut fields: Vec<Field> = text.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
+        let mut fields: Vec<Field> =
+            text.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
         fields.push(Field::new("lsn_number", DataType::Int64, false));
         fields.push(Field::new("commit_time", DataType::Timestamp(TimeUnit::Millisecond, None), false));
         fields.push(Field::new("user", DataType::Utf8, false));
         let mut columns = text.columns().to_vec();
         columns.push(Arc::new(Int64Array::from(lines.iter().map(|l| l.lsn as i64).collect::<Vec<_>>())));
-        columns.push(Arc::new(TimestampMillisecondArray::from(lines.iter().map(|l| millis(l.time)).collect::<Vec<_>>())));
-        columns.push(Arc::new(datafusion::arrow::array::StringArray::from(lines.iter().map(|l| l.user.clone()).collect::<Vec<_>>())));
+        columns
+            .push(Arc::new(TimestampMillisecondArray::from(lines.iter().map(|l| millis(l.time)).collect::<Vec<_>>())));
+        columns.push(Arc::new(datafusion::arrow::array::StringArray::from(
+            lines.iter().map(|l| l.user.clone()).collect::<Vec<_>>(),
+        )));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))
     }
@@ -112,7 +119,12 @@ impl TableFunctionImpl for TablesFunction {
         let state = self.project.statement_state();
         require_list(&state, self.user.as_deref(), "read timemachine_tables")?;
         let batch = tables_batch(&listed_tables(&state, self.project.clock().now()))?;
-        let fields: Vec<Field> = batch.schema().fields().iter().map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false)).collect();
+        let fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name().to_lowercase(), DataType::Utf8, false))
+            .collect();
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), batch.columns().to_vec())?;
         Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))
     }

@@ -12,7 +12,9 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
 
 use crate::log::Project;
 use crate::log::model::format_lsn;
@@ -40,7 +42,10 @@ impl LatestFunction {
     /// The function over `project`.
     pub fn new(latest: Latest, project: Arc<Project>) -> Self {
         let signature = Signature::one_of(
-            vec![TypeSignature::Exact(vec![DataType::Utf8]), TypeSignature::Exact(vec![DataType::Utf8, DataType::Int64])],
+            vec![
+                TypeSignature::Exact(vec![DataType::Utf8]),
+                TypeSignature::Exact(vec![DataType::Utf8, DataType::Int64]),
+            ],
             Volatility::Stable,
         );
         Self { latest, project, signature }
@@ -132,7 +137,9 @@ impl ScalarUDFImpl for LatestFunction {
                     let (lsn, time) = self.find(name, n)?;
                     match self.latest {
                         Latest::Version => ScalarValue::Int64(Some(lsn as i64)),
-                        Latest::Timestamp => ScalarValue::TimestampNanosecond(time.timestamp_nanos_opt(), Some("+00:00".into())),
+                        Latest::Timestamp => {
+                            ScalarValue::TimestampNanosecond(time.timestamp_nanos_opt(), Some("+00:00".into()))
+                        }
                     }
                 }
                 // NULL in, NULL out.

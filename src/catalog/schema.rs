@@ -72,11 +72,7 @@ impl SchemaProvider for ProjectSchema {
         }
     }
 
-    fn register_table(
-        &self,
-        name: String,
-        table: Arc<dyn TableProvider>,
-    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+    fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if self.project.state().live_table(&name).is_some() {
             return Err(DataFusionError::Plan(format!("table {name} already exists")));
         }

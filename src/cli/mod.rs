@@ -16,10 +16,10 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 pub use print::{Format, print_batches, print_stream};
 
-use crate::error::{Error, Result};
-use crate::statements::ResultKind;
 use crate::TimeMachine;
+use crate::error::{Error, Result};
 use crate::sql::{Statement, parse, split_statements};
+use crate::statements::ResultKind;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
@@ -335,7 +335,8 @@ impl Runner {
         let prompt = format!("timemachine@ {}>", self.tm.project().name());
         let mut buffer = String::new();
         loop {
-            let p = if buffer.is_empty() { format!("{prompt} ") } else { format!("{}> ", " ".repeat(prompt.len() - 1)) };
+            let p =
+                if buffer.is_empty() { format!("{prompt} ") } else { format!("{}> ", " ".repeat(prompt.len() - 1)) };
             // The line editor blocks: it runs off the runtime's threads (background purges go on).
             let (returned, line) = match tokio::task::spawn_blocking(move || {
                 let line = editor.readline(&p);

@@ -33,7 +33,13 @@ pub enum Format {
 /// Writes batches in one format as they come; `finish` closes the output.
 enum Sink<'a, W: Write> {
     /// Table: rows kept up to the display limit, the rest only counted.
-    Table { out: &'a mut W, schema: SchemaRef, kept: Vec<RecordBatch>, kept_rows: usize, limit: Option<usize> },
+    Table {
+        out: &'a mut W,
+        schema: SchemaRef,
+        kept: Vec<RecordBatch>,
+        kept_rows: usize,
+        limit: Option<usize>,
+    },
     Csv(CsvWriter<&'a mut W>),
     Json(ArrayWriter<&'a mut W>),
     Ndjson(LineDelimitedWriter<&'a mut W>),
@@ -76,10 +82,7 @@ impl<'a, W: Write> Sink<'a, W> {
                 let kept = if kept.is_empty() { vec![RecordBatch::new_empty(schema)] } else { kept };
                 writeln!(out, "{}", pretty_format_batches(&kept)?)?;
                 if (kept_rows as u64) < total {
-                    writeln!(
-                        out,
-                        "({kept_rows} of {total} rows shown: use --maxrows N, or --maxrows inf for all)"
-                    )?;
+                    writeln!(out, "({kept_rows} of {total} rows shown: use --maxrows N, or --maxrows inf for all)")?;
                 }
             }
             Sink::Csv(w) => {

@@ -32,11 +32,8 @@ pub async fn ballista_context(url: &str) -> Result<SessionContext> {
     let config = SessionConfig::new_with_ballista()
         .with_information_schema(true)
         .with_ballista_logical_extension_codec(Arc::new(TimeMachineCodec::default()));
-    let state = SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(runtime()?)
-        .with_default_features()
-        .build();
+    let state =
+        SessionStateBuilder::new().with_config(config).with_runtime_env(runtime()?).with_default_features().build();
     SessionContext::remote_with_state(url, state).await
 }
 

@@ -10,6 +10,8 @@ mod cluster;
 mod codec;
 mod stores;
 
-pub use cluster::{ExecutorOptions, SchedulerOptions, ballista_context, run_executor, run_scheduler, standalone_context};
+pub use cluster::{
+    ExecutorOptions, SchedulerOptions, ballista_context, run_executor, run_scheduler, standalone_context,
+};
 pub use codec::TimeMachineCodec;
 pub use stores::WarehouseStores;

@@ -47,8 +47,14 @@ pub enum Permission {
 }
 
 /// The privileges that `GRANT … ON TABLE` takes (`All` is every one of them).
-pub const TABLE_PRIVILEGES: [Permission; 6] =
-    [Permission::Select, Permission::Describe, Permission::Alter, Permission::Update, Permission::Drop, Permission::ShowHistory];
+pub const TABLE_PRIVILEGES: [Permission; 6] = [
+    Permission::Select,
+    Permission::Describe,
+    Permission::Alter,
+    Permission::Update,
+    Permission::Drop,
+    Permission::ShowHistory,
+];
 
 impl Permission {
     /// Its name in grants.
@@ -156,7 +162,10 @@ impl Acl {
 
 /// The error for `user` lacking `permission` to do `what`.
 pub fn denied(user: Option<&str>, permission: Permission, what: &str) -> crate::Error {
-    let who = user.map_or_else(|| "a session without a user (set --user, TIMEMACHINE_USER or builder().user)".to_string(), |u| format!("user {u}"));
+    let who = user.map_or_else(
+        || "a session without a user (set --user, TIMEMACHINE_USER or builder().user)".to_string(),
+        |u| format!("user {u}"),
+    );
     let how = match permission {
         Permission::Admin => "the project owner or GRANT admin TO <user>".to_string(),
         p if p.on_table() => format!("GRANT {} ON TABLE <table> TO USER <user>", p.name()),
@@ -208,6 +217,8 @@ mod tests {
         assert!(acl.allows(Some("u"), Permission::CreateTable, None) && !acl.allows(Some("u"), Permission::List, None));
         assert!(!acl.allows(Some("u"), Permission::Admin, None));
         assert!(acl.allows(Some("a"), Permission::Drop, Some("t3")) && acl.allows(Some("o"), Permission::Admin, None));
-        assert!(!acl.allows(None, Permission::Select, Some("t1")) && !acl.allows(Some("x"), Permission::Select, Some("t1")));
+        assert!(
+            !acl.allows(None, Permission::Select, Some("t1")) && !acl.allows(Some("x"), Permission::Select, Some("t1"))
+        );
     }
 }

@@ -9,9 +9,9 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde::Deserialize;
 
 use super::model::{Action, Partition, PutMode, TableSchema};
 
@@ -152,7 +152,8 @@ mod tests {
     fn every_action() -> Vec<Action> {
         let schema = TableSchema { columns: vec![ColumnDef::new("a", "string")], partition_columns: vec![] };
         let file = DataFile { path: "data/x.parquet".into(), size: 3, rows: 1, stats: Default::default() };
-        let partition = Partition { id: "p".into(), values: vec!["1".into()], files: imbl::vector![file], ..Default::default() };
+        let partition =
+            Partition { id: "p".into(), values: vec!["1".into()], files: imbl::vector![file], ..Default::default() };
         vec![
             Action::Create { name: "t".into(), schema: schema.clone(), lifecycle: Some(3) },
             Action::Create { name: "t".into(), schema: schema.clone(), lifecycle: None },
@@ -185,7 +186,8 @@ mod tests {
         assert_eq!(late, Action::Rename { name: "u".into() });
         let drop: Action = serde_json::from_str(r#"{"action": "drop"}"#).unwrap();
         assert_eq!(drop, Action::Drop);
-        for bad in [r#"{"action": "explode"}"#, r#"{"name": "u"}"#, r#"{"action": "rename"}"#, r#"{"action": 3}"#, "[]"] {
+        for bad in [r#"{"action": "explode"}"#, r#"{"name": "u"}"#, r#"{"action": "rename"}"#, r#"{"action": 3}"#, "[]"]
+        {
             assert!(serde_json::from_str::<Action>(bad).is_err(), "{bad}");
         }
     }

@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::lazy::{Codec, Lazy};
-use super::past::Past;
 use super::model::TableSchema;
+use super::past::Past;
 use super::state::{Checkpoint, PastSummary, ProjectState, TableHistory, TableSnapshot};
 
 /// The first bytes of a checkpoint.
@@ -151,7 +151,8 @@ pub fn decode(bytes: Bytes) -> Result<ProjectState, String> {
     let mut tables = BTreeMap::new();
     for t in header.tables {
         let partitions = Lazy::encoded(part(&t.partitions, "file list", &t.id)?);
-        let past = Past::read(part(&t.past, "history", &t.id)?).map_err(|e| format!("the history of table {}: {e}", t.id))?;
+        let past =
+            Past::read(part(&t.past, "history", &t.id)?).map_err(|e| format!("the history of table {}: {e}", t.id))?;
         let h = t.current;
         let current = TableSnapshot {
             id: t.id.clone(),

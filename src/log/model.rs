@@ -354,10 +354,5 @@ pub fn format_lsn(lsn: u64) -> String {
 
 /// Formats partition values as a spec: `ds=20191201`, `a=1/b=2`.
 pub fn partition_spec(columns: &[ColumnDef], values: &[String]) -> String {
-    columns
-        .iter()
-        .zip(values)
-        .map(|(c, v)| format!("{}={}", c.name, v))
-        .collect::<Vec<_>>()
-        .join("/")
+    columns.iter().zip(values).map(|(c, v)| format!("{}={}", c.name, v)).collect::<Vec<_>>().join("/")
 }

@@ -94,7 +94,8 @@ impl Codec for Chunk {
             entries
                 .into_iter()
                 .map(|e| {
-                    let (lsn, time, history, actions, writes, user) = (e.lsn, e.time, e.history, e.actions, e.writes, e.user);
+                    let (lsn, time, history, actions, writes, user) =
+                        (e.lsn, e.time, e.history, e.actions, e.writes, e.user);
                     Arc::new(VersionEntry { lsn, time, history, actions, writes, user })
                 })
                 .collect(),
@@ -186,7 +187,10 @@ impl Past {
         for c in &self.chunks {
             parts.push((c.first, c.last, bytes(c.entries.encoded_bytes(), &|| c.entries.encode())?));
         }
-        let layout = Layout { base: base.len() as u64, chunks: parts.iter().map(|(f, l, p)| (*f, *l, p.len() as u64)).collect() };
+        let layout = Layout {
+            base: base.len() as u64,
+            chunks: parts.iter().map(|(f, l, p)| (*f, *l, p.len() as u64)).collect(),
+        };
         let layout = serde_json::to_vec(&layout).map_err(|e| e.to_string())?;
         let len = u32::try_from(layout.len()).map_err(|_| "history layout over 4 GiB".to_string())?;
         let mut out = len.to_le_bytes().to_vec();
@@ -248,7 +252,16 @@ mod tests {
 
     fn entries(from: u64, to: u64) -> Entries {
         (from..=to)
-            .map(|lsn| Arc::new(VersionEntry { lsn, time: Utc::now(), history: vec![], actions: vec![], writes: false, user: None }))
+            .map(|lsn| {
+                Arc::new(VersionEntry {
+                    lsn,
+                    time: Utc::now(),
+                    history: vec![],
+                    actions: vec![],
+                    writes: false,
+                    user: None,
+                })
+            })
             .collect()
     }
 

@@ -35,7 +35,6 @@ tokio::task_local! {
 /// A checkpoint is written after every commit whose number is a multiple of this.
 pub const CHECKPOINT_INTERVAL: u64 = 50;
 
-
 /// Log entries read at once when catching up.
 const PROBE_BATCH: u64 = 16;
 
@@ -98,10 +97,7 @@ const JOURNAL_LENGTH: usize = 100;
 
 impl fmt::Debug for Project {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Project")
-            .field("name", &self.name)
-            .field("warehouse", &self.warehouse)
-            .finish()
+        f.debug_struct("Project").field("name", &self.name).field("warehouse", &self.warehouse).finish()
     }
 }
 
@@ -309,10 +305,7 @@ impl Project {
     }
 
     fn pinned(&self) -> Option<Arc<ProjectState>> {
-        PINNED
-            .try_with(|p| p.as_ref().filter(|p| p.handle == self.handle).map(|p| Arc::clone(&p.state)))
-            .ok()
-            .flatten()
+        PINNED.try_with(|p| p.as_ref().filter(|p| p.handle == self.handle).map(|p| Arc::clone(&p.state))).ok().flatten()
     }
 
     /// The newest readable checkpoint (and what made newer ones unreadable). With `read_after`,
@@ -549,8 +542,8 @@ impl Project {
                 )));
             }
             let path = numbered(&self.log_dir(), commit.version);
-            let bytes = serde_json::to_vec(&commit)
-                .map_err(|e| Error::invalid(format!("cannot serialize commit: {e}")))?;
+            let bytes =
+                serde_json::to_vec(&commit).map_err(|e| Error::invalid(format!("cannot serialize commit: {e}")))?;
             let opts = PutOptions { mode: PutMode::Create, ..Default::default() };
             match self.store().put_opts(&path, PutPayload::from(bytes.clone()), opts).await {
                 Ok(_) => {}
@@ -615,10 +608,7 @@ impl Project {
 
     /// True when this handle looked at the checkpoints less than half a grace period ago.
     fn listed_recently(&self) -> bool {
-        self.last_listed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|t| t.elapsed() < self.grace() / 2)
+        self.last_listed.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| t.elapsed() < self.grace() / 2)
     }
 
     /// A data file that `commit` puts into a partition and that is not in the store.
@@ -766,8 +756,7 @@ mod tests {
             .map(|(v, ago)| meta(v, ago))
             .collect();
         let settled_before = chrono::Utc::now() - chrono::Duration::hours(1);
-        let gone: Vec<u64> =
-            superseded_checkpoints(&metas, settled_before).iter().filter_map(parse_number).collect();
+        let gone: Vec<u64> = superseded_checkpoints(&metas, settled_before).iter().filter_map(parse_number).collect();
         // Kept: 300 and 250 (newest), 100 (newest settled), 150 (next to settle).
         assert_eq!(gone, vec![50, 200]);
     }

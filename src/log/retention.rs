@@ -34,11 +34,7 @@ pub fn grace(state: &ProjectState) -> std::time::Duration {
 
 /// The project's retention in days.
 pub fn retention_days(state: &ProjectState) -> i64 {
-    state
-        .properties
-        .get(RETENTION_KEY)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_RETENTION_DAYS)
+    state.properties.get(RETENTION_KEY).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_RETENTION_DAYS)
 }
 
 /// Versions whose successor was committed at or before this instant have expired.
@@ -59,9 +55,8 @@ pub fn restorable(table: &TableHistory, cutoff: DateTime<Utc>) -> Entries {
     }
     let entries = table.entries();
     // Entry i is restorable while entry i+1 came after the cutoff; the last always is.
-    let first = (0..entries.len())
-        .find(|&i| i + 1 == entries.len() || entries[i + 1].time > cutoff)
-        .unwrap_or(entries.len());
+    let first =
+        (0..entries.len()).find(|&i| i + 1 == entries.len() || entries[i + 1].time > cutoff).unwrap_or(entries.len());
     entries.skip(first)
 }
 
@@ -101,9 +96,10 @@ pub fn carried_expiry(state: &ProjectState, commit: &Commit) -> Option<(Vec<Expi
     // retained version of a table it writes is followed by the same version as now, or by the
     // commit itself when only the current version is retained.
     let written = |id: &str| commit.tables.iter().any(|c| c.table_id == id);
-    let due = commit.tables.iter().any(|c| {
-        state.tables.get(&c.table_id).is_some_and(|t| t.oldest().1.unwrap_or(commit.time) <= cut)
-    });
+    let due = commit
+        .tables
+        .iter()
+        .any(|c| state.tables.get(&c.table_id).is_some_and(|t| t.oldest().1.unwrap_or(commit.time) <= cut));
     if !due || !commit.expire.is_empty() {
         return None;
     }

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::lazy::{Codec, Lazy, decode_json, encode_json};
-use super::past::Past;
 use super::model::{Action, Commit, HistoryRow, Partition, PutMode, TableChange, TableSchema};
+use super::past::Past;
 
 /// A table's partitions by their values: a persistent map, stored as the list of its partitions
 /// (the key is each partition's `values`; JSON keys must be strings).
@@ -253,7 +253,14 @@ impl TableHistory {
         }
         let entries: Entries = entries.into_iter().map(Arc::new).collect();
         let summary = PastSummary::of(&entries);
-        Self { id, created, current: Arc::new(current), past: Past::new(base, &entries), summary, recent: Entries::new() }
+        Self {
+            id,
+            created,
+            current: Arc::new(current),
+            past: Past::new(base, &entries),
+            summary,
+            recent: Entries::new(),
+        }
     }
 
     /// A history read from a checkpoint: the current version, and the past still encoded.
@@ -369,11 +376,8 @@ impl TableHistory {
     /// versions before `lsn` free a file.
     pub fn may_remove_files_through(&self, lsn: u64) -> bool {
         let first = self.oldest().0.unwrap_or(0);
-        self.entries_through(Some(lsn))
-            .iter()
-            .filter(|e| e.lsn > first && e.lsn <= lsn)
-            .flat_map(|e| &e.actions)
-            .any(|a| {
+        self.entries_through(Some(lsn)).iter().filter(|e| e.lsn > first && e.lsn <= lsn).flat_map(|e| &e.actions).any(
+            |a| {
                 !matches!(
                     a,
                     Action::PutPartition { mode: PutMode::Append, .. }
@@ -383,7 +387,8 @@ impl TableHistory {
                         | Action::Touch { .. }
                         | Action::EnableLifecycle { .. }
                 )
-            })
+            },
+        )
     }
 
     /// Paths of every data file that some retained version references.
@@ -452,12 +457,8 @@ impl ProjectState {
 
     /// Names of all live tables, sorted.
     pub fn live_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .tables
-            .values()
-            .filter(|t| !t.current.dropped)
-            .map(|t| t.current.name.clone())
-            .collect();
+        let mut names: Vec<String> =
+            self.tables.values().filter(|t| !t.current.dropped).map(|t| t.current.name.clone()).collect();
         names.sort();
         names
     }
@@ -467,9 +468,10 @@ impl ProjectState {
     pub fn apply(&mut self, commit: &Commit) -> Result<(), String> {
         self.check(commit)?;
         for change in commit.tables.iter().filter(|c| !self.corrupt.contains_key(&c.table_id)) {
-            let table = self.tables.entry(change.table_id.clone()).or_insert_with(|| {
-                TableHistory::from_parts(change.table_id.clone(), commit.time, None, vec![])
-            });
+            let table = self
+                .tables
+                .entry(change.table_id.clone())
+                .or_insert_with(|| TableHistory::from_parts(change.table_id.clone(), commit.time, None, vec![]));
             table.push(commit.time, change, commit.user.as_deref());
         }
         for expiry in &commit.expire {
@@ -558,18 +560,12 @@ impl ProjectState {
     /// Checks that `commit` follows this state, without applying it.
     pub fn check(&self, commit: &Commit) -> Result<(), String> {
         if commit.version != self.version + 1 {
-            return Err(format!(
-                "commit {} does not follow commit {}",
-                commit.version, self.version
-            ));
+            return Err(format!("commit {} does not follow commit {}", commit.version, self.version));
         }
         for change in commit.tables.iter().filter(|c| !self.corrupt.contains_key(&c.table_id)) {
             let expected = self.tables.get(&change.table_id).map_or(1, |t| t.current.lsn + 1);
             if change.lsn != expected {
-                return Err(format!(
-                    "table {} jumps to LSN {} (expected {expected})",
-                    change.table_id, change.lsn
-                ));
+                return Err(format!("table {} jumps to LSN {} (expected {expected})", change.table_id, change.lsn));
             }
             if expected == 1 && !matches!(change.actions.first(), Some(Action::Create { .. })) {
                 return Err(format!("table {} starts without CREATE", change.table_id));
@@ -642,9 +638,7 @@ impl From<Checkpoint> for ProjectState {
             tables: c
                 .tables
                 .into_iter()
-                .map(|t| {
-                    (t.id.clone(), TableHistory::from_parts(t.id, t.created, t.base, t.entries))
-                })
+                .map(|t| (t.id.clone(), TableHistory::from_parts(t.id, t.created, t.base, t.entries)))
                 .collect(),
             corrupt: c.corrupt,
             freed: c.freed,
@@ -723,7 +717,6 @@ fn touch(partitions: &mut Partitions, time: DateTime<Utc>, values: Option<&Vec<S
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,10 +729,22 @@ mod tests {
             vec![Action::Create { name: "t".into(), schema, lifecycle: None }]
         } else {
             let file = DataFile { path: path.into(), size: 1, rows: 1, stats: Default::default() };
-            vec![Action::PutPartition { partition: Partition { id: "p".into(), files: imbl::vector![file], ..Default::default() }, mode }]
+            vec![Action::PutPartition {
+                partition: Partition { id: "p".into(), files: imbl::vector![file], ..Default::default() },
+                mode,
+            }]
         };
         let change = TableChange { table_id: "t".into(), lsn, history: vec![], actions, writes: true };
-        let commit = Commit { version: s.version + 1, time: Utc::now(), statement: String::new(), user: None, tables: vec![change], properties: BTreeMap::new(), expire: vec![], freed: vec![] };
+        let commit = Commit {
+            version: s.version + 1,
+            time: Utc::now(),
+            statement: String::new(),
+            user: None,
+            tables: vec![change],
+            properties: BTreeMap::new(),
+            expire: vec![],
+            freed: vec![],
+        };
         s.apply(&commit).unwrap();
     }
 

@@ -5,22 +5,22 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::context::QueryPlanner;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
-use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
-use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::catalog::Session;
-use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use futures::StreamExt;
 
 use super::node::StatementNode;
@@ -115,7 +115,10 @@ impl ExecutionPlan for StatementExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
         Ok(Arc::new(Self::new(self.env.clone(), self.node.clone(), children.pop())))
     }
 
@@ -134,8 +137,7 @@ impl ExecutionPlan for StatementExec {
         };
         let (env, text, request) = (self.env.clone(), self.node.text.clone(), Arc::clone(&self.node.request));
         let run = async move {
-            let result =
-                statements::run(&env, &text, &request, input, context).await.map_err(DataFusionError::from)?;
+            let result = statements::run(&env, &text, &request, input, context).await.map_err(DataFusionError::from)?;
             Ok::<_, DataFusionError>(futures::stream::iter(result.batches.into_iter().map(Ok)))
         };
         let stream = futures::stream::once(run).map(|r| match r {
@@ -204,9 +206,14 @@ fn has_statement(plan: &LogicalPlan) -> bool {
 
 #[async_trait]
 impl QueryPlanner for TimeMachineQueryPlanner {
-    async fn create_physical_plan(&self, plan: &LogicalPlan, session: &dyn Session) -> DfResult<Arc<dyn ExecutionPlan>> {
+    async fn create_physical_plan(
+        &self,
+        plan: &LogicalPlan,
+        session: &dyn Session,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
         // DELETE and UPDATE planned by DataFusion directly (`ctx.sql`) on a versioned table.
-        let converted = super::rowlevel::plan_row_changes(plan.clone(), None, session).map_err(DataFusionError::from)?;
+        let converted =
+            super::rowlevel::plan_row_changes(plan.clone(), None, session).map_err(DataFusionError::from)?;
         let plan = &converted;
         if !has_statement(plan) {
             return self.previous.create_physical_plan(plan, session).await;

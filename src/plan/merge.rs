@@ -19,7 +19,12 @@ use crate::statements::{Env, MergeTarget, live_table};
 use crate::table::FILE_COLUMN;
 
 /// The target and the query of `MERGE INTO table …`.
-pub(super) async fn plan_merge(env: &Env, state: &SessionState, table: &str, merge: &Merge) -> Result<(MergeTarget, LogicalPlan)> {
+pub(super) async fn plan_merge(
+    env: &Env,
+    state: &SessionState,
+    table: &str,
+    merge: &Merge,
+) -> Result<(MergeTarget, LogicalPlan)> {
     let base = live_table(&env.project.statement_state(), table)?;
     let TableFactor::Table { alias, .. } = &merge.table else {
         return Err(Error::not_supported("MERGE INTO something other than a table"));
@@ -39,14 +44,17 @@ pub(super) async fn plan_merge(env: &Env, state: &SessionState, table: &str, mer
         match (&clause.clause_kind, &clause.action) {
             (MergeClauseKind::Matched, MergeAction::Update(u)) => {
                 if u.update_predicate.is_some() || u.delete_predicate.is_some() {
-                    return Err(Error::not_supported("UPDATE … WHERE / DELETE WHERE inside MERGE; use WHEN MATCHED AND …"));
+                    return Err(Error::not_supported(
+                        "UPDATE … WHERE / DELETE WHERE inside MERGE; use WHEN MATCHED AND …",
+                    ));
                 }
                 let mut sets = vec![];
                 for assignment in &u.assignments {
                     let AssignmentTarget::ColumnName(name) = &assignment.target else {
                         return Err(Error::not_supported("a tuple assignment in MERGE … UPDATE SET"));
                     };
-                    let column = name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()).unwrap_or_default();
+                    let column =
+                        name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()).unwrap_or_default();
                     data_column(table, &schema.columns, &schema.partition_columns, &column)?;
                     sets.push((column, format!("({})", assignment.value)));
                 }
@@ -75,7 +83,8 @@ pub(super) async fn plan_merge(env: &Env, state: &SessionState, table: &str, mer
                 if !matched.iter().any(|m| m.2.iter().any(|(n, _)| n == &c.name)) {
                     return format!("{own} AS {}", c.name);
                 }
-                let values = when(&|m| m.2.iter().find(|(n, _)| n == &c.name).map_or_else(|| own.clone(), |(_, v)| v.clone()));
+                let values =
+                    when(&|m| m.2.iter().find(|(n, _)| n == &c.name).map_or_else(|| own.clone(), |(_, v)| v.clone()));
                 format!("CASE WHEN {b}.__tm_src IS NULL THEN {own} {values} ELSE {own} END AS {}", c.name)
             })
             .collect();
@@ -96,7 +105,8 @@ pub(super) async fn plan_merge(env: &Env, state: &SessionState, table: &str, mer
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let values = inserts.iter().map(|(p, v)| format!("WHEN {p} THEN {}", v[i])).collect::<Vec<_>>().join(" ");
+                let values =
+                    inserts.iter().map(|(p, v)| format!("WHEN {p} THEN {}", v[i])).collect::<Vec<_>>().join(" ");
                 format!("CASE {values} END AS {}", c.name)
             })
             .collect();
@@ -127,7 +137,9 @@ pub(super) async fn plan_merge(env: &Env, state: &SessionState, table: &str, mer
 /// The source as a relation with the marker column `__tm_src`, and the name its columns go by.
 fn source_relation(source: &TableFactor) -> Result<(String, String)> {
     let name = match source {
-        TableFactor::Table { alias: Some(al), .. } | TableFactor::Derived { alias: Some(al), .. } => al.name.to_string(),
+        TableFactor::Table { alias: Some(al), .. } | TableFactor::Derived { alias: Some(al), .. } => {
+            al.name.to_string()
+        }
         TableFactor::Table { alias: None, name, .. } => name.0.last().map(|p| p.to_string()).unwrap_or_default(),
         TableFactor::Derived { alias: None, .. } => {
             return Err(Error::Syntax("MERGE … USING (subquery) needs an alias: USING (…) AS s".into()));
@@ -150,7 +162,11 @@ fn data_column(table: &str, columns: &[ColumnDef], partition_columns: &[ColumnDe
 }
 
 /// The SQL of the value of each column (data, then partition columns) that an INSERT clause gives.
-fn insert_values(table: &str, schema: &crate::log::model::TableSchema, insert: &ast::MergeInsertExpr) -> Result<Vec<String>> {
+fn insert_values(
+    table: &str,
+    schema: &crate::log::model::TableSchema,
+    insert: &ast::MergeInsertExpr,
+) -> Result<Vec<String>> {
     let MergeInsertKind::Values(values) = &insert.kind else {
         return Err(Error::not_supported("INSERT ROW in MERGE; list the values: INSERT VALUES (…)"));
     };
@@ -183,6 +199,8 @@ fn insert_values(table: &str, schema: &crate::log::model::TableSchema, insert: &
     }
     Ok(all
         .iter()
-        .map(|c| names.iter().position(|n| n == &c.name).map_or_else(|| "NULL".to_string(), |i| format!("({})", row[i])))
+        .map(|c| {
+            names.iter().position(|n| n == &c.name).map_or_else(|| "NULL".to_string(), |i| format!("({})", row[i]))
+        })
         .collect())
 }

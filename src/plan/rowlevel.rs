@@ -69,12 +69,20 @@ fn strip_qualifiers(e: Expr) -> Result<Expr> {
 
 fn has_subquery(e: &Expr) -> bool {
     e.exists(|e| {
-        Ok(matches!(e, Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_) | Expr::OuterReferenceColumn(..)))
+        Ok(matches!(
+            e,
+            Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_) | Expr::OuterReferenceColumn(..)
+        ))
     })
     .unwrap_or(true)
 }
 
-fn row_change(dml: &DmlStatement, table: Arc<VersionedTable>, text: Option<&str>, session: &dyn Session) -> Result<LogicalPlan> {
+fn row_change(
+    dml: &DmlStatement,
+    table: Arc<VersionedTable>,
+    text: Option<&str>,
+    session: &dyn Session,
+) -> Result<LogicalPlan> {
     let name = dml.table_name.to_string();
     let mut filters = vec![];
     let mut projection = None;
@@ -114,7 +122,12 @@ fn row_change(dml: &DmlStatement, table: Arc<VersionedTable>, text: Option<&str>
         if has_subquery(e) {
             return Err(not_supported(&name, "a subquery"));
         }
-        Ok(create_physical_expr(&strip_qualifiers(e.clone())?, &df_schema, session.execution_props(), &Default::default())?)
+        Ok(create_physical_expr(
+            &strip_qualifiers(e.clone())?,
+            &df_schema,
+            session.execution_props(),
+            &Default::default(),
+        )?)
     };
     let filters = filters.into_iter().map(strip_qualifiers).collect::<Result<Vec<_>>>()?;
     let predicate = conjunction(filters.iter().cloned()).map(|p| physical(&p)).transpose()?;
@@ -127,7 +140,9 @@ fn row_change(dml: &DmlStatement, table: Arc<VersionedTable>, text: Option<&str>
                 if matches!(alias.expr.as_ref(), Expr::Column(c) if c.name == alias.name) {
                     continue;
                 }
-                let index = arrow.index_of(&alias.name).map_err(|_| Error::not_found(format!("table {name} has no column {}", alias.name)))?;
+                let index = arrow
+                    .index_of(&alias.name)
+                    .map_err(|_| Error::not_found(format!("table {name} has no column {}", alias.name)))?;
                 if index >= schema.columns.len() {
                     return Err(Error::not_supported(format!(
                         "UPDATE of partition column {} of table {name}: move rows with INSERT … SELECT and DELETE",

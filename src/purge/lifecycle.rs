@@ -40,7 +40,13 @@ fn reclaim_table(t: &TableSnapshot, now: DateTime<Utc>) -> Option<TableChange> {
     } else {
         return None;
     };
-    (!actions.is_empty()).then(|| TableChange { table_id: t.id.clone(), lsn: t.lsn + 1, history, actions, writes: false })
+    (!actions.is_empty()).then(|| TableChange {
+        table_id: t.id.clone(),
+        lsn: t.lsn + 1,
+        history,
+        actions,
+        writes: false,
+    })
 }
 
 /// Every reclamation due at `now` (of the table `only`, or of all).
@@ -61,8 +67,7 @@ pub async fn reclaim(project: &Project, statement: &str, only: Option<&str>) -> 
     if due(&project.state(), now(), only).is_empty() {
         return Ok(0);
     }
-    let commit = project
-        .commit(statement, |state| Ok(Draft { tables: due(state, now(), only), ..Default::default() }))
-        .await?;
+    let commit =
+        project.commit(statement, |state| Ok(Draft { tables: due(state, now(), only), ..Default::default() })).await?;
     Ok(commit.tables.iter().map(|c| c.history.len()).sum())
 }

@@ -134,4 +134,3 @@ pub fn spawn_auto(project: &Arc<Project>) {
         }));
     }
 }
-

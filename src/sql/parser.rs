@@ -5,14 +5,14 @@
 //! statements below are parsed here; everything else goes to DataFusion's parser unchanged.
 
 use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatement};
-use datafusion::sql::sqlparser::ast::{
-    self, BinaryOperator, Expr as AstExpr, TableObject, Value,
-};
-use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr as AstExpr, TableObject, Value};
 use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use super::ast::{AlterChange, ColumnSpec, CreateTable, GrantObject, Insert, PartitionSpec, Restore, Secret, Statement};
+use super::ast::{
+    AlterChange, ColumnSpec, CreateTable, GrantObject, Insert, PartitionSpec, Restore, Secret, Statement,
+};
 use super::dialect::MaxComputeDialect;
 
 use crate::error::{Error, Result};
@@ -82,14 +82,14 @@ fn is_only_comments(s: &str) -> bool {
 /// Tokenizes with MaxCompute's reading of double quotes: `"x"` is a string literal.
 fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
     let dialect = MaxComputeDialect;
-    let mut tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| Error::Syntax(e.to_string()))?;
+    let mut tokens =
+        Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| Error::Syntax(e.to_string()))?;
     for t in &mut tokens {
         if let Token::Word(w) = &t.token
-            && w.quote_style == Some('"') {
-                t.token = Token::DoubleQuotedString(w.value.clone());
-            }
+            && w.quote_style == Some('"')
+        {
+            t.token = Token::DoubleQuotedString(w.value.clone());
+        }
     }
     rewrite_version_clauses(&mut tokens)?;
     Ok(tokens)
@@ -119,8 +119,27 @@ fn prev_significant(tokens: &[TokenWithSpan], before: usize) -> Option<usize> {
 /// clause, while `WHERE version BETWEEN 1 AND 2` stays a predicate).
 fn after_table_name(tokens: &[TokenWithSpan], i: usize) -> bool {
     const EXPRESSION_WORDS: &[&str] = &[
-        "WHERE", "AND", "OR", "NOT", "ON", "WHEN", "THEN", "ELSE", "SELECT", "HAVING", "BY", "CASE",
-        "DISTINCT", "AS", "SET", "QUALIFY", "RETURNING", "IS", "IN", "LIKE", "BETWEEN",
+        "WHERE",
+        "AND",
+        "OR",
+        "NOT",
+        "ON",
+        "WHEN",
+        "THEN",
+        "ELSE",
+        "SELECT",
+        "HAVING",
+        "BY",
+        "CASE",
+        "DISTINCT",
+        "AS",
+        "SET",
+        "QUALIFY",
+        "RETURNING",
+        "IS",
+        "IN",
+        "LIKE",
+        "BETWEEN",
     ];
     match prev_significant(tokens, i).map(|p| &tokens[p].token) {
         Some(Token::Word(w)) => {
@@ -178,7 +197,10 @@ fn rewrite_version_clauses(tokens: &mut Vec<TokenWithSpan>) -> Result<()> {
                 }
                 let end = k + p.index();
                 let significant = tokens[k..end].iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).count();
-                let literal = matches!(tokens[k].token, Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_));
+                let literal = matches!(
+                    tokens[k].token,
+                    Token::Number(..) | Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)
+                );
                 if (significant > 1 || !literal) && after_table_name(tokens, i) {
                     let out = at_clause(VERSION_AS_OF, &[&tokens[k..end]]);
                     let n = out.len();
@@ -300,7 +322,10 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         ("DROP", "TABLE") => {
             p.next_token();
             p.next_token();
-            let if_exists = take_word(p, "IF") && { expect_word(p, "EXISTS")?; true };
+            let if_exists = take_word(p, "IF") && {
+                expect_word(p, "EXISTS")?;
+                true
+            };
             Ok(Statement::DropTable { name: table_name(p)?, if_exists })
         }
         ("ALTER", "TABLE") => parse_alter(p),
@@ -550,7 +575,10 @@ fn parse_alter(p: &mut Parser) -> Result<Statement> {
     }
     if word(p, 0).as_deref() == Some("DROP") && word(p, 1).as_deref() != Some("COLUMNS") {
         p.next_token();
-        let if_exists = take_word(p, "IF") && { expect_word(p, "EXISTS")?; true };
+        let if_exists = take_word(p, "IF") && {
+            expect_word(p, "EXISTS")?;
+            true
+        };
         let mut specs = vec![];
         loop {
             expect_word(p, "PARTITION")?;
@@ -741,15 +769,9 @@ fn convert_insert(insert: ast::Insert) -> Result<Statement> {
     if name.0.len() != 1 {
         return Err(Error::not_supported(format!("qualified table name {name}")));
     }
-    let table = name.0[0]
-        .as_ident()
-        .ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?
-        .value
-        .to_lowercase();
+    let table = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?.value.to_lowercase();
     if !insert.columns.is_empty() {
-        return Err(Error::not_supported(
-            "an INSERT column list; give a value for every column, in table order",
-        ));
+        return Err(Error::not_supported("an INSERT column list; give a value for every column, in table order"));
     }
     let source = insert.source.clone().ok_or_else(|| Error::Syntax("INSERT needs VALUES or SELECT".into()))?;
     let partition = match &insert.partitioned {
@@ -763,9 +785,8 @@ fn convert_insert(insert: ast::Insert) -> Result<Statement> {
                         let AstExpr::Identifier(id) = left.as_ref() else {
                             return Err(Error::Syntax(format!("invalid partition spec item {e}")));
                         };
-                        let v = literal(right).ok_or_else(|| {
-                            Error::Syntax(format!("partition value must be a literal in {e}"))
-                        })?;
+                        let v = literal(right)
+                            .ok_or_else(|| Error::Syntax(format!("partition value must be a literal in {e}")))?;
                         Ok((id.value.to_lowercase(), Some(v)))
                     }
                     other => Err(Error::Syntax(format!("invalid partition spec item {other}"))),
@@ -782,7 +803,8 @@ mod tests {
 
     #[test]
     fn double_quotes_are_strings() {
-        let Statement::Insert(i) = parse(r#"INSERT OVERWRITE TABLE t partition(ds="20191201") values ("1");"#).unwrap() else {
+        let Statement::Insert(i) = parse(r#"INSERT OVERWRITE TABLE t partition(ds="20191201") values ("1");"#).unwrap()
+        else {
             panic!("not an insert")
         };
         assert!(i.overwrite);
@@ -796,7 +818,10 @@ mod tests {
             Statement::DataFusion(d) => d.to_string(),
             _ => panic!("not a query"),
         };
-        assert!(sql("SELECT * FROM t VERSION AS OF get_latest_version('t', 2) x").contains(&format!("AT('{VERSION_AS_OF}', get_latest_version('t', 2))")));
+        assert!(
+            sql("SELECT * FROM t VERSION AS OF get_latest_version('t', 2) x")
+                .contains(&format!("AT('{VERSION_AS_OF}', get_latest_version('t', 2))"))
+        );
         assert!(sql("SELECT * FROM t VERSION AS OF '0000000000000004'").contains("VERSION AS OF 0000000000000004"));
         // A column called version, aliased `of`, is not a version clause.
         assert_eq!(sql("SELECT version AS of, 1 FROM t"), "SELECT version AS of, 1 FROM t");
@@ -858,7 +883,10 @@ mod tests {
         else {
             panic!("not a grant")
         };
-        assert_eq!((user.as_str(), grants, project.as_str()), ("aliyun$bob@example.com", vec!["list".to_string()], "p"));
+        assert_eq!(
+            (user.as_str(), grants, project.as_str()),
+            ("aliyun$bob@example.com", vec!["list".to_string()], "p")
+        );
         assert!(parse("ADD USER bob extra").is_err());
     }
 
@@ -882,6 +910,9 @@ mod tests {
         else {
             panic!("not a table grant")
         };
-        assert_eq!((grants, t.as_str(), user.as_str()), (vec!["select".to_string(), "drop".to_string()], "sales", "bob"));
+        assert_eq!(
+            (grants, t.as_str(), user.as_str()),
+            (vec!["select".to_string(), "drop".to_string()], "sales", "bob")
+        );
     }
 }

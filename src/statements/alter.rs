@@ -4,7 +4,9 @@
 use super::{Env, StatementResult, live_table};
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::model::{Action, ColumnDef, HistoryRow, ObjectType, Operation, TableChange, TableSchema, partition_spec};
+use crate::log::model::{
+    Action, ColumnDef, HistoryRow, ObjectType, Operation, TableChange, TableSchema, partition_spec,
+};
 use crate::log::state::TableSnapshot;
 use crate::sql::{AlterChange, ColumnSpec, PartitionSpec};
 use crate::types;
@@ -19,15 +21,14 @@ pub(crate) async fn alter(env: &Env, text: &str, table: &str, change: &AlterChan
     // Validate against what we saw (so bad input fails before any commit), then again against the
     // table as it is when the commit lands.
     draft(&base, change)?;
-    env
-        .commit(text, |state| {
-            let cur = match state.tables.get(&base.id) {
-                Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
-                _ => return Err(Error::conflict(format!("table {table} was dropped or renamed by another statement"))),
-            };
-            Ok(Draft { tables: vec![draft(cur, change)?], ..Default::default() })
-        })
-        .await?;
+    env.commit(text, |state| {
+        let cur = match state.tables.get(&base.id) {
+            Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
+            _ => return Err(Error::conflict(format!("table {table} was dropped or renamed by another statement"))),
+        };
+        Ok(Draft { tables: vec![draft(cur, change)?], ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::ok())
 }
 

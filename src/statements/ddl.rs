@@ -12,8 +12,7 @@ use super::{Env, StatementResult, live_table};
 use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::log::model::{
-    Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange,
-    TableSchema, partition_spec,
+    Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
 };
 use crate::log::state::{ProjectState, TableSnapshot};
 use crate::names::validate_identifier;
@@ -34,10 +33,7 @@ fn table_row(snapshot_id: &str, name: &str, operation: Operation) -> HistoryRow 
 fn unchanged<'a>(state: &'a ProjectState, base: &TableSnapshot, doing: &str) -> Result<&'a TableSnapshot> {
     match state.tables.get(&base.id) {
         Some(t) if !t.current.dropped && t.current.lsn == base.lsn => Ok(&t.current),
-        _ => Err(Error::conflict(format!(
-            "table {} was changed by another statement while {doing}",
-            base.name
-        ))),
+        _ => Err(Error::conflict(format!("table {} was changed by another statement while {doing}", base.name))),
     }
 }
 
@@ -94,7 +90,10 @@ pub struct CreateAsTarget {
 }
 
 fn to_columns(specs: &[ColumnSpec]) -> Vec<ColumnDef> {
-    specs.iter().map(|c| ColumnDef { comment: c.comment.clone(), ..ColumnDef::new(c.name.clone(), c.data_type.clone()) }).collect()
+    specs
+        .iter()
+        .map(|c| ColumnDef { comment: c.comment.clone(), ..ColumnDef::new(c.name.clone(), c.data_type.clone()) })
+        .collect()
 }
 
 /// Fails unless `name` is free (or IF NOT EXISTS makes the statement a no-op: Ok(false)).
@@ -145,7 +144,10 @@ pub(crate) async fn create_table(env: &Env, text: &str, c: &CreateTable) -> Resu
         Some(like) => {
             let src = live_table(&env.project.state(), like)?;
             let plain = |cols: &[ColumnDef]| cols.iter().map(|c| ColumnDef { field: None, ..c.clone() }).collect();
-            let schema = TableSchema { columns: plain(&src.schema.columns), partition_columns: plain(&src.schema.partition_columns) };
+            let schema = TableSchema {
+                columns: plain(&src.schema.columns),
+                partition_columns: plain(&src.schema.partition_columns),
+            };
             (schema, c.lifecycle.or(src.lifecycle))
         }
         None => {
@@ -226,19 +228,18 @@ pub(crate) async fn drop_table(env: &Env, text: &str, name: &str, if_exists: boo
         Err(_) if if_exists => return Ok(StatementResult::ok()),
         Err(e) => return Err(e),
     };
-    env
-        .commit(text, |state| {
-            let cur = unchanged(state, &base, "being dropped")?;
-            let change = TableChange {
-                table_id: cur.id.clone(),
-                lsn: cur.lsn + 1,
-                history: vec![table_row(&cur.id, &cur.name, Operation::Drop)],
-                actions: vec![Action::Drop],
-                writes: false,
-            };
-            Ok(Draft { tables: vec![change], ..Default::default() })
-        })
-        .await?;
+    env.commit(text, |state| {
+        let cur = unchanged(state, &base, "being dropped")?;
+        let change = TableChange {
+            table_id: cur.id.clone(),
+            lsn: cur.lsn + 1,
+            history: vec![table_row(&cur.id, &cur.name, Operation::Drop)],
+            actions: vec![Action::Drop],
+            writes: false,
+        };
+        Ok(Draft { tables: vec![change], ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::ok())
 }
 
@@ -253,25 +254,24 @@ pub(crate) async fn rename(env: &Env, text: &str, from: &str, to: &str) -> Resul
     if from == to {
         return Err(Error::invalid(format!("table {from} is already called {to}")));
     }
-    env
-        .commit(text, |state| {
-            let cur = match state.tables.get(&base.id) {
-                Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
-                _ => return Err(Error::conflict(format!("table {from} was dropped or renamed by another statement"))),
-            };
-            if state.live_table(to).is_some() {
-                return Err(Error::AlreadyExists(format!("table {to} already exists")));
-            }
-            let change = TableChange {
-                table_id: cur.id.clone(),
-                lsn: cur.lsn + 1,
-                history: vec![table_row(&cur.id, to, Operation::Rename)],
-                actions: vec![Action::Rename { name: to.to_string() }],
-                writes: false,
-            };
-            Ok(Draft { tables: vec![change], ..Default::default() })
-        })
-        .await?;
+    env.commit(text, |state| {
+        let cur = match state.tables.get(&base.id) {
+            Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
+            _ => return Err(Error::conflict(format!("table {from} was dropped or renamed by another statement"))),
+        };
+        if state.live_table(to).is_some() {
+            return Err(Error::AlreadyExists(format!("table {to} already exists")));
+        }
+        let change = TableChange {
+            table_id: cur.id.clone(),
+            lsn: cur.lsn + 1,
+            history: vec![table_row(&cur.id, to, Operation::Rename)],
+            actions: vec![Action::Rename { name: to.to_string() }],
+            writes: false,
+        };
+        Ok(Draft { tables: vec![change], ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::ok())
 }
 
@@ -304,26 +304,33 @@ pub(crate) async fn drop_partitions(
     if present.is_empty() {
         return Ok(StatementResult::ok());
     }
-    env
-        .commit(text, |state| {
-            let cur = match state.tables.get(&base.id) {
-                Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
-                _ => return Err(Error::conflict(format!("table {table} was dropped or restored by another statement"))),
+    env.commit(text, |state| {
+        let cur = match state.tables.get(&base.id) {
+            Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
+            _ => return Err(Error::conflict(format!("table {table} was dropped or restored by another statement"))),
+        };
+        let mut history = vec![];
+        let mut actions = vec![];
+        for key in &present {
+            let spec = partition_spec(&cur.schema.partition_columns, key);
+            let Some(p) = cur.partitions.get(key).filter(|p| Some(&p.id) == base.partitions.get(key).map(|b| &b.id))
+            else {
+                return Err(Error::conflict(format!(
+                    "partition {spec} of table {table} was dropped or re-created by another statement"
+                )));
             };
-            let mut history = vec![];
-            let mut actions = vec![];
-            for key in &present {
-                let spec = partition_spec(&cur.schema.partition_columns, key);
-                let Some(p) = cur.partitions.get(key).filter(|p| Some(&p.id) == base.partitions.get(key).map(|b| &b.id)) else {
-                    return Err(Error::conflict(format!("partition {spec} of table {table} was dropped or re-created by another statement")));
-                };
-                history.push(HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: spec, operation: Operation::Drop });
-                actions.push(Action::DropPartition { values: key.clone() });
-            }
-            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false };
-            Ok(Draft { tables: vec![change], ..Default::default() })
-        })
-        .await?;
+            history.push(HistoryRow {
+                object_type: ObjectType::Partition,
+                object_id: p.id.clone(),
+                object_name: spec,
+                operation: Operation::Drop,
+            });
+            actions.push(Action::DropPartition { values: key.clone() });
+        }
+        let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false };
+        Ok(Draft { tables: vec![change], ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::ok())
 }
 
@@ -340,11 +347,8 @@ pub(crate) async fn list_partitions(env: &Env, table: &str) -> Result<StatementR
     if !snapshot.schema.is_partitioned() {
         return Err(Error::invalid(format!("table {table} is not partitioned")));
     }
-    let specs: Vec<String> = snapshot
-        .partitions
-        .keys()
-        .map(|k| partition_spec(&snapshot.schema.partition_columns, k))
-        .collect();
+    let specs: Vec<String> =
+        snapshot.partitions.keys().map(|k| partition_spec(&snapshot.schema.partition_columns, k)).collect();
     Ok(StatementResult::query(RecordBatch::try_new(partitions_schema(), vec![Arc::new(StringArray::from(specs))])?))
 }
 
@@ -369,32 +373,31 @@ pub(crate) async fn truncate(env: &Env, text: &str, table: &str, specs: &[Partit
         }
         keys
     };
-    env
-        .commit(text, |state| {
-            let cur = unchanged(state, &base, "being truncated")?;
-            let mut history = vec![];
-            let mut actions = vec![];
-            for key in &keys {
-                let p = &cur.partitions[key];
-                if !specs.is_empty() {
-                    history.push(HistoryRow {
-                        object_type: ObjectType::Partition,
-                        object_id: p.id.clone(),
-                        object_name: partition_spec(&cur.schema.partition_columns, key),
-                        operation: Operation::Truncate,
-                    });
-                }
-                actions.push(Action::PutPartition {
-                    partition: Partition { id: p.id.clone(), values: key.clone(), ..Default::default() },
-                    mode: PutMode::Replace,
+    env.commit(text, |state| {
+        let cur = unchanged(state, &base, "being truncated")?;
+        let mut history = vec![];
+        let mut actions = vec![];
+        for key in &keys {
+            let p = &cur.partitions[key];
+            if !specs.is_empty() {
+                history.push(HistoryRow {
+                    object_type: ObjectType::Partition,
+                    object_id: p.id.clone(),
+                    object_name: partition_spec(&cur.schema.partition_columns, key),
+                    operation: Operation::Truncate,
                 });
             }
-            if history.is_empty() {
-                history.push(table_row(&cur.id, &cur.name, Operation::Truncate));
-            }
-            let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false };
-            Ok(Draft { tables: vec![change], ..Default::default() })
-        })
-        .await?;
+            actions.push(Action::PutPartition {
+                partition: Partition { id: p.id.clone(), values: key.clone(), ..Default::default() },
+                mode: PutMode::Replace,
+            });
+        }
+        if history.is_empty() {
+            history.push(table_row(&cur.id, &cur.name, Operation::Truncate));
+        }
+        let change = TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false };
+        Ok(Draft { tables: vec![change], ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::ok())
 }

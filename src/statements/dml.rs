@@ -38,9 +38,7 @@ fn static_values(
         return Ok(vec![None; partition_columns.len()]);
     };
     if partition_columns.is_empty() {
-        return Err(Error::invalid(format!(
-            "table {table} is not partitioned: remove the PARTITION clause"
-        )));
+        return Err(Error::invalid(format!("table {table} is not partitioned: remove the PARTITION clause")));
     }
     let mut given: BTreeMap<&str, &Option<String>> = BTreeMap::new();
     for (k, v) in spec {
@@ -71,9 +69,7 @@ pub(crate) async fn prepare_insert(env: &Env, ins: &Insert) -> Result<InsertTarg
     let schema = &base.schema;
     let statics = static_values(&ins.table, &schema.partition_columns, ins.partition.as_deref())?;
     let mut columns = schema.columns.clone();
-    columns.extend(
-        schema.partition_columns.iter().zip(&statics).filter(|(_, s)| s.is_none()).map(|(c, _)| c.clone()),
-    );
+    columns.extend(schema.partition_columns.iter().zip(&statics).filter(|(_, s)| s.is_none()).map(|(c, _)| c.clone()));
     Ok(InsertTarget { base, statics, overwrite: ins.overwrite, columns })
 }
 
@@ -86,7 +82,8 @@ pub(crate) async fn insert(
 ) -> Result<StatementResult> {
     let base = &target.base;
     let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
-    let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, target.statics.clone(), existing)?;
+    let writer =
+        PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, target.statics.clone(), existing)?;
     let out = writer.write_streams(rows).await?;
     let mode = if target.overwrite { WriteMode::Overwrite } else { WriteMode::Append };
     let rows = commit_write(&env.project, (text, env.user.as_deref()), base, mode, &out).await?;

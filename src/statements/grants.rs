@@ -26,7 +26,13 @@ pub(crate) fn require(env: &Env, state: &ProjectState, permission: Permission, w
 
 /// Fails unless the session's user has the table privilege `permission` on the table with id
 /// `table_id` (to do `what`, which names the table).
-pub(crate) fn require_on(env: &Env, state: &ProjectState, permission: Permission, table_id: &str, what: &str) -> Result<()> {
+pub(crate) fn require_on(
+    env: &Env,
+    state: &ProjectState,
+    permission: Permission,
+    table_id: &str,
+    what: &str,
+) -> Result<()> {
     let user = env.user.as_deref();
     if Acl::of(state).allows(user, permission, Some(table_id)) { Ok(()) } else { Err(denied(user, permission, what)) }
 }
@@ -34,7 +40,12 @@ pub(crate) fn require_on(env: &Env, state: &ProjectState, permission: Permission
 /// What CREATE TABLE and RESTORE … AS commit beside the new table: nothing, or All on it for
 /// its creator (when checks apply and the creator is neither owner nor admin). Fails without
 /// CreateTable.
-pub(crate) fn creator_grant(env: &Env, state: &ProjectState, table_id: &str, name: &str) -> Result<BTreeMap<String, String>> {
+pub(crate) fn creator_grant(
+    env: &Env,
+    state: &ProjectState,
+    table_id: &str,
+    name: &str,
+) -> Result<BTreeMap<String, String>> {
     require(env, state, Permission::CreateTable, &format!("create table {name}"))?;
     let acl = Acl::of(state);
     let Some(user) = env.user.as_deref() else { return Ok(BTreeMap::new()) };
@@ -48,7 +59,13 @@ pub(crate) fn creator_grant(env: &Env, state: &ProjectState, table_id: &str, nam
 
 /// ADD USER name [IDENTIFIED BY 'password'] / REMOVE USER name. The first ADD USER makes the
 /// session's user the owner. The log records the statement with the password masked.
-pub(crate) async fn user(env: &Env, text: &str, name: &str, add: bool, password: Option<&Secret>) -> Result<StatementResult> {
+pub(crate) async fn user(
+    env: &Env,
+    text: &str,
+    name: &str,
+    add: bool,
+    password: Option<&Secret>,
+) -> Result<StatementResult> {
     let project = &env.project;
     project.refresh().await?;
     let verb = if add { "ADD USER" } else { "REMOVE USER" };
@@ -59,7 +76,10 @@ pub(crate) async fn user(env: &Env, text: &str, name: &str, add: bool, password:
         let mut properties = BTreeMap::new();
         if add {
             if acl.users.contains_key(name) {
-                return Err(Error::AlreadyExists(format!("user {name} is already a user of project {}", project.name())));
+                return Err(Error::AlreadyExists(format!(
+                    "user {name} is already a user of project {}",
+                    project.name()
+                )));
             }
             if acl.owner.is_none() {
                 let Some(me) = &env.user else {
@@ -74,7 +94,10 @@ pub(crate) async fn user(env: &Env, text: &str, name: &str, add: bool, password:
             properties.insert(format!("{PASSWORD_PREFIX}{name}"), hash.clone().unwrap_or_else(|| REMOVED.to_string()));
         } else {
             if acl.owner.as_deref() == Some(name) {
-                return Err(Error::invalid(format!("user {name} owns project {}: the owner cannot be removed", project.name())));
+                return Err(Error::invalid(format!(
+                    "user {name} owns project {}: the owner cannot be removed",
+                    project.name()
+                )));
             }
             if !acl.users.contains_key(name) {
                 return Err(Error::not_found(format!("user {name} is not a user of project {}", project.name())));
@@ -102,9 +125,15 @@ pub(crate) async fn set_password(env: &Env, name: &str, password: &Secret) -> Re
         }
         let acl = Acl::of(state);
         if !acl.users.contains_key(name) && acl.owner.as_deref() != Some(name) {
-            return Err(Error::not_found(format!("user {name} is not a user of project {}: ADD USER {name} first", project.name())));
+            return Err(Error::not_found(format!(
+                "user {name} is not a user of project {}: ADD USER {name} first",
+                project.name()
+            )));
         }
-        Ok(Draft { properties: BTreeMap::from([(format!("{PASSWORD_PREFIX}{name}"), hash.clone())]), ..Default::default() })
+        Ok(Draft {
+            properties: BTreeMap::from([(format!("{PASSWORD_PREFIX}{name}"), hash.clone())]),
+            ..Default::default()
+        })
     };
     draft(&project.state())?;
     env.commit(&format!("ALTER USER {name} IDENTIFIED BY '********'"), draft).await?;
@@ -137,13 +166,18 @@ pub(crate) async fn grant(
         let word = if all { "All" } else { p.name() };
         match (p, on) {
             (p, Some(GrantObject::Table(_))) if p.on_table() => {}
-            (Permission::List | Permission::CreateTable, Some(GrantObject::Project(_))) | (Permission::Admin, None) => {}
+            (Permission::List | Permission::CreateTable, Some(GrantObject::Project(_))) | (Permission::Admin, None) => {
+            }
             (Permission::Admin, Some(_)) => return Err(Error::Syntax("admin is a role: GRANT admin TO <user>".into())),
             (p, _) if p.on_table() => {
-                return Err(Error::Syntax(format!("{word} is a table privilege: GRANT {word} ON TABLE <table> TO USER <user>")));
+                return Err(Error::Syntax(format!(
+                    "{word} is a table privilege: GRANT {word} ON TABLE <table> TO USER <user>"
+                )));
             }
             _ => {
-                return Err(Error::Syntax(format!("{word} is a project privilege: GRANT {word} ON PROJECT <project> TO USER <user>")));
+                return Err(Error::Syntax(format!(
+                    "{word} is a project privilege: GRANT {word} ON PROJECT <project> TO USER <user>"
+                )));
             }
         }
         permissions.push(if all { None } else { Some(p) });
@@ -166,11 +200,9 @@ pub(crate) async fn grant(
         for p in &permissions {
             let entries: Vec<String> = match (p, &table_id) {
                 // REVOKE All takes every table privilege away; GRANT All is one entry.
-                (None, Some(id)) if revoke => TABLE_PRIVILEGES
-                    .iter()
-                    .map(|p| p.grant_entry(Some(id)))
-                    .chain([format!("all@{id}")])
-                    .collect(),
+                (None, Some(id)) if revoke => {
+                    TABLE_PRIVILEGES.iter().map(|p| p.grant_entry(Some(id))).chain([format!("all@{id}")]).collect()
+                }
                 (None, Some(id)) => vec![format!("all@{id}")],
                 (Some(p), id) => vec![p.grant_entry(id.as_deref())],
                 (None, None) => vec![],
@@ -227,7 +259,10 @@ pub(crate) async fn show_grants(env: &Env, user: Option<&str>) -> Result<Stateme
         }
     }
     let (names, grants): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
-    let batch = RecordBatch::try_new(grants_schema(), vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(grants))])?;
+    let batch = RecordBatch::try_new(
+        grants_schema(),
+        vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(grants))],
+    )?;
     Ok(StatementResult::query(batch))
 }
 
@@ -237,7 +272,11 @@ fn shown_grant(state: &ProjectState, project: &str, entry: &str) -> String {
         Some((w, id)) => (w, Some(id)),
         None => (entry, None),
     };
-    let name = if word == "all" { "All".to_string() } else { Permission::parse(word).map_or(word.to_string(), |p| p.name().to_string()) };
+    let name = if word == "all" {
+        "All".to_string()
+    } else {
+        Permission::parse(word).map_or(word.to_string(), |p| p.name().to_string())
+    };
     match table {
         Some(id) => match state.tables.get(id) {
             Some(t) if !t.current.dropped => format!("{name} ON TABLE {}", t.current.name),

@@ -8,9 +8,9 @@ use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use crate::log::retention::{cutoff, expired_error, restorable, table_expired};
 use crate::error::{Error, Result};
 use crate::log::model::{ObjectType, format_lsn};
+use crate::log::retention::{cutoff, expired_error, restorable, table_expired};
 use crate::log::state::{ProjectState, TableHistory};
 
 /// Formats a commit time as MaxCompute does: `2020-02-18 14:17:58` (UTC).
@@ -44,10 +44,7 @@ pub fn resolve<'a>(
                 .get(id)
                 .ok_or_else(|| Error::not_found(format!("no table has id {id} (or it was purged)")))?;
             if t.current.name != name {
-                return Err(Error::not_found(format!(
-                    "table id {id} is named {}, not {name}",
-                    t.current.name
-                )));
+                return Err(Error::not_found(format!("table id {id} is named {}, not {name}", t.current.name)));
             }
             if table_expired(t, cut) {
                 return Err(expired_error(&format!("dropped table {name} ('id'='{id}')"), state));
@@ -66,22 +63,22 @@ pub fn resolve<'a>(
 /// The live table `name`, or an error that lists the dropped tables of that name.
 fn live_or_dropped_hint<'a>(state: &'a ProjectState, name: &str, cut: DateTime<Utc>) -> Result<&'a TableHistory> {
     state.live_table(name).ok_or_else(|| {
-            let dropped: Vec<&str> = state
-                .tables
-                .values()
-                .filter(|t| t.current.dropped && t.current.name == name && !table_expired(t, cut))
-                .map(|t| t.id.as_str())
-                .collect();
-            if dropped.is_empty() {
-                Error::not_found(format!("table {name} does not exist"))
-            } else {
-                Error::not_found(format!(
-                    "table {name} does not exist; it was dropped: name it by id, e.g. {name}('id'='{}') (ids: {})",
-                    dropped[0],
-                    dropped.join(", ")
-                ))
-            }
-        })
+        let dropped: Vec<&str> = state
+            .tables
+            .values()
+            .filter(|t| t.current.dropped && t.current.name == name && !table_expired(t, cut))
+            .map(|t| t.id.as_str())
+            .collect();
+        if dropped.is_empty() {
+            Error::not_found(format!("table {name} does not exist"))
+        } else {
+            Error::not_found(format!(
+                "table {name} does not exist; it was dropped: name it by id, e.g. {name}('id'='{}') (ids: {})",
+                dropped[0],
+                dropped.join(", ")
+            ))
+        }
+    })
 }
 
 /// One history row with its version's LSN and time.
@@ -170,10 +167,19 @@ pub fn tables_batch(tables: &[&TableHistory]) -> Result<RecordBatch> {
             utf8(tables.iter().map(|t| t.current.name.clone()).collect()),
             utf8(tables.iter().map(|t| t.id.clone()).collect()),
             utf8(tables.iter().map(|_| "MANAGED_TABLE".to_string()).collect()),
-            utf8(tables.iter().map(|t| if t.current.schema.is_partitioned() { "TRUE" } else { "FALSE" }.to_string()).collect()),
+            utf8(
+                tables
+                    .iter()
+                    .map(|t| if t.current.schema.is_partitioned() { "TRUE" } else { "FALSE" }.to_string())
+                    .collect(),
+            ),
             utf8(tables.iter().map(|t| format_time(t.created)).collect()),
-            utf8(tables.iter().map(|t| if t.current.dropped { format_time(t.current.time) } else { String::new() }).collect()),
+            utf8(
+                tables
+                    .iter()
+                    .map(|t| if t.current.dropped { format_time(t.current.time) } else { String::new() })
+                    .collect(),
+            ),
         ],
     )?)
 }
-

@@ -129,12 +129,15 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
     let name = &base.name;
     let cur = match state.tables.get(&base.id) {
         Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
-        _ => return Err(Error::conflict(format!("table {name} was dropped, restored or altered by another statement"))),
+        _ => {
+            return Err(Error::conflict(format!("table {name} was dropped, restored or altered by another statement")));
+        }
     };
     // Partitions whose files change: those holding touched files, and those written to.
     let mut changes: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
     for (values, p) in base.partitions.iter() {
-        let removed: Vec<String> = p.files.iter().filter(|f| touched.contains(&f.path)).map(|f| f.path.clone()).collect();
+        let removed: Vec<String> =
+            p.files.iter().filter(|f| touched.contains(&f.path)).map(|f| f.path.clone()).collect();
         if !removed.is_empty() {
             changes.insert(values.clone(), removed);
         }
@@ -153,7 +156,10 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
             Some(p) => {
                 let same = base.partitions.get(&values).is_none_or(|b| b.id == p.id);
                 let files = crate::table::replaced_files(p, &removed, &added).filter(|_| same);
-                (p.id.clone(), files.ok_or_else(|| Error::conflict(format!("{what} was changed by another statement")))?)
+                (
+                    p.id.clone(),
+                    files.ok_or_else(|| Error::conflict(format!("{what} was changed by another statement")))?,
+                )
             }
             None if removed.is_empty() => (written.ids[&values].clone(), added),
             None => return Err(Error::conflict(format!("{what} was dropped by another statement"))),
@@ -163,11 +169,21 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
             mode: PutMode::Replace,
         });
         if !cols.is_empty() {
-            history.push(HistoryRow { object_type: ObjectType::Partition, object_id: id, object_name: spec, operation: Operation::Merge });
+            history.push(HistoryRow {
+                object_type: ObjectType::Partition,
+                object_id: id,
+                object_name: spec,
+                operation: Operation::Merge,
+            });
         }
     }
     if history.is_empty() {
-        history.push(HistoryRow { object_type: ObjectType::Table, object_id: cur.id.clone(), object_name: cur.name.clone(), operation: Operation::Merge });
+        history.push(HistoryRow {
+            object_type: ObjectType::Table,
+            object_id: cur.id.clone(),
+            object_name: cur.name.clone(),
+            operation: Operation::Merge,
+        });
     }
     Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })
 }

@@ -5,10 +5,10 @@
 mod alter;
 pub(crate) mod ddl;
 mod describe;
-pub(crate) mod grants;
-pub(crate) mod merge;
 pub(crate) mod dml;
+pub(crate) mod grants;
 pub mod history;
+pub(crate) mod merge;
 mod progress;
 mod properties;
 mod purge;
@@ -25,8 +25,8 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 
 pub use ddl::CreateAsTarget;
 pub use dml::InsertTarget;
-pub use progress::Progress;
 pub use merge::MergeTarget;
+pub use progress::Progress;
 pub use rowlevel::RowChangeTarget;
 
 use crate::error::{Error, Result};
@@ -232,9 +232,7 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
 
 /// The current version of the live table `name`.
 pub(crate) fn live_table(state: &ProjectState, name: &str) -> Result<Arc<TableSnapshot>> {
-    let t = state
-        .live_table(name)
-        .ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
+    let t = state.live_table(name).ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
     state.check_readable(&t.id)?;
     Ok(Arc::clone(&t.current))
 }

@@ -9,10 +9,10 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::grants::require;
 use super::{Env, StatementResult};
-use crate::log::acl::Permission;
-use crate::log::retention::{GRACE_KEY, MAX_GRACE_SECONDS, MAX_RETENTION_DAYS, RETENTION_KEY, grace, retention_days};
 use crate::error::{Error, Result};
 use crate::log::Draft;
+use crate::log::acl::Permission;
+use crate::log::retention::{GRACE_KEY, MAX_GRACE_SECONDS, MAX_RETENTION_DAYS, RETENTION_KEY, grace, retention_days};
 
 /// The columns of `SETPROJECT`'s listing.
 pub(crate) fn properties_schema() -> SchemaRef {
@@ -32,7 +32,10 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
         props.insert(GRACE_KEY.to_string(), grace(&state).as_secs().to_string());
         let schema = properties_schema();
         let (names, values): (Vec<String>, Vec<String>) = props.into_iter().unzip();
-        let batch = RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(values))])?;
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(values))],
+        )?;
         return Ok(StatementResult::query(batch));
     };
     let normalized = match key.as_str() {
@@ -40,13 +43,19 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
             .parse::<i64>()
             .ok()
             .filter(|d| (0..=MAX_RETENTION_DAYS).contains(d))
-            .ok_or_else(|| Error::invalid(format!("{RETENTION_KEY} must be an integer from 0 to {MAX_RETENTION_DAYS}, got {value}")))?
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{RETENTION_KEY} must be an integer from 0 to {MAX_RETENTION_DAYS}, got {value}"
+                ))
+            })?
             .to_string(),
         GRACE_KEY => value
             .parse::<u64>()
             .ok()
             .filter(|s| *s <= MAX_GRACE_SECONDS)
-            .ok_or_else(|| Error::invalid(format!("{GRACE_KEY} must be an integer from 0 to {MAX_GRACE_SECONDS}, got {value}")))?
+            .ok_or_else(|| {
+                Error::invalid(format!("{GRACE_KEY} must be an integer from 0 to {MAX_GRACE_SECONDS}, got {value}"))
+            })?
             .to_string(),
         _ => {
             return Err(Error::not_supported(format!(
@@ -57,11 +66,10 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
     let what = format!("set {key}");
     require(env, &project.state(), Permission::Admin, &what)?;
     let properties = BTreeMap::from([(key, normalized)]);
-    env
-        .commit(text, |state| {
-            require(env, state, Permission::Admin, &what)?;
-            Ok(Draft { properties: properties.clone(), ..Default::default() })
-        })
-        .await?;
+    env.commit(text, |state| {
+        require(env, state, Permission::Admin, &what)?;
+        Ok(Draft { properties: properties.clone(), ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::ok())
 }

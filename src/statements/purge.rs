@@ -23,9 +23,7 @@ pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<Sta
             .map(|t| Expiry { table_id: t.id.clone(), keep_from: None })
             .collect();
         match state.live_table(name) {
-            Some(t) if t.retained() > 1 => {
-                out.push(Expiry { table_id: t.id.clone(), keep_from: Some(t.current.lsn) })
-            }
+            Some(t) if t.retained() > 1 => out.push(Expiry { table_id: t.id.clone(), keep_from: Some(t.current.lsn) }),
             Some(_) => {}
             None if out.is_empty() => return Err(Error::not_found(format!("table {name} does not exist"))),
             None => {}

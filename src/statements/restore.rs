@@ -5,18 +5,17 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::history::resolve;
 use super::ddl::spec_values;
 use super::grants::{creator_grant, require_on};
+use super::history::resolve;
 use super::{Env, StatementResult};
-use crate::log::acl::{Acl, Permission};
-use crate::log::retention::{check_restorable, cutoff, expired_error, parse_lsn};
 use crate::error::{Error, Result};
 use crate::log::Draft;
+use crate::log::acl::{Acl, Permission};
 use crate::log::model::{
-    Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, format_lsn,
-    partition_spec,
+    Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, format_lsn, partition_spec,
 };
+use crate::log::retention::{check_restorable, cutoff, expired_error, parse_lsn};
 use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
 use crate::sql::{PartitionSpec, Restore};
 
@@ -59,9 +58,8 @@ pub(crate) async fn restore(env: &Env, text: &str, r: &Restore) -> Result<Statem
     let (table, target) = (r.table.as_str(), r.target.as_deref());
     match (lsn, r.specs.is_empty()) {
         (None, true) => {
-            let id = id.ok_or_else(|| {
-                Error::Syntax("RESTORE TABLE t needs ('id'='…'), TO LSN '…' or PARTITION (…)".into())
-            })?;
+            let id = id
+                .ok_or_else(|| Error::Syntax("RESTORE TABLE t needs ('id'='…'), TO LSN '…' or PARTITION (…)".into()))?;
             env.commit(text, |s| authorized(env, s, r, undrop(s, table, id, now()))).await?;
         }
         (Some(lsn), true) => {
@@ -153,7 +151,8 @@ fn source_version(
 ) -> Result<(TableSnapshot, bool)> {
     let t: &TableHistory = resolve(state, name, id, now)?;
     check_restorable(state, t, lsn, now)?;
-    let snap = t.state_at(lsn).ok_or_else(|| expired_error(&format!("LSN {} of table {name}", format_lsn(lsn)), state))?;
+    let snap =
+        t.state_at(lsn).ok_or_else(|| expired_error(&format!("LSN {} of table {name}", format_lsn(lsn)), state))?;
     if snap.dropped {
         return Err(Error::invalid(format!(
             "LSN {} of table {name} is its DROP: restore the version before it",
@@ -216,7 +215,10 @@ fn restore_table(
                 )));
             }
             let cur = &state.tables[&snap.id].current;
-            let action = Action::Replace { schema: snap.schema.clone(), partitions: snap.partitions.values().cloned().collect() };
+            let action = Action::Replace {
+                schema: snap.schema.clone(),
+                partitions: snap.partitions.values().cloned().collect(),
+            };
             one(change(cur, vec![row(ObjectType::Table, &cur.id, name, Operation::Restore)], vec![action]))
         }
         Some((u, Some(existing))) => {
@@ -257,7 +259,11 @@ fn undrop_partitions(state: &ProjectState, name: &str, ids: &[String], now: Date
         }
         let entries = t.entries();
         let drop = entries.iter().rev().find(|e| {
-            e.history.iter().any(|h| h.object_type == ObjectType::Partition && &h.object_id == id && matches!(h.operation, Operation::Drop | Operation::Reclaim))
+            e.history.iter().any(|h| {
+                h.object_type == ObjectType::Partition
+                    && &h.object_id == id
+                    && matches!(h.operation, Operation::Drop | Operation::Reclaim)
+            })
         });
         let Some(drop) = drop else {
             return Err(Error::not_found(format!(
@@ -267,7 +273,9 @@ fn undrop_partitions(state: &ProjectState, name: &str, ids: &[String], now: Date
         if drop.time <= cut {
             return Err(expired_error(&format!("dropped partition ('id'='{id}') of table {name}"), state));
         }
-        let before = t.state_at(drop.lsn - 1).ok_or_else(|| expired_error(&format!("dropped partition ('id'='{id}') of table {name}"), state))?;
+        let before = t
+            .state_at(drop.lsn - 1)
+            .ok_or_else(|| expired_error(&format!("dropped partition ('id'='{id}') of table {name}"), state))?;
         let p = before.partitions.values().find(|p| &p.id == id).ok_or_else(|| Error::Corrupt {
             path: format!("table {}", t.id),
             message: format!("partition {id} is dropped at LSN {} but absent before it", drop.lsn),
@@ -280,7 +288,9 @@ fn undrop_partitions(state: &ProjectState, name: &str, ids: &[String], now: Date
             )));
         }
         let taken = cur.partitions.contains_key(&p.values)
-            || actions.iter().any(|a| matches!(a, Action::PutPartition { partition, .. } if partition.values == p.values));
+            || actions
+                .iter()
+                .any(|a| matches!(a, Action::PutPartition { partition, .. } if partition.values == p.values));
         if taken {
             return Err(Error::AlreadyExists(format!(
                 "partition {spec} of table {name} already exists: drop it first, or restore it TO LSN"
@@ -322,7 +332,9 @@ fn restore_partitions(
     match dst {
         None => {
             if src_dropped {
-                return Err(Error::invalid(format!("table {name} is dropped: undrop it first, or restore AS a new table")));
+                return Err(Error::invalid(format!(
+                    "table {name} is dropped: undrop it first, or restore AS a new table"
+                )));
             }
             let cur = &state.tables[&snap.id].current;
             // Old files read through the current schema (columns match by their field), so only
@@ -333,8 +345,12 @@ fn restore_partitions(
                     format_lsn(lsn)
                 )));
             }
-            let history = parts.iter().map(|p| row(ObjectType::Partition, &p.id, &partition_spec(cols, &p.values), Operation::Restore)).collect();
-            let actions = parts.into_iter().map(|p| Action::PutPartition { partition: p, mode: PutMode::Replace }).collect();
+            let history = parts
+                .iter()
+                .map(|p| row(ObjectType::Partition, &p.id, &partition_spec(cols, &p.values), Operation::Restore))
+                .collect();
+            let actions =
+                parts.into_iter().map(|p| Action::PutPartition { partition: p, mode: PutMode::Replace }).collect();
             one(change(cur, history, actions))
         }
         Some((_, Some(existing))) => {
@@ -359,11 +375,16 @@ fn restore_partitions(
         }
         Some((u, None)) => {
             let new = new_id();
-            let mut actions = vec![Action::Create { name: u.to_string(), schema: snap.schema.clone(), lifecycle: snap.lifecycle }];
-            actions.extend(parts.into_iter().map(|p| Action::PutPartition { partition: Partition { id: new_id(), ..p }, mode: PutMode::Replace }));
+            let mut actions =
+                vec![Action::Create { name: u.to_string(), schema: snap.schema.clone(), lifecycle: snap.lifecycle }];
+            actions.extend(
+                parts.into_iter().map(|p| Action::PutPartition {
+                    partition: Partition { id: new_id(), ..p },
+                    mode: PutMode::Replace,
+                }),
+            );
             let history = vec![row(ObjectType::Table, &new, u, Operation::Create)];
             one(TableChange { table_id: new, lsn: 1, history, actions, writes: false })
         }
     }
 }
-

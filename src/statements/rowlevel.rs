@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
 use crate::log::state::ProjectState;
-use crate::table::{RowChange, Rewritten, VersionedTable, replaced_files, rewrite};
+use crate::table::{Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
 /// A DELETE or UPDATE planned against one version of a table.
 #[derive(Debug, Clone)]
@@ -28,16 +28,19 @@ pub struct RowChangeTarget {
 
 /// Runs `target`: rewrites the files with rows that change, then commits them as one version.
 /// Changing no row commits nothing.
-pub(crate) async fn run(env: &Env, text: &str, target: &RowChangeTarget, ctx: Arc<TaskContext>) -> Result<StatementResult> {
+pub(crate) async fn run(
+    env: &Env,
+    text: &str,
+    target: &RowChangeTarget,
+    ctx: Arc<TaskContext>,
+) -> Result<StatementResult> {
     let table = &target.table;
     let partitions = table.pruned_partitions(&target.filters)?;
     let out = rewrite(&env.project, table, &partitions, Arc::clone(&target.change), ctx).await?;
     if out.partitions.is_empty() {
         return Ok(StatementResult::rows_affected(0));
     }
-    env
-        .commit(text, |state| Ok(Draft { tables: vec![draft(state, target, &out)?], ..Default::default() }))
-        .await?;
+    env.commit(text, |state| Ok(Draft { tables: vec![draft(state, target, &out)?], ..Default::default() })).await?;
     Ok(StatementResult::rows_affected(out.rows))
 }
 
@@ -49,7 +52,9 @@ pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewrit
     let name = &base.name;
     let cur = match state.tables.get(&base.id) {
         Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
-        _ => return Err(Error::conflict(format!("table {name} was dropped, restored or altered by another statement"))),
+        _ => {
+            return Err(Error::conflict(format!("table {name} was dropped, restored or altered by another statement")));
+        }
     };
     let cols = &cur.schema.partition_columns;
     let mut actions = vec![];
@@ -62,15 +67,30 @@ pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewrit
         let p = p.ok_or_else(conflict)?;
         let files = replaced_files(p, removed, added).ok_or_else(conflict)?;
         actions.push(Action::PutPartition {
-            partition: Partition { id: p.id.clone(), values: values.clone(), files: files.into(), ..Default::default() },
+            partition: Partition {
+                id: p.id.clone(),
+                values: values.clone(),
+                files: files.into(),
+                ..Default::default()
+            },
             mode: PutMode::Replace,
         });
         if !cols.is_empty() {
-            history.push(HistoryRow { object_type: ObjectType::Partition, object_id: p.id.clone(), object_name: spec, operation: target.operation });
+            history.push(HistoryRow {
+                object_type: ObjectType::Partition,
+                object_id: p.id.clone(),
+                object_name: spec,
+                operation: target.operation,
+            });
         }
     }
     if history.is_empty() {
-        history.push(HistoryRow { object_type: ObjectType::Table, object_id: cur.id.clone(), object_name: cur.name.clone(), operation: target.operation });
+        history.push(HistoryRow {
+            object_type: ObjectType::Table,
+            object_id: cur.id.clone(),
+            object_name: cur.name.clone(),
+            operation: target.operation,
+        });
     }
     Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })
 }

@@ -1,12 +1,12 @@
 //! The SHOW HISTORY statements.
 
-use super::history::{HistoryLine, history_batch, lines, listed_tables, resolve, tables_batch};
-use crate::error::{Error, Result};
-use crate::log::model::{ObjectType, partition_spec};
 use super::ddl::spec_values;
 use super::grants::require;
+use super::history::{HistoryLine, history_batch, lines, listed_tables, resolve, tables_batch};
 use super::{Env, StatementResult};
+use crate::error::{Error, Result};
 use crate::log::acl::Permission;
+use crate::log::model::{ObjectType, partition_spec};
 use crate::sql::PartitionSpec;
 
 /// SHOW HISTORY FOR TABLES.
@@ -56,9 +56,7 @@ pub(crate) async fn show_table(
                 && (wanted_ids.contains(&l.object_id) || wanted_names.contains(&l.object_name))
         });
         if all.is_empty() {
-            return Err(Error::not_found(format!(
-                "table {name} has no retained history for the partition(s) given"
-            )));
+            return Err(Error::not_found(format!("table {name} has no retained history for the partition(s) given")));
         }
     }
     Ok(StatementResult::query(history_batch(&all)?))

@@ -11,7 +11,7 @@ mod write_commit;
 mod writer;
 
 pub use provider::{FILE_COLUMN, ScanLocation, VersionedTable};
-pub use rewrite::{RowChange, Rewritten, replaced_files, rewrite};
+pub use rewrite::{Rewritten, RowChange, replaced_files, rewrite};
 pub use session_tables::SessionTables;
 pub use write_commit::{WriteMode, commit_write};
 pub use writer::{PartitionWriter, WriteOutput};

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
@@ -13,23 +14,22 @@ use datafusion::common::{DFSchema, ScalarValue, Statistics, stats::Precision};
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
-use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::source::DataSourceExec;
-use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::datasource::table_schema::TableSchema as DfTableSchema;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
-use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::create_physical_expr;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
-use datafusion::arrow::array::AsArray;
 
 use crate::error::Result;
 use crate::log::Project;
@@ -192,7 +192,8 @@ impl VersionedTable {
         // the store (a Ballista scheduler) leaves the reader to the process that executes.
         if let Ok(store) = runtime.object_store(&url) {
             let cache = runtime.cache_manager.get_file_metadata_cache();
-            source = source.with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
+            source =
+                source.with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
         }
         if let Some(predicate) = predicate {
             source = source.with_predicate(predicate);
@@ -216,13 +217,14 @@ impl VersionedTable {
         let config = FileScanConfigBuilder::new(url, source)
             .with_file_groups(groups)
             .with_statistics(statistics)
-            .with_expr_adapter(super::field_names::FieldNames::of(&self.snapshot.schema.columns).map(|f| Arc::new(f) as _))
+            .with_expr_adapter(
+                super::field_names::FieldNames::of(&self.snapshot.schema.columns).map(|f| Arc::new(f) as _),
+            )
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
         Ok(DataSourceExec::from_data_source(config))
     }
-
 
     /// What the log recorded of `file`'s columns, as DataFusion's statistics of the file schema.
     fn file_statistics(&self, file: &crate::log::model::DataFile) -> Arc<Statistics> {
@@ -329,10 +331,7 @@ impl TableProvider for VersionedTable {
         self.scan_files(groups, projection, limit, (options, None), state.runtime_env())
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
         let names = self.partition_names();
         Ok(filters
             .iter()
@@ -404,27 +403,12 @@ impl DataSink for VersionedSink {
         &self.schema
     }
 
-    async fn write_all(
-        &self,
-        data: SendableRecordBatchStream,
-        _context: &Arc<TaskContext>,
-    ) -> DfResult<u64> {
+    async fn write_all(&self, data: SendableRecordBatchStream, _context: &Arc<TaskContext>) -> DfResult<u64> {
         let run = async {
             let schema = &self.snapshot.schema;
-            let existing = self
-                .snapshot
-                .partitions
-                .iter()
-                .map(|(k, p)| (k.clone(), p.id.clone()))
-                .collect();
+            let existing = self.snapshot.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
             let statics = vec![None; schema.partition_columns.len()];
-            let writer = PartitionWriter::new(
-                Arc::clone(&self.project),
-                &self.snapshot.id,
-                schema,
-                statics,
-                existing,
-            )?;
+            let writer = PartitionWriter::new(Arc::clone(&self.project), &self.snapshot.id, schema, statics, existing)?;
             let out = writer.write_stream(data).await?;
             // DataFusion does not hand the statement text to a sink: record what it did.
             let verb = match self.mode {

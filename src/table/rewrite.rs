@@ -9,19 +9,19 @@ use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::kernels::zip::zip;
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::common::config::TableParquetOptions;
+use datafusion::datasource::TableProvider;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::datasource::TableProvider;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
 
 use super::provider::VersionedTable;
 use super::writer::PartitionWriter;
 use crate::error::Result;
-use crate::log::model::{DataFile, Partition};
 use crate::log::Project;
+use crate::log::model::{DataFile, Partition};
 
 /// What happens to the rows of a table.
 #[derive(Debug)]
@@ -106,7 +106,9 @@ pub async fn rewrite(
     for partition in partitions {
         let mut touched: Vec<&DataFile> = vec![];
         for file in &partition.files {
-            let mut rows = table.scan_file(partition, file, options.clone(), change.predicate(), &ctx.runtime_env())?.execute(0, Arc::clone(&ctx))?;
+            let mut rows = table
+                .scan_file(partition, file, options.clone(), change.predicate(), &ctx.runtime_env())?
+                .execute(0, Arc::clone(&ctx))?;
             let mut n = 0u64;
             while let Some(batch) = rows.next().await {
                 n += change.mask(&batch?)?.true_count() as u64;
@@ -128,7 +130,8 @@ pub async fn rewrite(
             .map(move |plan| plan.execute(0, Arc::clone(&task)))
             .try_flatten()
             .map(move |batch| batch.and_then(|b| change.apply(&b)));
-        let rows: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
+        let rows: SendableRecordBatchStream =
+            Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
         let statics = partition.values.iter().cloned().map(Some).collect();
         let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
         let writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?;

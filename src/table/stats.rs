@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 
 use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::datatypes::{DataType, Schema};
-use datafusion::common::stats::{ColumnStatistics, Precision, Statistics};
 use datafusion::common::ScalarValue;
+use datafusion::common::stats::{ColumnStatistics, Precision, Statistics};
 use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::file::metadata::ParquetMetaData;
 
@@ -85,13 +85,12 @@ pub(crate) fn file_statistics(file: &DataFile, columns: &[ColumnDef], types: &[D
             };
             // Parquet's float statistics leave NaN out: bounds, not the answer of min/max.
             let exact = !dt.is_floating();
-            let value = |t: &Option<String>| {
-                match t.as_ref().and_then(|t| ScalarValue::try_from_string(t.clone(), dt).ok()) {
+            let value =
+                |t: &Option<String>| match t.as_ref().and_then(|t| ScalarValue::try_from_string(t.clone(), dt).ok()) {
                     Some(v) if exact => Precision::Exact(v),
                     Some(v) => Precision::Inexact(v),
                     None => Precision::Absent,
-                }
-            };
+                };
             ColumnStatistics {
                 null_count: Precision::Exact(s.nulls as usize),
                 min_value: value(&s.min),

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::log::model::{
-    Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec,
-};
+use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
 use crate::log::state::{ProjectState, TableSnapshot};
 use crate::log::{Draft, Project};
 use crate::table::writer::WriteOutput;
@@ -33,17 +31,14 @@ pub async fn commit_write(
     out: &WriteOutput,
 ) -> Result<u64> {
     project
-        .commit_as(statement, user, |state| Ok(Draft { tables: vec![draft(state, base, mode, out)?], ..Default::default() }))
+        .commit_as(statement, user, |state| {
+            Ok(Draft { tables: vec![draft(state, base, mode, out)?], ..Default::default() })
+        })
         .await?;
     Ok(out.rows)
 }
 
-fn draft(
-    state: &ProjectState,
-    base: &TableSnapshot,
-    mode: WriteMode,
-    out: &WriteOutput,
-) -> Result<TableChange> {
+fn draft(state: &ProjectState, base: &TableSnapshot, mode: WriteMode, out: &WriteOutput) -> Result<TableChange> {
     let name = &base.name;
     let cur = match state.tables.get(&base.id) {
         Some(t) if !t.current.dropped => &t.current,
@@ -63,7 +58,8 @@ fn draft(
             (WriteMode::Append, Some(p)) => (p.id.clone(), PutMode::Append, Operation::Append),
             (WriteMode::Overwrite, Some(p)) => {
                 if base.partitions.get(key) != Some(p) {
-                    let what = if partitioned { format!("partition {spec} of table {name}") } else { format!("table {name}") };
+                    let what =
+                        if partitioned { format!("partition {spec} of table {name}") } else { format!("table {name}") };
                     return Err(Error::conflict(format!("{what} was changed by another statement")));
                 }
                 (p.id.clone(), PutMode::Replace, Operation::Overwrite)
@@ -76,7 +72,12 @@ fn draft(
             (_, None) => (out.ids[key].clone(), PutMode::Replace, Operation::Create),
         };
         actions.push(Action::PutPartition {
-            partition: Partition { id: id.clone(), values: key.clone(), files: files.iter().cloned().collect(), ..Default::default() },
+            partition: Partition {
+                id: id.clone(),
+                values: key.clone(),
+                files: files.iter().cloned().collect(),
+                ..Default::default()
+            },
             mode: put,
         });
         if partitioned {

@@ -17,8 +17,8 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
-use crate::log::model::{DataFile, TableSchema};
 use crate::log::Project;
+use crate::log::model::{DataFile, TableSchema};
 use crate::table::upload::Upload;
 use crate::types;
 
@@ -97,9 +97,13 @@ impl PartitionWriter {
 
     /// Writes every stream with a writer of its own, in parallel (one task each, so encoding uses
     /// every core), into one output. On error or cancel every writer removes what it wrote.
-    pub async fn write_streams(self, mut streams: Vec<datafusion::execution::SendableRecordBatchStream>) -> Result<WriteOutput> {
+    pub async fn write_streams(
+        self,
+        mut streams: Vec<datafusion::execution::SendableRecordBatchStream>,
+    ) -> Result<WriteOutput> {
         if streams.len() <= 1 {
-            let empty = || Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(Arc::clone(&self.file_schema))) as _;
+            let empty =
+                || Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(Arc::clone(&self.file_schema))) as _;
             let stream = streams.pop().unwrap_or_else(empty);
             return self.write_stream(stream).await;
         }
@@ -180,12 +184,8 @@ impl PartitionWriter {
             return Ok(());
         }
         let n_data = self.file_schema.fields().len();
-        let data = RecordBatch::try_new(
-            Arc::clone(&self.file_schema),
-            batch.columns()[..n_data].to_vec(),
-        )?;
-        let dynamic: Vec<usize> =
-            (0..self.static_values.len()).filter(|i| self.static_values[*i].is_none()).collect();
+        let data = RecordBatch::try_new(Arc::clone(&self.file_schema), batch.columns()[..n_data].to_vec())?;
+        let dynamic: Vec<usize> = (0..self.static_values.len()).filter(|i| self.static_values[*i].is_none()).collect();
         if dynamic.is_empty() {
             let key: Vec<String> = self.static_values.iter().flatten().cloned().collect();
             return self.write_to(key, &data).await;
@@ -240,7 +240,8 @@ impl PartitionWriter {
         }
         let id = {
             let mut ids = self.ids.lock().expect("ids lock");
-            let fresh = || if key.is_empty() { self.table_id.clone() } else { uuid::Uuid::new_v4().simple().to_string() };
+            let fresh =
+                || if key.is_empty() { self.table_id.clone() } else { uuid::Uuid::new_v4().simple().to_string() };
             ids.entry(key.to_vec()).or_insert_with(fresh).clone()
         };
         self.out.ids.insert(key.to_vec(), id.clone());
@@ -367,7 +368,11 @@ impl PartitionWriter {
     }
 }
 
-async fn cleanup(store: Arc<dyn object_store::ObjectStore>, open: Vec<OpenFile>, closed: Vec<object_store::path::Path>) {
+async fn cleanup(
+    store: Arc<dyn object_store::ObjectStore>,
+    open: Vec<OpenFile>,
+    closed: Vec<object_store::path::Path>,
+) {
     for file in open {
         file.writer.into_inner().abort().await;
     }

@@ -31,8 +31,8 @@ pub use versions::{changes, instant_end, lsn_at, version};
 
 use crate::error::Error;
 use crate::log::Project;
-use crate::log::state::TableSnapshot;
 use crate::log::retention::parse_lsn;
+use crate::log::state::TableSnapshot;
 use crate::sql::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN};
 use crate::table::VersionedTable;
 
@@ -96,10 +96,8 @@ impl RelationPlanner for TimeTravelPlanner {
             DataFusionError::NotImplemented(_) => e,
             other => DataFusionError::Plan(format!("table {reference} {}: {}", describe(version), other.message())),
         })?;
-        let source = context
-            .context_provider()
-            .get_table_source(reference.clone())
-            .map_err(|e| self.missing(&reference, e))?;
+        let source =
+            context.context_provider().get_table_source(reference.clone()).map_err(|e| self.missing(&reference, e))?;
         let provider = source_as_provider(&source)?;
         let Some(table) = provider.downcast_ref::<VersionedTable>() else {
             return Err(DataFusionError::Plan(format!(
@@ -107,7 +105,9 @@ impl RelationPlanner for TimeTravelPlanner {
             )));
         };
         let Some(project) = table.project() else {
-            return Err(DataFusionError::Plan(format!("{reference} travelled without its project: read its versions where it was planned")));
+            return Err(DataFusionError::Plan(format!(
+                "{reference} travelled without its project: read its versions where it was planned"
+            )));
         };
         let pinned = pin(project, &table.snapshot().id, wanted).map_err(DataFusionError::from)?;
         let provider = VersionedTable::try_new(Arc::clone(project), Arc::new(pinned))?;
@@ -168,7 +168,9 @@ fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> D
                 _ => None,
             };
             match args.as_deref() {
-                Some([m, lsn_expr]) if marker(m).as_deref() == Some(VERSION_AS_OF) => Ok(Wanted::Lsn(lsn(lsn_expr, context, false)?)),
+                Some([m, lsn_expr]) if marker(m).as_deref() == Some(VERSION_AS_OF) => {
+                    Ok(Wanted::Lsn(lsn(lsn_expr, context, false)?))
+                }
                 Some([m, from, to]) if marker(m).as_deref() == Some(VERSION_BETWEEN) => {
                     Ok(Wanted::LsnRange(lsn(from, context, true)?, lsn(to, context, true)?))
                 }
@@ -208,15 +210,30 @@ fn unsupported(version: &TableVersion) -> DataFusionError {
 }
 
 /// Folds a constant expression (`'2024-01-15'`, `now() - interval '1 hour'`, `42`) to a value.
-fn constant(e: &ast::Expr, context: &mut dyn RelationPlannerContext, what: &str, cast_to: Option<DataType>) -> DfResult<ScalarValue> {
+fn constant(
+    e: &ast::Expr,
+    context: &mut dyn RelationPlannerContext,
+    what: &str,
+    cast_to: Option<DataType>,
+) -> DfResult<ScalarValue> {
     let not_constant = |detail: String| DataFusionError::Plan(format!("{what} takes a constant, got {e}: {detail}"));
     let expr = context.sql_to_expr(e.clone(), &DFSchema::empty()).map_err(|err| not_constant(err.to_string()))?;
     let expr = match cast_to {
         Some(t) => {
             let from = expr.get_type(&DFSchema::empty())?;
-            let ok = matches!(from, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Timestamp(..) | DataType::Date32 | DataType::Date64);
+            let ok = matches!(
+                from,
+                DataType::Utf8
+                    | DataType::Utf8View
+                    | DataType::LargeUtf8
+                    | DataType::Timestamp(..)
+                    | DataType::Date32
+                    | DataType::Date64
+            );
             if !ok {
-                return Err(DataFusionError::Plan(format!("{what} takes a timestamp, a date or a string, got {e} of type {from}")));
+                return Err(DataFusionError::Plan(format!(
+                    "{what} takes a timestamp, a date or a string, got {e} of type {from}"
+                )));
             }
             cast(expr, t)
         }
@@ -242,8 +259,17 @@ fn evaluate(expr: &Expr) -> DfResult<ScalarValue> {
     use datafusion::logical_expr::execution_props::ExecutionProps;
     use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
     let props = ExecutionProps::new().with_query_execution_start_time(Utc::now());
-    let physical = datafusion::physical_expr::create_physical_expr(expr, &DFSchema::empty(), &props, &PhysicalPlanningContext::default())?;
-    let one_row = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &RecordBatchOptions::new().with_row_count(Some(1)))?;
+    let physical = datafusion::physical_expr::create_physical_expr(
+        expr,
+        &DFSchema::empty(),
+        &props,
+        &PhysicalPlanningContext::default(),
+    )?;
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
     match physical.evaluate(&one_row)? {
         datafusion::logical_expr::ColumnarValue::Scalar(v) => Ok(v),
         datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
@@ -280,7 +306,11 @@ fn instant(e: &ast::Expr, context: &mut dyn RelationPlannerContext) -> DfResult<
         let offset = chrono::Duration::try_seconds(seconds)
             .ok_or_else(|| DataFusionError::Plan(format!("TIMESTAMP AS OF: {seconds} seconds is out of range")))?;
         let at = instant(left, context)?;
-        let moved = if matches!(op, ast::BinaryOperator::Plus) { at.checked_add_signed(offset) } else { at.checked_sub_signed(offset) };
+        let moved = if matches!(op, ast::BinaryOperator::Plus) {
+            at.checked_add_signed(offset)
+        } else {
+            at.checked_sub_signed(offset)
+        };
         return moved.ok_or_else(|| DataFusionError::Plan(format!("TIMESTAMP AS OF: {e} is out of range")));
     }
     let utc = DataType::Timestamp(TimeUnit::Nanosecond, Some("+00:00".into()));

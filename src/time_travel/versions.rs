@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 use crate::log::lazy::Lazy;
 use crate::log::model::{Action, Partition, format_lsn};
+use crate::log::retention::{check_restorable, cutoff, expired_error, restorable};
 use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
 use crate::statements::history::format_time;
-use crate::log::retention::{check_restorable, cutoff, expired_error, restorable};
 
 /// The LSN that was current at `at`: the newest version committed at or before it.
 ///
@@ -41,9 +41,8 @@ pub fn instant_end(at: DateTime<Utc>) -> DateTime<Utc> {
 pub fn version(state: &ProjectState, table: &TableHistory, lsn: u64, now: DateTime<Utc>) -> Result<TableSnapshot> {
     let name = &table.current.name;
     check_restorable(state, table, lsn, now)?;
-    let snap = table
-        .state_at(lsn)
-        .ok_or_else(|| expired_error(&format!("LSN {} of table {name}", format_lsn(lsn)), state))?;
+    let snap =
+        table.state_at(lsn).ok_or_else(|| expired_error(&format!("LSN {} of table {name}", format_lsn(lsn)), state))?;
     if snap.dropped {
         return Err(Error::invalid(format!(
             "LSN {} of table {name} is its DROP: the table had no rows then; read the version before it",
@@ -85,7 +84,8 @@ pub fn changes(
     let entries = table.entries();
     let in_range = entries.iter().filter(|e| e.lsn > from && e.lsn <= to);
     for entry in in_range.clone() {
-        let other_schema = entry.actions.iter().any(|a| matches!(a, Action::Replace { schema, .. } if *schema != snap.schema));
+        let other_schema =
+            entry.actions.iter().any(|a| matches!(a, Action::Replace { schema, .. } if *schema != snap.schema));
         if other_schema {
             return Err(Error::not_supported(format!(
                 "VERSION BETWEEN across a schema change of table {name} (LSN {}): split the range there",

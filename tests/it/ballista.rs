@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::SessionContext;
-use datafusion_proto::bytes::{logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec};
+use datafusion_proto::bytes::{
+    logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
+};
 use datafusion_timemachine::TimeMachine;
-use datafusion_timemachine::server::{ServeOptions, Server};
 use datafusion_timemachine::distributed::{TimeMachineCodec, standalone_context};
+use datafusion_timemachine::server::{ServeOptions, Server};
 
 use crate::{rows, run};
 
@@ -99,14 +101,23 @@ async fn tables_travel_pinned_through_the_codec_for_every_shape() {
     run(&tm, &["INSERT OVERWRITE TABLE plain VALUES (99)"]).await;
     let decoded = logical_plan_from_bytes_with_extension_codec(&bytes, &elsewhere.task_ctx(), &codec).unwrap();
     let there = elsewhere.execute_logical_plan(decoded).await.unwrap().collect().await.unwrap();
-    assert_eq!(datafusion::arrow::util::pretty::pretty_format_batches(&there).unwrap().to_string().matches("30").count(), 1);
+    assert_eq!(
+        datafusion::arrow::util::pretty::pretty_format_batches(&there).unwrap().to_string().matches("30").count(),
+        1
+    );
     // Memory warehouses cannot travel.
     let mem = TimeMachine::open("memory://").await.unwrap();
     run(&mem, &["CREATE TABLE m (v BIGINT)"]).await;
     let plan = mem.sql("SELECT v FROM m").await.unwrap().into_optimized_plan().unwrap();
     let err = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap_err().to_string();
     assert!(err.contains("only this process can see"), "{err}");
-    let err = TimeMachine::builder().location("memory://").ballista("df://localhost:1").build().await.unwrap_err().to_string();
+    let err = TimeMachine::builder()
+        .location("memory://")
+        .ballista("df://localhost:1")
+        .build()
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("cannot be shared with Ballista executors"), "{err}");
 }
 
@@ -138,7 +149,11 @@ async fn a_standalone_cluster_over_s3_returns_what_local_execution_returns() {
     .await;
     assert_eq!(rows(&local, "SELECT item, amount FROM sales ORDER BY item").await, vec!["fig|40", "lime|4"]);
     // Files written before a rename and an ADD COLUMNS read through the new names on the cluster.
-    run(&local, &["ALTER TABLE sales CHANGE COLUMN amount RENAME TO qty", "ALTER TABLE sales ADD COLUMNS (note STRING)"]).await;
+    run(
+        &local,
+        &["ALTER TABLE sales CHANGE COLUMN amount RENAME TO qty", "ALTER TABLE sales ADD COLUMNS (note STRING)"],
+    )
+    .await;
     run(&local, &["INSERT INTO sales PARTITION (ds='4') VALUES ('kiwi', 9, 'new')"]).await;
     let want = vec!["fig|40|", "kiwi|9|new", "lime|4|"];
     assert_eq!(rows(&local, "SELECT item, qty, note FROM sales ORDER BY item").await, want);
@@ -181,7 +196,14 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
         let (flight, grpc) = (free_port(), free_port());
         procs.0.push(
             Command::new(env!("CARGO_BIN_EXE_timemachine-executor"))
-                .args(["--bind-host", "127.0.0.1", "--external-host", "localhost", "--scheduler-port", &port.to_string()])
+                .args([
+                    "--bind-host",
+                    "127.0.0.1",
+                    "--external-host",
+                    "localhost",
+                    "--scheduler-port",
+                    &port.to_string(),
+                ])
                 .args(["--port", &flight.to_string(), "--grpc-port", &grpc.to_string(), "--concurrent-tasks", "2"])
                 .spawn()
                 .unwrap(),

@@ -14,11 +14,7 @@ fn timemachine(warehouse: &Path, args: &[&str]) -> Output {
 
 fn ok(warehouse: &Path, args: &[&str]) -> String {
     let out = timemachine(warehouse, args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -49,18 +45,26 @@ fn scripts_run_in_order_and_stop_at_the_first_error() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     let script = dir.path().join("s.sql");
-    std::fs::write(&script, "insert into t values ('from file');\nselect nope;\ninsert into t values ('never');").unwrap();
+    std::fs::write(&script, "insert into t values ('from file');\nselect nope;\ninsert into t values ('never');")
+        .unwrap();
     let out = timemachine(
         &wh,
-        &["-q", "--format", "tsv", "-c", "create table t (a string); insert into t values ('first')", "-f", script.to_str().unwrap(), "-c", "insert into t values ('after')"],
+        &[
+            "-q",
+            "--format",
+            "tsv",
+            "-c",
+            "create table t (a string); insert into t values ('first')",
+            "-f",
+            script.to_str().unwrap(),
+            "-c",
+            "insert into t values ('after')",
+        ],
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error:") && stderr.contains("nope"), "{stderr}");
-    assert_eq!(
-        ok(&wh, &["--format", "tsv", "-c", "select a from t order by a"]),
-        "a\nfirst\nfrom file\n"
-    );
+    assert_eq!(ok(&wh, &["--format", "tsv", "-c", "select a from t order by a"]), "a\nfirst\nfrom file\n");
 }
 
 #[test]
@@ -80,7 +84,9 @@ fn statements_from_stdin_and_formats() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"create table t (a string, n bigint);\ninsert into t values ('x', 1);\nselect * from t;\ndrop table t;\n")
+        .write_all(
+            b"create table t (a string, n bigint);\ninsert into t values ('x', 1);\nselect * from t;\ndrop table t;\n",
+        )
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -130,7 +136,15 @@ fn on_terminal(home: &Path, args: &str, input: &str) -> String {
 fn interactive_drops_ask_for_confirmation() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    ok(&wh, &["-c", "CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)", "-c", "INSERT INTO t PARTITION (ds='1') VALUES ('x')"]);
+    ok(
+        &wh,
+        &[
+            "-c",
+            "CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)",
+            "-c",
+            "INSERT INTO t PARTITION (ds='1') VALUES ('x')",
+        ],
+    );
     let args = format!("--warehouse {} -c \"DROP TABLE t\"", wh.display());
     let out = on_terminal(dir.path(), &args, "no\n");
     assert!(out.contains("Confirm to \"DROP TABLE t;\" (yes/no)?") && out.contains("Cancelled"), "{out}");
@@ -177,7 +191,15 @@ fn repl_runs_multi_line_statements() {
 fn commands_may_start_with_a_comment_and_tables_show_maxrows() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    ok(&wh, &["-c", "-- make it\nCREATE TABLE m (n BIGINT)", "-c", "INSERT INTO m SELECT value FROM generate_series(1, 100)"]);
+    ok(
+        &wh,
+        &[
+            "-c",
+            "-- make it\nCREATE TABLE m (n BIGINT)",
+            "-c",
+            "INSERT INTO m SELECT value FROM generate_series(1, 100)",
+        ],
+    );
     let out = ok(&wh, &["-c", "SELECT n FROM m ORDER BY n"]);
     assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 41, "header + 40 rows by default:\n{out}");
     assert!(out.contains("(40 of 100 rows shown: use --maxrows N, or --maxrows inf for all)"), "{out}");
@@ -197,7 +219,9 @@ fn the_sample_script_tours_the_time_machine_and_runs_twice() {
     let first = ok(&wh, &["-f", sample]);
     let second = ok(&wh, &["-f", sample]);
     // The same tour both times, apart from ObjectIds and times.
-    let strip = |s: &str| s.lines().filter(|l| !l.contains("| TABLE") && !l.contains("| PARTITION")).collect::<Vec<_>>().join("\n");
+    let strip = |s: &str| {
+        s.lines().filter(|l| !l.contains("| TABLE") && !l.contains("| PARTITION")).collect::<Vec<_>>().join("\n")
+    };
     assert_eq!(strip(&first), strip(&second));
     assert!(first.contains("| 20240101 | 8     |"), "the restore brought the overwritten rows back:\n{first}");
     assert!(first.contains("| 20240101 | plum  | 1      |"), "the incremental query shows the overwrite:\n{first}");

@@ -61,7 +61,11 @@ async fn racing_creates_of_one_name_have_one_winner() {
 #[tokio::test]
 async fn overwrites_from_the_same_base_conflict() {
     let tm = TimeMachine::open("memory://").await.unwrap();
-    run(&tm, &["CREATE TABLE p (a STRING) PARTITIONED BY (ds STRING)", "INSERT INTO p PARTITION (ds='1') VALUES ('base')"]).await;
+    run(
+        &tm,
+        &["CREATE TABLE p (a STRING) PARTITIONED BY (ds STRING)", "INSERT INTO p PARTITION (ds='1') VALUES ('base')"],
+    )
+    .await;
     // Both plans pin the same version of p; the first to commit wins.
     let ctx = tm.context();
     let one = ctx.sql("INSERT OVERWRITE p SELECT 'one', '1'").await.unwrap();
@@ -97,7 +101,14 @@ async fn racing_merges_each_land_once_or_fail_with_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().to_str().unwrap().to_string();
     let first = TimeMachine::open(&location).await.unwrap();
-    run(&first, &["CREATE TABLE c (k BIGINT, n BIGINT) PARTITIONED BY (ds STRING)", "INSERT INTO c PARTITION (ds='0') VALUES (0, 0)"]).await;
+    run(
+        &first,
+        &[
+            "CREATE TABLE c (k BIGINT, n BIGINT) PARTITIONED BY (ds STRING)",
+            "INSERT INTO c PARTITION (ds='0') VALUES (0, 0)",
+        ],
+    )
+    .await;
     let mut tasks = Vec::new();
     for w in 0..4 {
         let location = location.clone();
@@ -137,9 +148,18 @@ async fn a_reclamation_racing_a_writer_is_one_of_the_serial_orders() {
         let dir = tempfile::tempdir().unwrap();
         let location = dir.path().to_str().unwrap().to_string();
         let writer = TimeMachine::open(&location).await.unwrap();
-        run(&writer, &["CREATE TABLE l (v BIGINT) PARTITIONED BY (ds STRING) LIFECYCLE 1", "INSERT INTO l PARTITION (ds='old') VALUES (1)"]).await;
+        run(
+            &writer,
+            &[
+                "CREATE TABLE l (v BIGINT) PARTITIONED BY (ds STRING) LIFECYCLE 1",
+                "INSERT INTO l PARTITION (ds='old') VALUES (1)",
+            ],
+        )
+        .await;
         // The reclaimer runs two days later (by its clock): ds=old is due.
-        let clock = std::sync::Arc::new(datafusion_timemachine::ManualClock::new(chrono::Utc::now() + chrono::Duration::days(2)));
+        let clock = std::sync::Arc::new(datafusion_timemachine::ManualClock::new(
+            chrono::Utc::now() + chrono::Duration::days(2),
+        ));
         let reclaimer = TimeMachine::builder().location(location.clone()).clock(clock).build().await.unwrap();
         let insert = tokio::spawn(async move { writer.execute("INSERT INTO l PARTITION (ds='old') VALUES (2)").await });
         let reclaim = tokio::spawn(async move { reclaimer.execute("RECLAIM TABLE l").await });

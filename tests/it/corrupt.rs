@@ -13,7 +13,17 @@ fn log_entry(dir: &Path, v: u64) -> std::path::PathBuf {
 
 async fn setup(dir: &Path) -> TimeMachine {
     let tm = TimeMachine::open(dir.to_str().unwrap()).await.unwrap();
-    run(&tm, &["CREATE TABLE a (v BIGINT)", "CREATE TABLE b (v BIGINT)", "INSERT INTO b VALUES (1)", "INSERT INTO a VALUES (2)", "INSERT INTO b VALUES (3)"]).await;
+    run(
+        &tm,
+        &[
+            "CREATE TABLE a (v BIGINT)",
+            "CREATE TABLE b (v BIGINT)",
+            "INSERT INTO b VALUES (1)",
+            "INSERT INTO a VALUES (2)",
+            "INSERT INTO b VALUES (3)",
+        ],
+    )
+    .await;
     tm
 }
 
@@ -54,7 +64,8 @@ async fn a_garbled_log_entry() {
 
 #[tokio::test]
 async fn an_entry_with_a_wrong_lsn() {
-    damaged_entry_affects_only_its_table(|b| String::from_utf8_lossy(b).replace("\"lsn\":2", "\"lsn\":7").into_bytes()).await;
+    damaged_entry_affects_only_its_table(|b| String::from_utf8_lossy(b).replace("\"lsn\":2", "\"lsn\":7").into_bytes())
+        .await;
 }
 
 #[tokio::test]
@@ -68,7 +79,10 @@ async fn a_damaged_checkpoint_falls_back_or_says_which_file() {
     // Log entries behind the checkpoint are gone: a garbled checkpoint is a clear error.
     std::fs::write(&cp, b"{\"version\": 5, \"tabl").unwrap();
     let err = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap_err().to_string();
-    assert!(err.contains("corrupt metadata in default/_checkpoints/") && err.contains("Recover by restoring that file"), "{err}");
+    assert!(
+        err.contains("corrupt metadata in default/_checkpoints/") && err.contains("Recover by restoring that file"),
+        "{err}"
+    );
 
     // With the full log still there, a damaged checkpoint is skipped.
     let dir = tempfile::tempdir().unwrap();
@@ -101,10 +115,8 @@ async fn a_sweep_at_grace_zero_compacts_the_log_behind_the_checkpoint_it_writes(
         let store = std::sync::Arc::clone(&store);
         async move {
             let metas: Vec<_> = store.list(Some(&prefix.into())).try_collect().await.unwrap();
-            let mut n: Vec<u64> = metas
-                .iter()
-                .filter_map(|m| m.location.filename()?.split('.').next()?.parse().ok())
-                .collect();
+            let mut n: Vec<u64> =
+                metas.iter().filter_map(|m| m.location.filename()?.split('.').next()?.parse().ok()).collect();
             n.sort();
             n
         }

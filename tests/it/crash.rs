@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use datafusion_timemachine::{TimeMachine, Warehouse};
 use futures::TryStreamExt;
-use object_store::memory::InMemory;
 use object_store::ObjectStore;
+use object_store::memory::InMemory;
 
 use crate::store::Instrumented;
 use crate::{rows, run};
@@ -76,7 +76,14 @@ fn statement(template: &str, tm: &TimeMachine) -> String {
     let state = tm.project().state();
     let dropped_table = state.tables.values().find(|t| t.current.dropped).unwrap().id.clone();
     let t = state.live_table("t").unwrap();
-    let dropped_partition = t.entries().iter().flat_map(|e| &e.history).find(|h| h.operation.to_string() == "DROP").unwrap().object_id.clone();
+    let dropped_partition = t
+        .entries()
+        .iter()
+        .flat_map(|e| &e.history)
+        .find(|h| h.operation.to_string() == "DROP")
+        .unwrap()
+        .object_id
+        .clone();
     template.replace("{table_id}", &dropped_table).replace("{partition_id}", &dropped_partition)
 }
 
@@ -111,10 +118,7 @@ async fn crash_at_every_step_at(template: &str, ahead: chrono::Duration) -> usiz
 
         let reopened = open(Arc::clone(&inner)).await;
         let state = describe(&reopened).await;
-        assert!(
-            state == before || state == after,
-            "{sql} failing at operation {k}/{ops} ({result:?}) left {state:#?}"
-        );
+        assert!(state == before || state == after, "{sql} failing at operation {k}/{ops} ({result:?}) left {state:#?}");
         if result.is_ok() {
             assert_eq!(state, after, "{sql} reported success at {k}/{ops} but did not commit");
         }

@@ -55,7 +55,10 @@ async fn explain_shows_every_statement_and_runs_none() {
     let tm = setup().await;
     let version = tm.project().state().version;
     for (sql, shows) in [
-        ("EXPLAIN RESTORE TABLE t TO LSN '0000000000000002'", "TimeMachineStatement: RESTORE TABLE t TO LSN '0000000000000002'"),
+        (
+            "EXPLAIN RESTORE TABLE t TO LSN '0000000000000002'",
+            "TimeMachineStatement: RESTORE TABLE t TO LSN '0000000000000002'",
+        ),
         ("EXPLAIN CREATE TABLE u (a STRING)", "TimeMachineStatement: CREATE TABLE u (a STRING)"),
         ("EXPLAIN DROP TABLE t", "StatementExec: DROP TABLE t"),
         ("EXPLAIN TRUNCATE TABLE t", "TimeMachineStatement: TRUNCATE TABLE t"),
@@ -63,7 +66,10 @@ async fn explain_shows_every_statement_and_runs_none() {
         ("EXPLAIN SETPROJECT odps.timemachine.retention.days=3", "SETPROJECT"),
         ("EXPLAIN SHOW HISTORY FOR TABLE t", "TimeMachineStatement: SHOW HISTORY FOR TABLE t"),
         ("EXPLAIN ALTER TABLE t DROP PARTITION (ds='1')", "DROP PARTITION"),
-        ("explain verbose insert overwrite table t partition (ds='1') select a, n from t version as of 2", "TableScan: t"),
+        (
+            "explain verbose insert overwrite table t partition (ds='1') select a, n from t version as of 2",
+            "TableScan: t",
+        ),
         ("EXPLAIN CREATE TABLE c AS SELECT a FROM t", "TimeMachineStatement: CREATE TABLE c AS SELECT a FROM t"),
     ] {
         let plan = text(tm.sql(sql).await.unwrap()).await;
@@ -88,7 +94,8 @@ async fn plain_ctx_sql_on_an_attached_context_reads_the_past() {
     let history = text(ctx.sql("SELECT lsn FROM timemachine_history('t') ORDER BY lsn").await.unwrap()).await;
     assert!(history.contains("0000000000000003"), "{history}");
     // MaxCompute's functions for the latest versions fold in the version clause.
-    let before_last = text(ctx.sql("SELECT a FROM t TIMESTAMP AS OF get_latest_timestamp('t', 2)").await.unwrap()).await;
+    let before_last =
+        text(ctx.sql("SELECT a FROM t TIMESTAMP AS OF get_latest_timestamp('t', 2)").await.unwrap()).await;
     assert!(before_last.contains("one") && !before_last.contains("two"), "{before_last}");
     let latest = text(ctx.sql("SELECT get_latest_version('t') AS v").await.unwrap()).await;
     assert!(latest.contains("| 3 "), "{latest}");

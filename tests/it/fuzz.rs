@@ -11,12 +11,74 @@ use crate::run;
 use crate::store::next_random;
 
 const WORDS: &[&str] = &[
-    "CREATE", "TABLE", "DROP", "ALTER", "RENAME", "TO", "PARTITION", "PARTITIONED", "BY", "INSERT", "INTO", "OVERWRITE",
-    "VALUES", "SELECT", "FROM", "WHERE", "SHOW", "HISTORY", "FOR", "TABLES", "RESTORE", "LSN", "AS", "SETPROJECT",
-    "PURGE", "LIST", "PARTITIONS", "TRUNCATE", "IF", "EXISTS", "NOT", "LIFECYCLE", "STRING", "BIGINT", "DECIMAL",
-    "t", "u", "ds", "a", "`t`", "`../x`", "'id'", "'x'", "\"0\"", "'0000000000000001'", "'99999999999999999999'",
-    "'-1'", "1", "-1", "1.5", "(", ")", ",", "=", ";", ".", "*", "'", "\"", "`", "--", "/*", "\0", "é", "🙂",
-    "odps.timemachine.retention.days=1", "generate_series(1, 3)", "NULL",
+    "CREATE",
+    "TABLE",
+    "DROP",
+    "ALTER",
+    "RENAME",
+    "TO",
+    "PARTITION",
+    "PARTITIONED",
+    "BY",
+    "INSERT",
+    "INTO",
+    "OVERWRITE",
+    "VALUES",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "SHOW",
+    "HISTORY",
+    "FOR",
+    "TABLES",
+    "RESTORE",
+    "LSN",
+    "AS",
+    "SETPROJECT",
+    "PURGE",
+    "LIST",
+    "PARTITIONS",
+    "TRUNCATE",
+    "IF",
+    "EXISTS",
+    "NOT",
+    "LIFECYCLE",
+    "STRING",
+    "BIGINT",
+    "DECIMAL",
+    "t",
+    "u",
+    "ds",
+    "a",
+    "`t`",
+    "`../x`",
+    "'id'",
+    "'x'",
+    "\"0\"",
+    "'0000000000000001'",
+    "'99999999999999999999'",
+    "'-1'",
+    "1",
+    "-1",
+    "1.5",
+    "(",
+    ")",
+    ",",
+    "=",
+    ";",
+    ".",
+    "*",
+    "'",
+    "\"",
+    "`",
+    "--",
+    "/*",
+    "\0",
+    "é",
+    "🙂",
+    "odps.timemachine.retention.days=1",
+    "generate_series(1, 3)",
+    "NULL",
 ];
 
 const SEEDS: &[&str] = &[
@@ -71,7 +133,11 @@ fn generate(g: &Gen) -> String {
 pub async fn fuzz(n: usize, every: usize, seed: u64) -> (usize, usize) {
     let g = Gen(AtomicU64::new(seed | 1));
     let tm = TimeMachine::open("memory://").await.unwrap();
-    run(&tm, &["CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)", "INSERT INTO t PARTITION (ds='1') VALUES ('x')"]).await;
+    run(
+        &tm,
+        &["CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)", "INSERT INTO t PARTITION (ds='1') VALUES ('x')"],
+    )
+    .await;
     let mut executed = 0;
     for i in 0..n {
         let sql = generate(&g);

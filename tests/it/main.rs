@@ -13,12 +13,12 @@ mod processes;
 mod rowlevel;
 mod s3;
 mod safety;
-mod store;
 mod scan;
 mod server;
 mod server_process;
 mod simulation;
 mod storage;
+mod store;
 mod timemachine;
 mod transcript_cli;
 
@@ -38,9 +38,8 @@ pub async fn rows(tm: &TimeMachine, sql: &str) -> Vec<String> {
     let result: StatementResult = tm.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     let mut out = Vec::new();
     for batch in &result.batches {
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(batch))
-            .unwrap()
-            .to_string();
+        let text =
+            datafusion::arrow::util::pretty::pretty_format_batches(std::slice::from_ref(batch)).unwrap().to_string();
         // Body rows of the pretty table: lines starting with "| ", minus the header.
         for line in text.lines().filter(|l| l.starts_with("| ")).skip(1) {
             let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();

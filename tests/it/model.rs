@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use datafusion_timemachine::purge::purge_project;
 use datafusion_timemachine::log::retention::{cutoff, restorable};
+use datafusion_timemachine::purge::purge_project;
 use datafusion_timemachine::table::VersionedTable;
 use datafusion_timemachine::{Clock, ManualClock, TimeMachine, Warehouse};
 use object_store::ObjectStore;
@@ -33,7 +33,11 @@ impl Gen {
 }
 
 /// One random statement, and what it does to the model if it succeeds (None: it must fail).
-fn random_statement(g: &Gen, model: &BTreeMap<String, ModelTable>, value: i64) -> (String, Option<BTreeMap<String, ModelTable>>) {
+fn random_statement(
+    g: &Gen,
+    model: &BTreeMap<String, ModelTable>,
+    value: i64,
+) -> (String, Option<BTreeMap<String, ModelTable>>) {
     let name = format!("t{}", g.below(4));
     let ds = ["a", "b", "c"][g.below(3) as usize];
     let mut next = model.clone();
@@ -41,22 +45,37 @@ fn random_statement(g: &Gen, model: &BTreeMap<String, ModelTable>, value: i64) -
     let sql = match (g.below(8), exists) {
         (0, _) | (_, None) => {
             let partitioned = g.below(2) == 0;
-            let sql = format!("CREATE TABLE {name} (v BIGINT){}", if partitioned { " PARTITIONED BY (ds STRING)" } else { "" });
+            let sql = format!(
+                "CREATE TABLE {name} (v BIGINT){}",
+                if partitioned { " PARTITIONED BY (ds STRING)" } else { "" }
+            );
             if model.contains_key(&name) {
                 return (sql, None);
             }
-            next.insert(name.clone(), ModelTable { partitioned, partitions: if partitioned { BTreeMap::new() } else { BTreeMap::from([(String::new(), vec![])]) } });
+            next.insert(
+                name.clone(),
+                ModelTable {
+                    partitioned,
+                    partitions: if partitioned { BTreeMap::new() } else { BTreeMap::from([(String::new(), vec![])]) },
+                },
+            );
             sql
         }
         (1 | 2, Some(t)) => {
             let key = if t.partitioned { ds } else { "" };
             next.get_mut(&name).unwrap().partitions.entry(key.to_string()).or_default().push(value);
-            format!("INSERT INTO {name} {}VALUES ({value})", if t.partitioned { format!("PARTITION (ds='{ds}') ") } else { String::new() })
+            format!(
+                "INSERT INTO {name} {}VALUES ({value})",
+                if t.partitioned { format!("PARTITION (ds='{ds}') ") } else { String::new() }
+            )
         }
         (3, Some(t)) => {
             let key = if t.partitioned { ds } else { "" };
             next.get_mut(&name).unwrap().partitions.insert(key.to_string(), vec![value]);
-            format!("INSERT OVERWRITE TABLE {name} {}VALUES ({value})", if t.partitioned { format!("PARTITION (ds='{ds}') ") } else { String::new() })
+            format!(
+                "INSERT OVERWRITE TABLE {name} {}VALUES ({value})",
+                if t.partitioned { format!("PARTITION (ds='{ds}') ") } else { String::new() }
+            )
         }
         (4, Some(_)) => {
             next.remove(&name);
@@ -134,7 +153,11 @@ pub async fn random_statements_under_faults(steps: usize, seed: u64) -> (usize, 
         }
         if step % 25 == 24 {
             // A fault-free process sees exactly the model.
-            let reader = TimeMachine::builder().warehouse(Warehouse::with_store(Arc::clone(&inner), "memory://")).build().await.unwrap();
+            let reader = TimeMachine::builder()
+                .warehouse(Warehouse::with_store(Arc::clone(&inner), "memory://"))
+                .build()
+                .await
+                .unwrap();
             assert_matches(&reader, &model, step).await;
         }
     }
@@ -160,7 +183,14 @@ async fn read_version(tm: &TimeMachine, table_id: &str, lsn: u64) -> Vec<String>
 
 /// Records what the current version of every live table holds.
 async fn record(tm: &TimeMachine, held: &mut BTreeMap<(String, u64), Vec<String>>) {
-    let current: Vec<(String, u64)> = tm.project().state().tables.values().filter(|t| !t.current.dropped).map(|t| (t.id.clone(), t.current.lsn)).collect();
+    let current: Vec<(String, u64)> = tm
+        .project()
+        .state()
+        .tables
+        .values()
+        .filter(|t| !t.current.dropped)
+        .map(|t| (t.id.clone(), t.current.lsn))
+        .collect();
     for (id, lsn) in current {
         if !held.contains_key(&(id.clone(), lsn)) {
             let content = read_version(tm, &id, lsn).await;
@@ -184,7 +214,8 @@ pub async fn purge_safety(steps: usize, seed: u64) -> (usize, usize) {
     record(&tm, &mut held).await;
     for step in 0..steps {
         let table = ["a", "b"][g.below(2) as usize];
-        let part = if table == "a" { format!("PARTITION (ds='{}') ", ["x", "y"][g.below(2) as usize]) } else { String::new() };
+        let part =
+            if table == "a" { format!("PARTITION (ds='{}') ", ["x", "y"][g.below(2) as usize]) } else { String::new() };
         let sql = match g.below(9) {
             0 | 1 => format!("INSERT INTO {table} {part}VALUES ({step})"),
             2 => format!("INSERT OVERWRITE TABLE {table} {part}VALUES ({step})"),
@@ -210,10 +241,20 @@ pub async fn purge_safety(steps: usize, seed: u64) -> (usize, usize) {
         let retained: Vec<(String, u64)> = {
             let state = tm.project().state();
             let cut = cutoff(&state, now);
-            state.tables.values().flat_map(|t| restorable(t, cut).into_iter().filter(|e| !t.state_at(e.lsn).unwrap().dropped).map(|e| (t.id.clone(), e.lsn))).collect()
+            state
+                .tables
+                .values()
+                .flat_map(|t| {
+                    restorable(t, cut)
+                        .into_iter()
+                        .filter(|e| !t.state_at(e.lsn).unwrap().dropped)
+                        .map(|e| (t.id.clone(), e.lsn))
+                })
+                .collect()
         };
         for (id, lsn) in retained {
-            let expected = held.get(&(id.clone(), lsn)).cloned().unwrap_or_else(|| panic!("step {step}: no record of {id}@{lsn}"));
+            let expected =
+                held.get(&(id.clone(), lsn)).cloned().unwrap_or_else(|| panic!("step {step}: no record of {id}@{lsn}"));
             assert_eq!(read_version(&tm, &id, lsn).await, expected, "step {step} ({sql}): {id}@{lsn}");
             checks += 1;
         }

@@ -144,7 +144,11 @@ async fn sigkill_in_the_middle_of_a_large_overwrite_loses_nothing() {
     assert!(cli(&wh, "CREATE TABLE big (v BIGINT, s STRING)"));
     assert!(cli(&wh, "INSERT OVERWRITE TABLE big VALUES (1, 'small')"));
     let script = dir.path().join("big.sql");
-    std::fs::write(&script, "INSERT OVERWRITE TABLE big SELECT value, 'row ' || value FROM generate_series(1, 3000000);").unwrap();
+    std::fs::write(
+        &script,
+        "INSERT OVERWRITE TABLE big SELECT value, 'row ' || value FROM generate_series(1, 3000000);",
+    )
+    .unwrap();
     for delay_ms in [50, 200, 400, 800, 1500, 3000] {
         let mut child = spawn(&wh, &script);
         std::thread::sleep(Duration::from_millis(delay_ms));
@@ -156,13 +160,19 @@ async fn sigkill_in_the_middle_of_a_large_overwrite_loses_nothing() {
         let lsns: Vec<u64> = tm.project().state().live_table("big").unwrap().entries().iter().map(|e| e.lsn).collect();
         assert_eq!(lsns, (1..=lsn).collect::<Vec<_>>());
         // Either the old content or all of the new one, never a part.
-        assert!(state_rows == vec!["1"] || state_rows == vec!["3000000"], "after {delay_ms} ms ({status}): {state_rows:?}");
+        assert!(
+            state_rows == vec!["1"] || state_rows == vec!["3000000"],
+            "after {delay_ms} ms ({status}): {state_rows:?}"
+        );
         if state_rows == vec!["3000000"] {
             assert!(cli(&wh, "INSERT OVERWRITE TABLE big VALUES (1, 'small')"));
         }
         // Every commit in the log is one of this table's versions: no stray partial commit.
         assert_eq!(tm.project().state().version, lsn);
-        eprintln!("killed after {delay_ms} ms: {}", if state_rows == vec!["1"] { "old version" } else { "new version" });
+        eprintln!(
+            "killed after {delay_ms} ms: {}",
+            if state_rows == vec!["1"] { "old version" } else { "new version" }
+        );
     }
     // Everything the killed writers left behind goes at the next purge.
     let tm = TimeMachine::open(wh.to_str().unwrap()).await.unwrap();
@@ -184,11 +194,7 @@ fn walk(dir: &Path) -> usize {
         .flatten()
         .map(|e| {
             let p = e.path();
-            if p.is_dir() {
-                walk(&p)
-            } else {
-                usize::from(p.extension().is_some_and(|x| x == "parquet"))
-            }
+            if p.is_dir() { walk(&p) } else { usize::from(p.extension().is_some_and(|x| x == "parquet")) }
         })
         .sum()
 }

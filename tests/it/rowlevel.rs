@@ -45,7 +45,8 @@ async fn a_delete_on_one_partition_of_a_thousand_rewrites_one_file() {
     assert_eq!(count(&tm, "SELECT count(*) FROM p").await, 9995);
     assert_eq!(count(&tm, "SELECT count(*) FROM p WHERE ds = '7'").await, 5);
     // One version, one history row, naming the partition.
-    let h = tm.execute("SELECT objectname, operation FROM timemachine_history('p') WHERE lsn_number = 3").await.unwrap();
+    let h =
+        tm.execute("SELECT objectname, operation FROM timemachine_history('p') WHERE lsn_number = 3").await.unwrap();
     let shown = datafusion::arrow::util::pretty::pretty_format_batches(&h.batches).unwrap().to_string();
     assert!(shown.contains("ds=7") && shown.contains("DELETE"), "{shown}");
     assert_eq!(h.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);

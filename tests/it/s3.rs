@@ -132,7 +132,8 @@ async fn a_cancelled_insert_leaves_no_multipart_upload_pending() {
         let insert = {
             let tm = tm.clone();
             tokio::spawn(async move {
-                tm.execute("INSERT INTO big SELECT value, md5(CAST(value AS STRING)) FROM generate_series(1, 3000000)").await
+                tm.execute("INSERT INTO big SELECT value, md5(CAST(value AS STRING)) FROM generate_series(1, 3000000)")
+                    .await
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;

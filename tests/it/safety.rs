@@ -23,11 +23,20 @@ async fn partition_values_that_do_not_parse_as_their_type_are_refused() {
     .await;
     let version = tm.project().state().version;
     for (sql, says) in [
-        ("INSERT OVERWRITE TABLE tp PARTITION (n='abc') VALUES ('y')", "partition value \"abc\" of column n is not a valid BIGINT"),
+        (
+            "INSERT OVERWRITE TABLE tp PARTITION (n='abc') VALUES ('y')",
+            "partition value \"abc\" of column n is not a valid BIGINT",
+        ),
         ("INSERT INTO tp PARTITION (n='1.5') VALUES ('y')", "not a valid BIGINT"),
         ("INSERT INTO td PARTITION (d='2024-13-01', x='1', b='true') VALUES ('y')", "of column d is not a valid DATE"),
-        ("INSERT INTO td PARTITION (d='2024-01-01', x='abc', b='true') VALUES ('y')", "of column x is not a valid DECIMAL(5,2)"),
-        ("INSERT INTO td PARTITION (d='2024-01-01', x='1', b='maybe') VALUES ('y')", "of column b is not a valid BOOLEAN"),
+        (
+            "INSERT INTO td PARTITION (d='2024-01-01', x='abc', b='true') VALUES ('y')",
+            "of column x is not a valid DECIMAL(5,2)",
+        ),
+        (
+            "INSERT INTO td PARTITION (d='2024-01-01', x='1', b='maybe') VALUES ('y')",
+            "of column b is not a valid BOOLEAN",
+        ),
         // Dynamic values: cast from the rows, NULL and empty refused.
         ("INSERT INTO tp PARTITION (n) VALUES ('y', NULL)", "partition column n is NULL"),
         ("INSERT INTO tp PARTITION (n) SELECT 'y', 'abc'", "abc"),
@@ -91,7 +100,10 @@ async fn a_writer_stalled_across_log_compaction_never_reports_an_invisible_commi
             assert_eq!(seen, vec!["0"]);
         }
     }
-    assert_eq!(rows(&fresh, "SELECT count(*) FROM t").await, vec![format!("{}", 5 + seen[0].parse::<usize>().unwrap())]);
+    assert_eq!(
+        rows(&fresh, "SELECT count(*) FROM t").await,
+        vec![format!("{}", 5 + seen[0].parse::<usize>().unwrap())]
+    );
     // LSNs stay gapless: CREATE, five appends of B, and A's append if it landed.
     let lsns = rows(&fresh, "SELECT lsn_number FROM timemachine_history('t') ORDER BY lsn_number").await;
     let expected: Vec<String> = (1..=6 + seen[0].parse::<usize>().unwrap()).map(|n| n.to_string()).collect();
@@ -120,7 +132,15 @@ fn data_files(dir: &std::path::Path) -> usize {
 async fn a_query_planned_before_a_purge_reads_its_version_to_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let tm = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
-    run(&tm, &["SETPROJECT odps.timemachine.retention.days=0", "CREATE TABLE t (a STRING)", "INSERT OVERWRITE TABLE t VALUES ('old')"]).await;
+    run(
+        &tm,
+        &[
+            "SETPROJECT odps.timemachine.retention.days=0",
+            "CREATE TABLE t (a STRING)",
+            "INSERT OVERWRITE TABLE t VALUES ('old')",
+        ],
+    )
+    .await;
     // Planned now, read later: the slow reader.
     let current = tm.sql("SELECT a FROM t").await.unwrap();
     let travelled = tm.sql("SELECT a FROM t VERSION AS OF 2").await.unwrap();
@@ -146,7 +166,10 @@ async fn the_grace_period_is_a_project_property_every_process_reads() {
     let warehouse = Warehouse::open("memory://").unwrap();
     let a = TimeMachine::builder().warehouse(warehouse.clone()).build().await.unwrap();
     let b = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
-    assert_eq!(rows(&a, "SETPROJECT").await, vec!["odps.timemachine.retention.days|1", "timemachine.purge.grace.seconds|3600"]);
+    assert_eq!(
+        rows(&a, "SETPROJECT").await,
+        vec!["odps.timemachine.retention.days|1", "timemachine.purge.grace.seconds|3600"]
+    );
     run(&a, &["SETPROJECT timemachine.purge.grace.seconds=60"]).await;
     b.project().refresh().await.unwrap();
     assert_eq!(b.project().grace(), Duration::from_secs(60));
@@ -160,7 +183,16 @@ async fn every_table_of_one_statement_comes_from_one_log_version() {
     let warehouse = Warehouse::open("memory://").unwrap();
     let a = TimeMachine::builder().warehouse(warehouse.clone()).build().await.unwrap();
     let b = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
-    run(&a, &["CREATE TABLE x (v BIGINT)", "CREATE TABLE y (v BIGINT)", "INSERT INTO x VALUES (1)", "INSERT INTO y VALUES (1)"]).await;
+    run(
+        &a,
+        &[
+            "CREATE TABLE x (v BIGINT)",
+            "CREATE TABLE y (v BIGINT)",
+            "INSERT INTO x VALUES (1)",
+            "INSERT INTO y VALUES (1)",
+        ],
+    )
+    .await;
     let project = Arc::clone(a.project());
     let seen = project
         .with_snapshot(async {
@@ -184,7 +216,15 @@ async fn every_table_of_one_statement_comes_from_one_log_version() {
 async fn a_process_whose_clock_runs_days_ahead_expires_nothing() {
     let warehouse = Warehouse::open("memory://").unwrap();
     let normal = TimeMachine::builder().warehouse(warehouse.clone()).build().await.unwrap();
-    run(&normal, &["CREATE TABLE t (a STRING)", "INSERT OVERWRITE TABLE t VALUES ('1')", "INSERT OVERWRITE TABLE t VALUES ('2')"]).await;
+    run(
+        &normal,
+        &[
+            "CREATE TABLE t (a STRING)",
+            "INSERT OVERWRITE TABLE t VALUES ('1')",
+            "INSERT OVERWRITE TABLE t VALUES ('2')",
+        ],
+    )
+    .await;
     let fast_clock = Arc::new(datafusion_timemachine::ManualClock::new(chrono::Utc::now() + chrono::Duration::days(2)));
     let fast = TimeMachine::builder().warehouse(warehouse).clock(fast_clock).build().await.unwrap();
     let err = datafusion_timemachine::purge::purge_project(fast.project(), usize::MAX).await.unwrap_err().to_string();
@@ -232,7 +272,8 @@ async fn a_write_cancelled_while_completing_an_upload_leaves_no_upload_pending()
     let insert = {
         let tm = tm.clone();
         tokio::spawn(async move {
-            tm.execute("INSERT INTO big SELECT value, md5(CAST(value AS STRING)) FROM generate_series(1, 3000000)").await
+            tm.execute("INSERT INTO big SELECT value, md5(CAST(value AS STRING)) FROM generate_series(1, 3000000)")
+                .await
         })
     };
     store.pause.reached().await;

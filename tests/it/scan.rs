@@ -1,8 +1,8 @@
 //! Scans read only the files of the partitions that filters select.
 
-use datafusion::physical_plan::{ExecutionPlan, collect};
-use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion_timemachine::TimeMachine;
 
 use crate::run;
@@ -10,9 +10,10 @@ use crate::run;
 fn files_scanned(plan: &dyn ExecutionPlan) -> usize {
     let mut n = 0;
     if let Some(exec) = plan.downcast_ref::<DataSourceExec>()
-        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() {
-            n += config.file_groups.iter().map(|g| g.len()).sum::<usize>();
-        }
+        && let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>()
+    {
+        n += config.file_groups.iter().map(|g| g.len()).sum::<usize>();
+    }
     n + plan.children().iter().map(|c| files_scanned(c.as_ref())).sum::<usize>()
 }
 
@@ -21,9 +22,7 @@ async fn partition_filters_prune_files() {
     let tm = TimeMachine::open("memory://").await.unwrap();
     run(&tm, &["CREATE TABLE p (v BIGINT) PARTITIONED BY (ds STRING)"]).await;
     for ds in 1..=6 {
-        tm.execute(&format!("INSERT INTO p PARTITION (ds='2020010{ds}') VALUES ({ds}), ({})", ds * 10))
-            .await
-            .unwrap();
+        tm.execute(&format!("INSERT INTO p PARTITION (ds='2020010{ds}') VALUES ({ds}), ({})", ds * 10)).await.unwrap();
     }
     let count = |sql: &'static str| {
         let tm = tm.clone();
@@ -70,7 +69,8 @@ async fn per_file_statistics_prune_files_and_answer_aggregates() {
         );
         tm.execute(&sql).await.unwrap();
     }
-    let files = tm.project().state().live_table("s").unwrap().current.partitions.values().map(|p| p.files.len()).sum::<usize>();
+    let files =
+        tm.project().state().live_table("s").unwrap().current.partitions.values().map(|p| p.files.len()).sum::<usize>();
     assert_eq!(files, 20);
     let query = |sql: &'static str| {
         let (tm, store) = (tm.clone(), Arc::clone(&store));
@@ -155,7 +155,10 @@ async fn the_session_parquet_options_reach_the_scan() {
     };
     let before = options("SELECT * FROM t WHERE b > 1").await;
     assert!(!before.global.pushdown_filters);
-    for set in ["SET datafusion.execution.parquet.pushdown_filters = true", "SET datafusion.execution.parquet.reorder_filters = true"] {
+    for set in [
+        "SET datafusion.execution.parquet.pushdown_filters = true",
+        "SET datafusion.execution.parquet.reorder_filters = true",
+    ] {
         tm.context().sql(set).await.unwrap().collect().await.unwrap();
     }
     for sql in ["SELECT * FROM t WHERE b > 1", "SELECT * FROM t VERSION AS OF 2 WHERE b > 1"] {

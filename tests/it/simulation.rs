@@ -21,8 +21,8 @@ use futures::stream::BoxStream;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult, Result,
 };
 use tokio::sync::oneshot;
 
@@ -222,7 +222,8 @@ async fn simulate(seed: u64) -> Outcome {
     let purges = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut actors = vec![];
     for w in 0..2 {
-        let (warehouse, clock, ok, attempted) = (warehouse.clone(), Arc::clone(&clock), Arc::clone(&ok), Arc::clone(&attempted));
+        let (warehouse, clock, ok, attempted) =
+            (warehouse.clone(), Arc::clone(&clock), Arc::clone(&ok), Arc::clone(&attempted));
         actors.push(tokio::spawn(async move {
             let Ok(tm) = TimeMachine::builder().warehouse(warehouse).clock(clock).build().await else { return };
             for i in 0..6 {
@@ -311,7 +312,12 @@ async fn simulate(seed: u64) -> Outcome {
         while still < 8 {
             tokio::task::yield_now().await;
             let now = gate.waiting();
-            if now == seen { still += 1 } else { still = 0; seen = now; }
+            if now == seen {
+                still += 1
+            } else {
+                still = 0;
+                seen = now;
+            }
         }
         if actors.iter().all(|a| a.is_finished()) && gate.waiting() == 0 {
             break;
@@ -353,7 +359,12 @@ async fn simulate(seed: u64) -> Outcome {
     let landed = table.current.lsn as usize - 1;
     let files: usize = table.current.partitions.values().map(|p| p.files.len()).sum();
     assert_eq!(files, landed, "seed {seed}: versions and files disagree (a gap or a duplicate)");
-    assert!(ok.len() <= landed && landed <= attempted.len(), "seed {seed}: {} OK, {landed} landed, {} tried", ok.len(), attempted.len());
+    assert!(
+        ok.len() <= landed && landed <= attempted.len(),
+        "seed {seed}: {} OK, {landed} landed, {} tried",
+        ok.len(),
+        attempted.len()
+    );
     let rows = match fresh.execute("SELECT v FROM t").await {
         Ok(_) => crate::rows(&fresh, "SELECT v FROM t").await,
         Err(e) => panic!("seed {seed}: the current version does not read: {e}"),

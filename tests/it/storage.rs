@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use datafusion_timemachine::TimeMachine;
 use datafusion_timemachine::log::CHECKPOINT_INTERVAL;
 use datafusion_timemachine::log::model::Operation;
-use datafusion_timemachine::TimeMachine;
 
 use crate::{rows, run};
 
@@ -76,7 +76,10 @@ async fn versions_share_files() {
     // Overwriting ds=2 at LSN 5 leaves ds=1's files untouched, and keeps the partition's id.
     assert_eq!(files(5, "1"), files(4, "1"));
     assert_ne!(files(5, "2"), files(4, "2"));
-    assert_eq!(t.state_at(5).unwrap().partitions[&vec!["2".to_string()]].id, t.state_at(3).unwrap().partitions[&vec!["2".to_string()]].id);
+    assert_eq!(
+        t.state_at(5).unwrap().partitions[&vec!["2".to_string()]].id,
+        t.state_at(3).unwrap().partitions[&vec!["2".to_string()]].id
+    );
 }
 
 #[tokio::test]
@@ -126,7 +129,8 @@ async fn checkpoints_bound_what_opening_reads() {
         tm.execute(&format!("INSERT INTO t VALUES ({i})")).await.unwrap();
     }
     let cp = dir.path().join("default/_checkpoints");
-    let mut names: Vec<String> = std::fs::read_dir(&cp).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&cp).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     // Every CHECKPOINT_INTERVAL commits (the automatic purge may add one at the latest version).
     for n in [CHECKPOINT_INTERVAL, 2 * CHECKPOINT_INTERVAL] {
@@ -186,7 +190,10 @@ async fn opening_decodes_a_file_list_or_a_history_only_when_a_statement_uses_it(
     writer.execute("INSERT INTO t VALUES (1000)").await.unwrap();
     assert_eq!(rows(&reader, "SELECT count(*) FROM u").await, vec!["1"]);
     assert_eq!(decoded(&reader, "t"), (false, false));
-    assert_eq!(rows(&reader, "SELECT count(*), sum(n) FROM t").await, vec![format!("121|{}", (0..120).sum::<u64>() + 1000)]);
+    assert_eq!(
+        rows(&reader, "SELECT count(*), sum(n) FROM t").await,
+        vec![format!("121|{}", (0..120).sum::<u64>() + 1000)]
+    );
     assert_eq!(decoded(&reader, "t"), (true, false), "a query reads the current files, not the history");
     assert_eq!(decoded(&reader, "u"), (true, false));
     // As of now is the current version, which is always restorable: the history stays encoded.

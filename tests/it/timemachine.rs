@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::Duration as Days;
 use datafusion_timemachine::{ManualClock, TimeMachine, Warehouse};
 
-use crate::store::Instrumented;
 use crate::storage::snapshot;
+use crate::store::Instrumented;
 use crate::{rows, run};
 
 fn clock() -> Arc<ManualClock> {
@@ -33,7 +33,11 @@ async fn restore_writes_one_small_commit_whatever_the_table_size() {
         let counters = Arc::clone(&store.counters);
         let tm = TimeMachine::builder().warehouse(Warehouse::with_store(store, "memory://")).build().await.unwrap();
         run(&tm, &["CREATE TABLE t (v BIGINT, s STRING) PARTITIONED BY (ds STRING)"]).await;
-        tm.execute(&format!("INSERT INTO t PARTITION (ds='a') SELECT value, 'row ' || value FROM generate_series(1, {rows_in_table})")).await.unwrap();
+        tm.execute(&format!(
+            "INSERT INTO t PARTITION (ds='a') SELECT value, 'row ' || value FROM generate_series(1, {rows_in_table})"
+        ))
+        .await
+        .unwrap();
         run(&tm, &["INSERT OVERWRITE TABLE t PARTITION (ds='a') VALUES (0, 'wiped')"]).await;
         let before = counters.snapshot();
         for stmt in [
@@ -49,7 +53,15 @@ async fn restore_writes_one_small_commit_whatever_the_table_size() {
         assert_eq!((after.0 - before.0, after.1 - before.1), (4, 0));
         // Per file of the version restored (an INSERT writes a file per partition of its query).
         let state = tm.project().state();
-        let files = state.live_table("t").unwrap().state_at(2).unwrap().partitions.values().map(|p| p.files.len()).sum::<usize>();
+        let files = state
+            .live_table("t")
+            .unwrap()
+            .state_at(2)
+            .unwrap()
+            .partitions
+            .values()
+            .map(|p| p.files.len())
+            .sum::<usize>();
         cost.push((after.2 - before.2) / files as u64);
         let expected = rows_in_table * (rows_in_table + 1) / 2;
         for table in ["t", "u", "w"] {
@@ -98,7 +110,18 @@ async fn dropped_tables_expire_and_their_files_go() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let tm = open(dir.path(), &clock).await;
-    run(&tm, &["CREATE TABLE d (v BIGINT) PARTITIONED BY (ds STRING)", "INSERT INTO d PARTITION (ds='1') VALUES (1)", "INSERT INTO d PARTITION (ds='2') VALUES (2)", "CREATE TABLE keep (v BIGINT)", "INSERT INTO keep VALUES (7)", "DROP TABLE d"]).await;
+    run(
+        &tm,
+        &[
+            "CREATE TABLE d (v BIGINT) PARTITIONED BY (ds STRING)",
+            "INSERT INTO d PARTITION (ds='1') VALUES (1)",
+            "INSERT INTO d PARTITION (ds='2') VALUES (2)",
+            "CREATE TABLE keep (v BIGINT)",
+            "INSERT INTO keep VALUES (7)",
+            "DROP TABLE d",
+        ],
+    )
+    .await;
     tm.project().wait_background().await;
     assert_eq!(data_files(dir.path()), 3);
     clock.advance(Days::hours(23));
@@ -116,7 +139,19 @@ async fn files_shared_by_restore_as_survive_the_purge_of_either_table() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let tm = open(dir.path(), &clock).await;
-    run(&tm, &["CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)", "RESTORE TABLE t TO LSN '3' AS u", "INSERT OVERWRITE TABLE t VALUES (9)", "DROP TABLE t", "PURGE TABLE t"]).await;
+    run(
+        &tm,
+        &[
+            "CREATE TABLE t (v BIGINT)",
+            "INSERT INTO t VALUES (1)",
+            "INSERT INTO t VALUES (2)",
+            "RESTORE TABLE t TO LSN '3' AS u",
+            "INSERT OVERWRITE TABLE t VALUES (9)",
+            "DROP TABLE t",
+            "PURGE TABLE t",
+        ],
+    )
+    .await;
     tm.project().wait_background().await;
     // t is gone with its own file (the overwrite's); u keeps the two files it shares.
     assert_eq!(data_files(dir.path()), 2);
@@ -149,7 +184,17 @@ async fn bad_time_machine_input_leaves_the_warehouse_byte_for_byte_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let tm = open(dir.path(), &clock).await;
-    run(&tm, &["CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)", "INSERT INTO t PARTITION (ds='1') VALUES ('x')", "CREATE TABLE two (a STRING, b STRING)", "CREATE TABLE gone (a STRING)", "DROP TABLE gone"]).await;
+    run(
+        &tm,
+        &[
+            "CREATE TABLE t (a STRING) PARTITIONED BY (ds STRING)",
+            "INSERT INTO t PARTITION (ds='1') VALUES ('x')",
+            "CREATE TABLE two (a STRING, b STRING)",
+            "CREATE TABLE gone (a STRING)",
+            "DROP TABLE gone",
+        ],
+    )
+    .await;
     tm.project().wait_background().await;
     clock.advance(Days::hours(1));
     run(&tm, &["INSERT INTO t PARTITION (ds='2') VALUES ('y')"]).await;
@@ -200,7 +245,6 @@ async fn a_handle_behind_a_compacted_log_catches_up_from_the_checkpoint() {
     assert_eq!(b.project().state().live_table("t").unwrap().current.lsn, 5);
 }
 
-
 #[tokio::test]
 async fn lifecycle_reclaims_in_the_automatic_purge_and_the_data_goes_after_retention() {
     let dir = tempfile::tempdir().unwrap();
@@ -249,7 +293,11 @@ async fn lifecycle_reclaims_in_the_automatic_purge_and_the_data_goes_after_reten
 async fn at_retention_zero_a_write_forgets_the_version_it_supersedes_in_its_own_commit() {
     let clock = clock();
     let tm = TimeMachine::builder().location("memory://").clock(clock.clone()).build().await.unwrap();
-    run(&tm, &["SETPROJECT odps.timemachine.retention.days=0", "CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (0)"]).await;
+    run(
+        &tm,
+        &["SETPROJECT odps.timemachine.retention.days=0", "CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (0)"],
+    )
+    .await;
     // The purge after that statement checks this process's clock against the store's.
     tm.project().wait_background().await;
     let before = tm.project().state().version;
@@ -291,7 +339,15 @@ async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
     let clock = clock();
     let warehouse = Warehouse::with_store(Arc::clone(&store) as _, "memory://");
     let tm = TimeMachine::builder().warehouse(warehouse).clock(clock.clone()).build().await.unwrap();
-    run(&tm, &["SETPROJECT odps.timemachine.retention.days=0", "SETPROJECT timemachine.purge.grace.seconds=0", "CREATE TABLE t (v BIGINT)"]).await;
+    run(
+        &tm,
+        &[
+            "SETPROJECT odps.timemachine.retention.days=0",
+            "SETPROJECT timemachine.purge.grace.seconds=0",
+            "CREATE TABLE t (v BIGINT)",
+        ],
+    )
+    .await;
     let lists_before = store.counters.lists.lock().unwrap().len();
     for i in 0..120 {
         tm.execute(&format!("INSERT OVERWRITE TABLE t VALUES ({i})")).await.unwrap();
@@ -300,7 +356,8 @@ async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
     }
     // Every statement expired the one before it and its file went, but the data files were
     // listed only by the periodic full purge (every 50 commits), not after each statement.
-    let data_lists = store.counters.lists.lock().unwrap()[lists_before..].iter().filter(|p| p.ends_with("/data")).count();
+    let data_lists =
+        store.counters.lists.lock().unwrap()[lists_before..].iter().filter(|p| p.ends_with("/data")).count();
     assert!(data_lists <= 6, "data/ listed {data_lists} times for 120 statements");
     let state = tm.project().state();
     assert_eq!(state.live_table("t").unwrap().entries().len(), 1);

@@ -87,34 +87,74 @@ fn the_reference_transcript_one_process_per_statement() {
     assert!(err.contains(r#"field schema not same, [{"comment":"","id":"","name":"a","type":"string"}] vs [{"comment":"","id":"","name":"a","type":"string"},{"comment":"","id":"","name":"b","type":"string"}]"#), "{err}");
 
     one(wh, "Create Table test_restore_part_y(a string) PARTITIONED BY(ds string);");
-    for (ds, v) in [("20191201", "1"), ("20191202", "2"), ("20191203", "3"), ("20191204", "4"), ("20191205", "5"), ("20191206", "6"), ("20200101", "20200101"), ("20200102", "20200102")] {
+    for (ds, v) in [
+        ("20191201", "1"),
+        ("20191202", "2"),
+        ("20191203", "3"),
+        ("20191204", "4"),
+        ("20191205", "5"),
+        ("20191206", "6"),
+        ("20200101", "20200101"),
+        ("20200102", "20200102"),
+    ] {
         one(wh, &format!(r#"INSERT OVERWRITE TABLE test_restore_part_y partition(ds="{ds}") values ("{v}");"#));
     }
     one(wh, "alter table test_restore_part_y drop partition(ds='20191201'),partition(ds='20191202');");
     assert_eq!(column(&one(wh, "list partitions test_restore_part_y;"), 0).len(), 6);
     let h = one(wh, "show history for table test_restore_part_y;");
-    let dropped: Vec<String> = h.lines().filter(|l| l.ends_with("\tDROP")).map(|l| l.split('\t').nth(1).unwrap().to_string()).collect();
+    let dropped: Vec<String> =
+        h.lines().filter(|l| l.ends_with("\tDROP")).map(|l| l.split('\t').nth(1).unwrap().to_string()).collect();
     assert_eq!(dropped.len(), 2);
-    one(wh, &format!("restore table test_restore_part_y partition('id'='{}') partition('id'='{}');", dropped[0], dropped[1]));
+    one(
+        wh,
+        &format!(
+            "restore table test_restore_part_y partition('id'='{}') partition('id'='{}');",
+            dropped[0], dropped[1]
+        ),
+    );
     assert_eq!(
         column(&one(wh, "list partitions test_restore_part_y;"), 0),
-        ["ds=20191201", "ds=20191202", "ds=20191203", "ds=20191204", "ds=20191205", "ds=20191206", "ds=20200101", "ds=20200102"]
+        [
+            "ds=20191201",
+            "ds=20191202",
+            "ds=20191203",
+            "ds=20191204",
+            "ds=20191205",
+            "ds=20191206",
+            "ds=20200101",
+            "ds=20200102"
+        ]
     );
     for v in ["v1", "v2"] {
         for ds in ["20200101", "20200102"] {
-            one(wh, &format!(r#"INSERT OVERWRITE TABLE test_restore_part_y partition(ds="{ds}") values ("{ds}_{v}");"#));
+            one(
+                wh,
+                &format!(r#"INSERT OVERWRITE TABLE test_restore_part_y partition(ds="{ds}") values ("{ds}_{v}");"#),
+            );
         }
     }
     assert_eq!(
         one(wh, "select * from test_restore_part_y where ds='20200101' or ds='20200102' order by ds;"),
         "a\tds\n20200101_v2\t20200101\n20200102_v2\t20200102\n"
     );
-    one(wh, "restore table test_restore_part_y partition(ds='20200101') partition(ds='20200102') to LSN '0000000000000010';");
+    one(
+        wh,
+        "restore table test_restore_part_y partition(ds='20200101') partition(ds='20200102') to LSN '0000000000000010';",
+    );
     assert_eq!(
         one(wh, "select * from test_restore_part_y where ds='20200101' or ds='20200102' order by ds;"),
         "a\tds\n20200101\t20200101\n20200102\t20200102\n"
     );
-    one(wh, "restore table test_restore_part_y partition(ds='20200101') partition(ds='20200102') to LSN '0000000000000010' as test_restore_part_y_v10;");
-    assert_eq!(one(wh, "select * from test_restore_part_y_v10 order by ds;"), "a\tds\n20200101\t20200101\n20200102\t20200102\n");
-    assert_eq!(one(wh, "setproject;"), "Name\tValue\nodps.timemachine.retention.days\t1\ntimemachine.purge.grace.seconds\t3600\n");
+    one(
+        wh,
+        "restore table test_restore_part_y partition(ds='20200101') partition(ds='20200102') to LSN '0000000000000010' as test_restore_part_y_v10;",
+    );
+    assert_eq!(
+        one(wh, "select * from test_restore_part_y_v10 order by ds;"),
+        "a\tds\n20200101\t20200101\n20200102\t20200102\n"
+    );
+    assert_eq!(
+        one(wh, "setproject;"),
+        "Name\tValue\nodps.timemachine.retention.days\t1\ntimemachine.purge.grace.seconds\t3600\n"
+    );
 }
