@@ -159,22 +159,6 @@ pub fn partition_fields(schema: &TableSchema) -> Result<Vec<Field>> {
     fields(&schema.partition_columns)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_and_maps() {
-        assert_eq!(normalize_type("STRING").unwrap(), "string");
-        assert_eq!(normalize_type("Decimal(10, 2)").unwrap(), "decimal(10,2)");
-        assert_eq!(normalize_type("varchar(5)").unwrap(), "string");
-        assert!(normalize_type("decimal(40,2)").is_err());
-        assert!(normalize_type("map<string,string>").is_err());
-        assert_eq!(arrow_type("decimal(10,2)").unwrap(), DataType::Decimal128(10, 2));
-        assert_eq!(from_arrow(&DataType::Utf8View).unwrap(), "string");
-    }
-}
-
 /// The stored text of `value` for the partition column `column`: refused unless it is a valid
 /// partition value (see [`validate_partition_value`]) that parses as the column's type, so that a
 /// value accepted once can never make the table unreadable. Non-string values are stored in
@@ -207,4 +191,20 @@ pub fn partition_value(column: &ColumnDef, value: &str) -> Result<String> {
     let canonical = parsed.to_string();
     validate_partition_value(&column.name, &canonical)?;
     Ok(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_and_maps() {
+        assert_eq!(normalize_type("STRING").unwrap(), "string");
+        assert_eq!(normalize_type("Decimal(10, 2)").unwrap(), "decimal(10,2)");
+        assert_eq!(normalize_type("varchar(5)").unwrap(), "string");
+        assert!(normalize_type("decimal(40,2)").is_err());
+        assert!(normalize_type("map<string,string>").is_err());
+        assert_eq!(arrow_type("decimal(10,2)").unwrap(), DataType::Decimal128(10, 2));
+        assert_eq!(from_arrow(&DataType::Utf8View).unwrap(), "string");
+    }
 }

@@ -31,6 +31,8 @@ pub enum Format {
 }
 
 /// Writes batches in one format as they come; `finish` closes the output.
+// One sink lives per query, on the stack: boxing the larger writers would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Sink<'a, W: Write> {
     /// Table: rows kept up to the display limit, the rest only counted.
     Table {

@@ -18,6 +18,9 @@ use crate::statements::merge::act;
 use crate::statements::{Env, MergeTarget, live_table};
 use crate::table::FILE_COLUMN;
 
+/// One WHEN MATCHED clause: its predicate, the action code, and the `column = value` sets.
+type MatchedClause = (String, i32, Vec<(String, String)>);
+
 /// The target and the query of `MERGE INTO table …`.
 pub(super) async fn plan_merge(
     env: &Env,
@@ -37,7 +40,7 @@ pub(super) async fn plan_merge(
     let target = format!("timemachine_row_files('{table}') AS {a}");
     let on = &merge.on;
     let schema = &base.schema;
-    let mut matched = vec![];
+    let mut matched: Vec<MatchedClause> = vec![];
     let mut inserts = vec![];
     for clause in &merge.clauses {
         let predicate = clause.predicate.as_ref().map_or_else(|| "TRUE".to_string(), |p| format!("({p})"));
@@ -72,7 +75,7 @@ pub(super) async fn plan_merge(
     let all: Vec<&ColumnDef> = schema.columns.iter().chain(&schema.partition_columns).collect();
     let mut parts = vec![];
     if !matched.is_empty() {
-        let when = |value: &dyn Fn(&(String, i32, Vec<(String, String)>)) -> String| {
+        let when = |value: &dyn Fn(&MatchedClause) -> String| {
             matched.iter().map(|m| format!("WHEN {} THEN {}", m.0, value(m))).collect::<Vec<_>>().join(" ")
         };
         let acts = when(&|m| m.1.to_string());

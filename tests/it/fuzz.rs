@@ -143,7 +143,7 @@ pub async fn fuzz(n: usize, every: usize, seed: u64) -> (usize, usize) {
         let sql = generate(&g);
         let parsed = std::panic::catch_unwind(AssertUnwindSafe(|| parse(&sql)));
         assert!(parsed.is_ok(), "the parser panicked on {sql:?}");
-        if i % every == 0 {
+        if i.is_multiple_of(every) {
             let tm = tm.clone();
             let sql2 = sql.clone();
             let outcome = tokio::spawn(async move { tm.execute(&sql2).await.map(|_| ()) }).await;

@@ -180,7 +180,8 @@ async fn simulate(seed: u64) -> Outcome {
     let rng = Arc::new(std::sync::atomic::AtomicU64::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1));
     let inner: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let gate = Arc::new(Gate::default());
-    let store = Arc::new(Simulated { inner: Arc::clone(&inner), gate: Arc::clone(&gate), keep_data: seed % 2 == 0 });
+    let store =
+        Arc::new(Simulated { inner: Arc::clone(&inner), gate: Arc::clone(&gate), keep_data: seed.is_multiple_of(2) });
     let clock = Arc::new(ManualClock::new("2020-02-18T00:00:00Z".parse().unwrap()));
     let warehouse = Warehouse::with_store(store as _, "simulated");
     // Setup runs with every operation let through.
@@ -191,7 +192,7 @@ async fn simulate(seed: u64) -> Outcome {
             // Even seeds: a zero grace period, so sweeps and log compaction run under the writers
             // (data files are kept: without a grace period a purge may sweep a statement's files
             // in flight, as documented). Odd seeds: an hour, and readers are checked.
-            let grace = if seed % 2 == 0 { 0 } else { 3600 };
+            let grace = if seed.is_multiple_of(2) { 0 } else { 3600 };
             for sql in [
                 "SETPROJECT odps.timemachine.retention.days=0".to_string(),
                 format!("SETPROJECT timemachine.purge.grace.seconds={grace}"),
@@ -329,11 +330,11 @@ async fn simulate(seed: u64) -> Outcome {
         }
         let r = next_random(&rng);
         let decision = if r % 100 < 4 { Decision::Fail } else { Decision::Proceed };
-        if (r >> 8) % 50 == 0 {
+        if (r >> 8).is_multiple_of(50) {
             clock.advance(chrono::Duration::minutes(((r >> 16) % 90) as i64));
         }
         // A third of the seeds mostly serve the newest waiting operation: the others stall long.
-        let newest = (seed / 2) % 3 == 1 && (r >> 40) % 8 != 0;
+        let newest = (seed / 2) % 3 == 1 && !(r >> 40).is_multiple_of(8);
         gate.release(r >> 24, newest, decision);
         steps += 1;
         assert!(steps < 20_000, "seed {seed}: no progress after {steps} steps");
