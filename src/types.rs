@@ -7,8 +7,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::common::ScalarValue;
 
 use crate::error::{Error, Result};
-use crate::log::model::{ColumnDef, TableSchema};
 use crate::names::validate_partition_value;
+use crate::state::model::{ColumnDef, TableSchema};
 
 /// Normalizes a type as written in SQL (`STRING`, `Decimal(10, 2)`, `VARCHAR(5)`) to the stored
 /// MaxCompute name (`string`, `decimal(10,2)`), checking that it is supported.
@@ -165,7 +165,7 @@ pub fn partition_fields(schema: &TableSchema) -> Result<Vec<Field>> {
 /// canonical form (`01` → `1` for BIGINT), so one value is one partition.
 ///
 /// ```
-/// use datafusion_timemachine::log::model::ColumnDef;
+/// use datafusion_timemachine::state::model::ColumnDef;
 /// use datafusion_timemachine::types::partition_value;
 /// let n = ColumnDef::new("n", "bigint");
 /// assert_eq!(partition_value(&n, "007").unwrap(), "7");

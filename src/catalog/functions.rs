@@ -14,7 +14,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
 
 use crate::log::Project;
-use crate::log::acl::{Acl, Permission, denied};
+use crate::policy::acl::{Acl, Permission, denied};
 use crate::statements::history::{history_batch, lines, listed_tables, resolve, tables_batch};
 use crate::table::VersionedTable;
 
@@ -50,7 +50,7 @@ impl HistoryFunction {
 }
 
 /// Fails unless `user` has the List permission in `state`.
-fn require_list(state: &crate::log::state::ProjectState, user: Option<&str>, what: &str) -> DfResult<()> {
+fn require_list(state: &crate::state::ProjectState, user: Option<&str>, what: &str) -> DfResult<()> {
     if Acl::of(state).allows(user, Permission::List, None) {
         Ok(())
     } else {

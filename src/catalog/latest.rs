@@ -17,8 +17,8 @@ use datafusion::logical_expr::{
 };
 
 use crate::log::Project;
-use crate::log::model::format_lsn;
-use crate::log::retention::expired_error;
+use crate::policy::retention::expired_error;
+use crate::state::model::format_lsn;
 use crate::statements::history::resolve;
 
 /// What the function returns of the version it finds.

@@ -16,7 +16,7 @@ use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use serde::{Deserialize, Serialize};
 
-use crate::log::state::TableSnapshot;
+use crate::state::TableSnapshot;
 use crate::table::{ScanLocation, VersionedTable};
 
 /// Marks our encoding of a table (and its format version).

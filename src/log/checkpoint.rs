@@ -19,10 +19,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lazy::{Codec, Lazy};
-use super::model::TableSchema;
-use super::past::Past;
-use super::state::{Checkpoint, PastSummary, ProjectState, TableHistory, TableSnapshot};
+use super::legacy::Checkpoint;
+use crate::state::lazy::{Codec, Lazy};
+use crate::state::model::TableSchema;
+use crate::state::past::Past;
+use crate::state::{PastSummary, ProjectState, TableHistory, TableSnapshot};
 
 /// The first bytes of a checkpoint.
 pub const MAGIC: &[u8; 8] = b"TMCKPT2\n";
@@ -186,7 +187,7 @@ pub fn decode_json(bytes: &[u8]) -> Result<ProjectState, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::model::{Action, ColumnDef, Commit, DataFile, Partition, PutMode, TableChange};
+    use crate::state::model::{Action, ColumnDef, Commit, DataFile, Partition, PutMode, TableChange};
 
     fn commit(version: u64, lsn: u64, actions: Vec<Action>) -> Commit {
         Commit {

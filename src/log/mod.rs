@@ -1,4 +1,5 @@
-//! The versioned metadata of a project: the commit log, checkpoints and the state they build.
+//! The commit log of a project and its checkpoints: the I/O that builds and advances the
+//! [`state`](crate::state).
 //!
 //! Layout under `<warehouse>/<project>/`:
 //! - `_log/<version>.json`: one commit per statement, 20 zero-padded digits, written with
@@ -8,16 +9,17 @@
 //!   decoded when first used (see [`checkpoint`]);
 //! - `data/<table_id>/<partition_id>/<uuid>.parquet`: immutable data files.
 
-pub mod acl;
-mod action_de;
 pub mod checkpoint;
-pub mod lazy;
-pub mod model;
-mod past;
+mod commit;
+mod compaction;
+pub mod legacy;
 mod project;
-pub mod retention;
-pub mod state;
+mod read;
 mod upkeep;
 
-pub use project::{CHECKPOINT_INTERVAL, Draft, MaintenanceEvent, Project};
-pub(crate) use project::{parse_number, superseded_checkpoints};
+pub use commit::Draft;
+pub use compaction::CHECKPOINT_INTERVAL;
+pub(crate) use compaction::superseded_checkpoints;
+pub use project::Project;
+pub(crate) use project::parse_number;
+pub use upkeep::MaintenanceEvent;

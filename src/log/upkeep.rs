@@ -1,6 +1,6 @@
 //! What this process knows about maintenance that saves work after each statement: whether its
 //! clock agreed with the object store's a moment ago (its commits may then forget expired
-//! versions themselves, see [`carried_expiry`](super::retention::carried_expiry)), and up to
+//! versions themselves, see [`carried_expiry`](crate::state::expiry::carried_expiry)), and up to
 //! when the freed files are already deleted (so no purge starts just to delete them again), and
 //! when it last swept `data/` and the log.
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::state::ProjectState;
+use crate::state::ProjectState;
 
 /// How long a clock check is trusted. A purge checks again, so a clock that jumps ahead is
 /// caught within this long.
@@ -54,3 +54,18 @@ impl Upkeep {
         true
     }
 }
+
+/// One background maintenance run (an automatic purge) of this process: when, and what came of
+/// it, so an operator can see that reclamation works or keeps failing.
+#[derive(Debug, Clone)]
+pub struct MaintenanceEvent {
+    /// When it finished.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// What ran (`automatic purge`).
+    pub what: String,
+    /// What it did, or why it failed.
+    pub outcome: std::result::Result<String, String>,
+}
+
+/// Events kept in [`Project::journal`].
+pub(super) const JOURNAL_LENGTH: usize = 100;

@@ -12,8 +12,8 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
-use crate::log::model::ColumnDef;
 use crate::sql::MaxComputeDialect;
+use crate::state::model::ColumnDef;
 use crate::statements::merge::act;
 use crate::statements::{Env, MergeTarget, live_table};
 use crate::table::FILE_COLUMN;
@@ -129,11 +129,11 @@ pub(super) async fn plan_merge(
         ast::Statement::Query(q) => q,
         other => return Err(Error::invalid(format!("internal: MERGE planned as {other}"))),
     };
-    let plan = super::query_plan(state, query).await?;
+    let plan = super::query::query_plan(state, query).await?;
     let mut targets: Vec<ColumnDef> = all.into_iter().cloned().collect();
     targets.push(ColumnDef::new(FILE_COLUMN, "string"));
     targets.push(ColumnDef::new("__tm_act", "int"));
-    let plan = super::cast_to(plan, table, &targets)?;
+    let plan = super::query::cast_to(plan, table, &targets)?;
     Ok((MergeTarget { base }, plan))
 }
 
@@ -167,7 +167,7 @@ fn data_column(table: &str, columns: &[ColumnDef], partition_columns: &[ColumnDe
 /// The SQL of the value of each column (data, then partition columns) that an INSERT clause gives.
 fn insert_values(
     table: &str,
-    schema: &crate::log::model::TableSchema,
+    schema: &crate::state::model::TableSchema,
     insert: &ast::MergeInsertExpr,
 ) -> Result<Vec<String>> {
     let MergeInsertKind::Values(values) = &insert.kind else {

@@ -9,7 +9,7 @@ use datafusion::datasource::DefaultTableSource;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
 
 use crate::error::Result;
-use crate::log::acl::{Acl, Permission, denied};
+use crate::policy::acl::{Acl, Permission, denied};
 use crate::sql::Statement;
 use crate::statements::Env;
 use crate::statements::grants::{require, require_on};

@@ -18,7 +18,7 @@ use datafusion::physical_expr::create_physical_expr;
 
 use super::node::StatementNode;
 use crate::error::{Error, Result};
-use crate::log::model::Operation;
+use crate::state::model::Operation;
 use crate::statements::{Request, RowChangeTarget, StatementResult};
 use crate::table::{RowChange, VersionedTable};
 

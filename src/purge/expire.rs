@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 
-use super::PurgeReport;
+use super::report::PurgeReport;
 use crate::error::Result;
-use crate::log::model::Expiry;
-use crate::log::state::ProjectState;
 use crate::log::{Draft, Project};
+use crate::state::ProjectState;
+use crate::state::model::Expiry;
 
 pub(super) fn referenced(state: &ProjectState) -> HashSet<String> {
     state.tables.values().flat_map(|t| t.referenced_files()).collect()

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::Result;
-use crate::log::model::{Action, HistoryRow, ObjectType, Operation, TableChange, partition_spec};
-use crate::log::state::{ProjectState, TableSnapshot};
 use crate::log::{Draft, Project};
+use crate::state::model::{Action, HistoryRow, ObjectType, Operation, TableChange, partition_spec};
+use crate::state::{ProjectState, TableSnapshot};
 
 /// The reclamation of one table at `now`, if its lifecycle has ended for any of it.
 fn reclaim_table(t: &TableSnapshot, now: DateTime<Utc>) -> Option<TableChange> {

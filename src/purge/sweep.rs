@@ -5,7 +5,7 @@ use chrono::Utc;
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 
-use super::PurgeReport;
+use super::report::PurgeReport;
 use std::collections::HashSet;
 
 use super::expire::referenced;

@@ -14,7 +14,7 @@ use tonic::metadata::MetadataMap;
 
 use super::session::Session;
 use crate::log::Project;
-use crate::log::acl::{Acl, verify_password};
+use crate::policy::acl::{Acl, verify_password};
 
 /// At most this many sessions at once (a client that logs in in a loop cannot exhaust memory).
 const MAX_SESSIONS: usize = 10_000;

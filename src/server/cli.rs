@@ -11,7 +11,7 @@ use clap::Parser;
 
 use super::{ServeOptions, Server};
 use crate::TimeMachine;
-use crate::log::acl::Acl;
+use crate::policy::acl::Acl;
 
 /// `timemachine serve`: Arrow Flight SQL over gRPC.
 #[derive(Debug, Parser)]

@@ -37,7 +37,7 @@ use super::session::Session;
 use crate::TimeMachine;
 use crate::error::Error;
 use crate::log::Project;
-use crate::log::acl::Acl;
+use crate::policy::acl::Acl;
 use crate::statements::ResultKind;
 
 /// The Flight SQL service of one project.

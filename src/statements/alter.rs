@@ -1,14 +1,15 @@
 //! ALTER TABLE schema and lifecycle changes: each one version, metadata only (no data file is
 //! rewritten; files written before a change are read through the new schema).
 
-use super::{Env, StatementResult, live_table};
+use super::env::{Env, live_table};
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::model::{
+use crate::sql::{AlterChange, ColumnSpec, PartitionSpec};
+use crate::state::TableSnapshot;
+use crate::state::model::{
     Action, ColumnDef, HistoryRow, ObjectType, Operation, TableChange, TableSchema, partition_spec,
 };
-use crate::log::state::TableSnapshot;
-use crate::sql::{AlterChange, ColumnSpec, PartitionSpec};
 use crate::types;
 
 use super::ddl::spec_values;

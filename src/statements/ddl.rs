@@ -8,15 +8,16 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
 
-use super::{Env, StatementResult, live_table};
+use super::env::{Env, live_table};
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::model::{
-    Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
-};
-use crate::log::state::{ProjectState, TableSnapshot};
 use crate::names::validate_identifier;
 use crate::sql::{ColumnSpec, CreateTable, PartitionSpec};
+use crate::state::model::{
+    Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
+};
+use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{PartitionWriter, WriteOutput};
 use crate::types;
 

@@ -7,11 +7,12 @@ use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::env::{Env, live_table};
 use super::history::format_time;
-use super::{Env, StatementResult, live_table};
+use super::result::StatementResult;
 use crate::error::Result;
-use crate::log::model::{ColumnDef, format_lsn};
-use crate::log::retention::{RETENTION_KEY, retention_days};
+use crate::state::expiry::RETENTION_KEY;
+use crate::state::model::{ColumnDef, format_lsn};
 
 /// The columns of DESC's result.
 pub(crate) fn describe_schema() -> SchemaRef {
@@ -74,7 +75,7 @@ pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<S
         push("LSN", format_lsn(t.lsn), "current version");
         push("FileNum", files.len().to_string(), "");
         push("StoredAs", "Parquet".to_string(), "");
-        push(RETENTION_KEY, retention_days(&state).to_string(), "project retention of backups");
+        push(RETENTION_KEY, state.retention_days().to_string(), "project retention of backups");
         if t.schema.is_partitioned() {
             let disabled = t.partitions.values().filter(|p| p.lifecycle_disabled).count();
             push("PartitionNum", t.partitions.len().to_string(), "");

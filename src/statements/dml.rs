@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use datafusion::execution::SendableRecordBatchStream;
 
-use super::{Env, StatementResult, live_table};
+use super::env::{Env, live_table};
+use super::result::StatementResult;
 use crate::error::{Error, Result};
-use crate::log::model::ColumnDef;
-use crate::log::state::TableSnapshot;
 use crate::sql::Insert;
+use crate::state::TableSnapshot;
+use crate::state::model::ColumnDef;
 use crate::table::{PartitionWriter, WriteMode, commit_write};
 use crate::types;
 

@@ -9,14 +9,15 @@ use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{Env, StatementResult};
+use super::env::Env;
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::acl::{
+use crate::policy::acl::{
     Acl, OWNER_KEY, PASSWORD_PREFIX, Permission, REMOVED, TABLE_PRIVILEGES, USER_PREFIX, denied, hash_password,
 };
-use crate::log::state::ProjectState;
 use crate::sql::{GrantObject, Secret};
+use crate::state::ProjectState;
 
 /// Fails unless the session's user has the project-level `permission` in `state` (to do `what`).
 pub(crate) fn require(env: &Env, state: &ProjectState, permission: Permission, what: &str) -> Result<()> {
@@ -186,7 +187,7 @@ pub(crate) async fn grant(
     let draft = |state: &ProjectState| -> Result<Draft> {
         require(env, state, Permission::Admin, if revoke { "REVOKE" } else { "GRANT" })?;
         let table_id = match on {
-            Some(GrantObject::Table(t)) => Some(super::live_table(state, t)?.id.clone()),
+            Some(GrantObject::Table(t)) => Some(super::env::live_table(state, t)?.id.clone()),
             _ => None,
         };
         let acl = Acl::of(state);

@@ -9,9 +9,10 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
-use crate::log::model::{ObjectType, format_lsn};
-use crate::log::retention::{cutoff, expired_error, restorable, table_expired};
-use crate::log::state::{ProjectState, TableHistory};
+use crate::policy::retention::expired_error;
+use crate::state::expiry::{cutoff, restorable, table_expired};
+use crate::state::model::{ObjectType, format_lsn};
+use crate::state::{ProjectState, TableHistory};
 
 /// Formats a commit time as MaxCompute does: `2020-02-18 14:17:58` (UTC).
 pub fn format_time(t: DateTime<Utc>) -> String {

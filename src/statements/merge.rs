@@ -14,11 +14,12 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 
-use super::{Env, StatementResult};
+use super::env::Env;
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
-use crate::log::state::{ProjectState, TableSnapshot};
+use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{PartitionWriter, WriteOutput};
 
 /// What happens to a row of the merge's stream (its last column).

@@ -7,12 +7,14 @@ use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::env::Env;
 use super::grants::require;
-use super::{Env, StatementResult};
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::acl::Permission;
-use crate::log::retention::{GRACE_KEY, MAX_GRACE_SECONDS, MAX_RETENTION_DAYS, RETENTION_KEY, grace, retention_days};
+use crate::policy::acl::Permission;
+use crate::policy::retention::{MAX_GRACE_SECONDS, MAX_RETENTION_DAYS};
+use crate::state::expiry::{GRACE_KEY, RETENTION_KEY};
 
 /// The columns of `SETPROJECT`'s listing.
 pub(crate) fn properties_schema() -> SchemaRef {
@@ -28,8 +30,8 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
         // Users and grants have their own statement (SHOW GRANTS).
         let mut props = state.properties.clone();
         props.retain(|k, _| !k.starts_with("timemachine.acl."));
-        props.insert(RETENTION_KEY.to_string(), retention_days(&state).to_string());
-        props.insert(GRACE_KEY.to_string(), grace(&state).as_secs().to_string());
+        props.insert(RETENTION_KEY.to_string(), state.retention_days().to_string());
+        props.insert(GRACE_KEY.to_string(), state.grace().as_secs().to_string());
         let schema = properties_schema();
         let (names, values): (Vec<String>, Vec<String>) = props.into_iter().unzip();
         let batch = RecordBatch::try_new(

@@ -1,13 +1,14 @@
 //! PURGE TABLE: every backup of a table goes now (irreversible). RECLAIM: LIFECYCLE now.
 
 use crate::error::{Error, Result};
-use crate::log::model::Expiry;
-use crate::log::state::ProjectState;
 use crate::purge::{delete_freed, forget, reclaim};
+use crate::state::ProjectState;
+use crate::state::model::Expiry;
 
+use super::env::Env;
 use super::grants::require;
-use super::{Env, StatementResult};
-use crate::log::acl::Permission;
+use super::result::StatementResult;
+use crate::policy::acl::Permission;
 
 /// PURGE TABLE t: all past versions of the live table t, and every dropped table named t.
 pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<StatementResult> {
@@ -41,7 +42,7 @@ pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<Sta
 pub(crate) async fn reclaim_now(env: &Env, text: &str, table: Option<&str>) -> Result<StatementResult> {
     if let Some(name) = table {
         env.project.refresh().await?;
-        super::live_table(&env.project.state(), name)?;
+        super::env::live_table(&env.project.state(), name)?;
     }
     let n = reclaim(&env.project, text, table).await?;
     Ok(StatementResult::rows_affected(n as u64))

@@ -6,18 +6,20 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::ddl::spec_values;
+use super::env::Env;
 use super::grants::{creator_grant, require_on};
 use super::history::resolve;
-use super::{Env, StatementResult};
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::acl::{Acl, Permission};
-use crate::log::model::{
+use crate::policy::acl::{Acl, Permission};
+use crate::policy::retention::{check_restorable, expired_error, parse_lsn};
+use crate::sql::{PartitionSpec, Restore};
+use crate::state::expiry::cutoff;
+use crate::state::model::{
     Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, format_lsn, partition_spec,
 };
-use crate::log::retention::{check_restorable, cutoff, expired_error, parse_lsn};
-use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
-use crate::sql::{PartitionSpec, Restore};
+use crate::state::{ProjectState, TableHistory, TableSnapshot};
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

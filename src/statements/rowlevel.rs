@@ -6,11 +6,12 @@ use std::sync::Arc;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
 
-use super::{Env, StatementResult};
+use super::env::Env;
+use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
-use crate::log::state::ProjectState;
+use crate::state::ProjectState;
+use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
 use crate::table::{Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
 /// A DELETE or UPDATE planned against one version of a table.

@@ -1,13 +1,14 @@
 //! The SHOW HISTORY statements.
 
 use super::ddl::spec_values;
+use super::env::Env;
 use super::grants::require;
 use super::history::{HistoryLine, history_batch, lines, listed_tables, resolve, tables_batch};
-use super::{Env, StatementResult};
+use super::result::StatementResult;
 use crate::error::{Error, Result};
-use crate::log::acl::Permission;
-use crate::log::model::{ObjectType, partition_spec};
+use crate::policy::acl::Permission;
 use crate::sql::PartitionSpec;
+use crate::state::model::{ObjectType, partition_spec};
 
 /// SHOW HISTORY FOR TABLES.
 pub(crate) async fn show_tables(env: &Env) -> Result<StatementResult> {

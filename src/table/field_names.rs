@@ -16,7 +16,7 @@ use datafusion::physical_expr_adapter::{
     DefaultPhysicalExprAdapterFactory, PhysicalExprAdapter, PhysicalExprAdapterFactory,
 };
 
-use crate::log::model::ColumnDef;
+use crate::state::model::ColumnDef;
 
 /// The adapter factory for a version whose columns are `columns`.
 #[derive(Debug)]

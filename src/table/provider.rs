@@ -33,7 +33,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 
 use crate::error::Result;
 use crate::log::Project;
-use crate::log::state::TableSnapshot;
+use crate::state::TableSnapshot;
 use crate::table::write_commit::{WriteMode, commit_write};
 use crate::table::writer::PartitionWriter;
 use crate::types;
@@ -143,7 +143,7 @@ impl VersionedTable {
     }
 
     /// The partition values of `partition` as scalars of their columns' types.
-    fn partition_values(&self, partition: &crate::log::model::Partition) -> DfResult<Vec<ScalarValue>> {
+    fn partition_values(&self, partition: &crate::state::model::Partition) -> DfResult<Vec<ScalarValue>> {
         partition
             .values
             .iter()
@@ -161,8 +161,8 @@ impl VersionedTable {
     /// skipped: the scan returns at least every row that may match.
     pub fn scan_file(
         &self,
-        partition: &crate::log::model::Partition,
-        file: &crate::log::model::DataFile,
+        partition: &crate::state::model::Partition,
+        file: &crate::state::model::DataFile,
         options: TableParquetOptions,
         predicate: Option<Arc<dyn PhysicalExpr>>,
         runtime: &RuntimeEnv,
@@ -227,7 +227,7 @@ impl VersionedTable {
     }
 
     /// What the log recorded of `file`'s columns, as DataFusion's statistics of the file schema.
-    fn file_statistics(&self, file: &crate::log::model::DataFile) -> Arc<Statistics> {
+    fn file_statistics(&self, file: &crate::state::model::DataFile) -> Arc<Statistics> {
         let types: Vec<DataType> = self.file_schema.fields().iter().map(|f| f.data_type().clone()).collect();
         Arc::new(super::stats::file_statistics(file, &self.snapshot.schema.columns, &types))
     }
@@ -261,7 +261,7 @@ impl VersionedTable {
 
     /// The partitions that pass `filters`; those of the filters that use partition columns only
     /// are applied, the others ignored.
-    pub fn pruned_partitions(&self, filters: &[Expr]) -> DfResult<Vec<&crate::log::model::Partition>> {
+    pub fn pruned_partitions(&self, filters: &[Expr]) -> DfResult<Vec<&crate::state::model::Partition>> {
         let names = self.partition_names();
         let filters: Vec<Expr> = filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned().collect();
         let part_schema = Arc::new(Schema::new(self.partition_fields.clone()));

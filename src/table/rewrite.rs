@@ -21,7 +21,7 @@ use super::provider::VersionedTable;
 use super::writer::PartitionWriter;
 use crate::error::Result;
 use crate::log::Project;
-use crate::log::model::{DataFile, Partition};
+use crate::state::model::{DataFile, Partition};
 
 /// What happens to the rows of a table.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use datafusion::common::stats::{ColumnStatistics, Precision, Statistics};
 use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::file::metadata::ParquetMetaData;
 
-use crate::log::model::{ColumnDef, ColumnStats, DataFile};
+use crate::state::model::{ColumnDef, ColumnStats, DataFile};
 
 /// Strings kept as a min or max are shorter than this: the Parquet writer truncates longer
 /// statistics to 64 bytes (they would be bounds, not values), and the log stays small.

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::log::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
-use crate::log::state::{ProjectState, TableSnapshot};
 use crate::log::{Draft, Project};
+use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::state::{ProjectState, TableSnapshot};
 use crate::table::writer::WriteOutput;
 
 /// INSERT INTO adds files; INSERT OVERWRITE replaces the partitions it names or writes.

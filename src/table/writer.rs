@@ -18,7 +18,7 @@ use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
 use crate::log::Project;
-use crate::log::model::{DataFile, TableSchema};
+use crate::state::model::{DataFile, TableSchema};
 use crate::table::upload::Upload;
 use crate::types;
 

@@ -31,9 +31,9 @@ pub use versions::{changes, instant_end, lsn_at, version};
 
 use crate::error::Error;
 use crate::log::Project;
-use crate::log::retention::parse_lsn;
-use crate::log::state::TableSnapshot;
+use crate::policy::retention::parse_lsn;
 use crate::sql::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN};
+use crate::state::TableSnapshot;
 use crate::table::VersionedTable;
 
 /// The relation planner of the time machine (registered by `TimeMachine::attach`).

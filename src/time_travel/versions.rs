@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::log::lazy::Lazy;
-use crate::log::model::{Action, Partition, format_lsn};
-use crate::log::retention::{check_restorable, cutoff, expired_error, restorable};
-use crate::log::state::{ProjectState, TableHistory, TableSnapshot};
+use crate::policy::retention::{check_restorable, expired_error};
+use crate::state::expiry::{cutoff, restorable};
+use crate::state::lazy::Lazy;
+use crate::state::model::{Action, Partition, format_lsn};
+use crate::state::{ProjectState, TableHistory, TableSnapshot};
 use crate::statements::history::format_time;
 
 /// The LSN that was current at `at`: the newest version committed at or before it.

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use datafusion_timemachine::log::retention::{cutoff, restorable};
 use datafusion_timemachine::purge::purge_project;
+use datafusion_timemachine::state::expiry::{cutoff, restorable};
 use datafusion_timemachine::table::VersionedTable;
 use datafusion_timemachine::{Clock, ManualClock, TimeMachine, Warehouse};
 use object_store::ObjectStore;

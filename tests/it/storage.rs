@@ -6,7 +6,7 @@ use std::path::Path;
 
 use datafusion_timemachine::TimeMachine;
 use datafusion_timemachine::log::CHECKPOINT_INTERVAL;
-use datafusion_timemachine::log::model::Operation;
+use datafusion_timemachine::state::model::Operation;
 
 use crate::{rows, run};
 
@@ -225,7 +225,7 @@ async fn a_damaged_part_of_the_newest_checkpoint_falls_back_to_the_one_before() 
 
 #[tokio::test]
 async fn a_checkpoint_in_the_earlier_json_format_still_opens() {
-    use datafusion_timemachine::log::state::Checkpoint;
+    use datafusion_timemachine::log::legacy::Checkpoint;
     let dir = tempfile::tempdir().unwrap();
     let location = dir.path().to_str().unwrap().to_string();
     let tm = appended(&location).await;

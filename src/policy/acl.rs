@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::state::ProjectState;
+use crate::state::ProjectState;
 
 /// The property naming the owner.
 pub const OWNER_KEY: &str = "timemachine.acl.owner";

@@ -147,7 +147,7 @@ fn variant<'de, D: Deserializer<'de>>(tag: &str, fields: D) -> Result<Action, D:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::model::{ColumnDef, DataFile};
+    use crate::state::model::{ColumnDef, DataFile};
 
     fn every_action() -> Vec<Action> {
         let schema = TableSchema { columns: vec![ColumnDef::new("a", "string")], partition_columns: vec![] };

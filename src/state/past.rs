@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use super::lazy::{Codec, Lazy, decode_json, encode_json};
 use super::model::{Action, HistoryRow};
-use super::state::{Entries, TableSnapshot, VersionEntry};
+use super::snapshot::{Entries, TableSnapshot, VersionEntry};
 
 /// Versions per chunk: small enough that time travel decodes little past the LSN it wants and
 /// that the cores share the work evenly.

@@ -1,0 +1,63 @@
+//! Planning the queries that statements carry: the query an INSERT or
+//! CREATE TABLE … AS writes (named by position, cast to the target's columns).
+
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{self, Ident, Query, SelectItem, SetExpr};
+
+use crate::error::{Error, Result};
+use crate::state::model::ColumnDef;
+use crate::types;
+
+/// Plans a query (VALUES or SELECT).
+pub(super) async fn query_plan(state: &SessionState, query: Box<Query>) -> Result<LogicalPlan> {
+    let stmt = DfStatement::Statement(Box::new(ast::Statement::Query(query)));
+    Ok(state.statement_to_plan(stmt).await?)
+}
+
+/// Names the unnamed expressions of the query's select list by position (`_c0`, `_c1`, …, as
+/// MaxCompute names them): values go into a table by position, so two expressions that
+/// DataFusion would name alike (`SELECT CAST(v AS STRING), v`, `SELECT a, a`) must not collide.
+/// With `keep_columns`, plain column references keep their names (CREATE TABLE … AS takes
+/// column names from them).
+pub(super) fn name_by_position(query: &mut Query, keep_columns: bool) {
+    let mut body = query.body.as_mut();
+    // The leftmost SELECT of a UNION names the columns.
+    while let SetExpr::SetOperation { left, .. } = body {
+        body = left.as_mut();
+    }
+    if let SetExpr::Query(inner) = body {
+        return name_by_position(inner, keep_columns);
+    }
+    let SetExpr::Select(select) = body else { return };
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::UnnamedExpr(expr) = item
+            && !(keep_columns && matches!(expr, ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)))
+        {
+            let alias = Ident::new(format!("_c{i}"));
+            *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias };
+        }
+    }
+}
+
+/// Casts the query's columns, by position, to the target columns.
+pub(super) fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef]) -> Result<LogicalPlan> {
+    let got = plan.schema().fields().len();
+    if got != targets.len() {
+        let want: Vec<String> = targets.iter().map(|c| format!("{} {}", c.name, c.data_type.to_uppercase())).collect();
+        return Err(Error::invalid(format!(
+            "INSERT into {table} expects {} values per row ({}) but the query gives {got}",
+            targets.len(),
+            want.join(", ")
+        )));
+    }
+    let exprs = plan
+        .schema()
+        .columns()
+        .into_iter()
+        .zip(targets)
+        .map(|(c, t)| Ok(cast(Expr::Column(c), types::arrow_type(&t.data_type)?).alias(&t.name)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
+}

@@ -1,0 +1,125 @@
+//! From a parsed statement to its plan: privileges checked first, then the time machine's own
+//! statements become a [`StatementNode`] (with the query they write as input) and DataFusion's are
+//! planned by DataFusion.
+
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+
+use super::node::StatementNode;
+use super::query::{cast_to, name_by_position, query_plan};
+use super::{merge, privileges, rowlevel};
+use crate::error::{Error, Result};
+use crate::sql::Statement;
+use crate::statements::{Env, Request, ResultKind, ddl, dml};
+
+/// A planned statement and what it returns.
+#[derive(Debug)]
+pub struct Planned {
+    /// The plan.
+    pub plan: LogicalPlan,
+    /// Query rows, a confirmation, or a count of rows written.
+    pub kind: ResultKind,
+}
+
+/// Plans `statement` (parsed from `text`) against `state`, inside the statement's snapshot
+/// (`Project::with_snapshot`, which has caught up with the log: nothing here refreshes again).
+/// Fails, before anything runs, when the session's user lacks a privilege the statement needs.
+pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
+    privileges::check_statement(env, &statement)?;
+    let merge_target = match &statement {
+        Statement::Merge { table, .. } => env.project.statement_state().live_table(table).map(|t| t.id.clone()),
+        _ => None,
+    };
+    let planned = plan_checked_statement(env, state, text, statement).await?;
+    privileges::check_local_files(env, &planned.plan)?;
+    privileges::check_reads(env, &planned.plan, merge_target.as_deref())?;
+    Ok(planned)
+}
+
+async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
+    let node = |request: Request, input: Option<LogicalPlan>| -> Result<Planned> {
+        let kind = request.kind();
+        Ok(Planned { plan: StatementNode::new(text, request, input)?.into_plan(), kind })
+    };
+    match statement {
+        Statement::DataFusion(stmt) => {
+            let planned = datafusion_plan(state, *stmt).await?;
+            let LogicalPlan::Dml(_) = &planned.plan else { return Ok(planned) };
+            // Types are coerced (`v * 2` on a DOUBLE) before the expressions are taken out.
+            let analyzed = state.analyzer().execute_and_check(planned.plan, state.config_options(), |_, _| {})?;
+            privileges::check_writes(env, &analyzed)?;
+            let plan = rowlevel::plan_row_changes(analyzed, Some(text), state)?;
+            Ok(Planned { plan, ..planned })
+        }
+        // Session-only tables are DataFusion's.
+        Statement::DropTable { name, .. } if env.session_tables.contains(&name) => {
+            let mut stmts = DFParser::parse_sql(text)?;
+            let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
+            datafusion_plan(state, stmt).await
+        }
+        Statement::Describe { table, .. } if env.session_tables.contains(&table) => {
+            let mut stmts = DFParser::parse_sql(&format!("DESCRIBE {table}"))?;
+            let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
+            datafusion_plan(state, stmt).await
+        }
+        Statement::Insert(ins) if env.session_tables.contains(&ins.table) => {
+            datafusion_plan(state, *ins.original).await
+        }
+        Statement::Insert(ins) => {
+            let target = dml::prepare_insert(env, &ins).await?;
+            let mut source = ins.source;
+            name_by_position(&mut source, false);
+            let query = query_plan(state, source).await?;
+            let query = cast_to(query, &ins.table, &target.columns)?;
+            node(Request::Insert(target), Some(query))
+        }
+        Statement::CreateTable(c) if c.query.is_some() => {
+            let mut source = c.query.clone().expect("checked above");
+            name_by_position(&mut source, true);
+            let query = query_plan(state, source).await?;
+            let columns: Vec<_> =
+                query.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+            match ddl::prepare_create_as(env, &c, &columns).await? {
+                Some(target) => {
+                    let query = cast_to(query, &c.name, &target.schema.columns)?;
+                    node(Request::CreateAs(target), Some(query))
+                }
+                // IF NOT EXISTS and it exists: nothing to write.
+                None => node(Request::Statement(Statement::CreateTable(c)), None),
+            }
+        }
+        Statement::Merge { table, merge } => {
+            let (target, query) = merge::plan_merge(env, state, &table, &merge).await?;
+            node(Request::Merge(target), Some(query))
+        }
+        Statement::Explain { analyze, verbose, statement } => {
+            let inner = Box::pin(plan_statement(env, state, explained_text(text), *statement)).await?;
+            let plan = LogicalPlanBuilder::from(inner.plan).explain(verbose, analyze)?.build()?;
+            Ok(Planned { plan, kind: ResultKind::Query })
+        }
+        other => node(Request::Statement(other), None),
+    }
+}
+
+/// The statement after `EXPLAIN [ANALYZE] [VERBOSE]`.
+fn explained_text(text: &str) -> &str {
+    let mut rest = text.trim_start();
+    for word in ["EXPLAIN", "ANALYZE", "VERBOSE"] {
+        if rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word) {
+            rest = rest[word.len()..].trim_start();
+        }
+    }
+    rest
+}
+
+/// Plans a DataFusion statement; DML reports a count, DDL a confirmation.
+async fn datafusion_plan(state: &SessionState, stmt: DfStatement) -> Result<Planned> {
+    let plan = state.statement_to_plan(stmt).await?;
+    let kind = match &plan {
+        LogicalPlan::Dml(_) => ResultKind::RowsAffected(0),
+        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Copy(_) => ResultKind::Ok,
+        _ => ResultKind::Query,
+    };
+    Ok(Planned { plan, kind })
+}

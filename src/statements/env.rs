@@ -1,0 +1,46 @@
+//! What a statement runs against ([`Env`]: the project, the session's tables and user) and the
+//! table lookup every statement starts with.
+
+use std::sync::Arc;
+
+use super::progress::Progress;
+use crate::error::{Error, Result};
+use crate::log::{Draft, Project};
+use crate::state::model::Commit;
+use crate::state::{ProjectState, TableSnapshot};
+use crate::table::SessionTables;
+
+/// What statements run against: the project and the session tables beside it.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// The project.
+    pub project: Arc<Project>,
+    /// Session-only tables (their names are taken too).
+    pub session_tables: Arc<SessionTables>,
+    /// Rows and bytes the running write has taken in.
+    pub progress: Arc<Progress>,
+    /// The session's user (None: a session without one), for permission checks.
+    pub user: Option<String>,
+    /// Whether statements may read or write files of this machine outside the warehouse
+    /// (CREATE EXTERNAL TABLE, COPY … TO): yes for the holder of the warehouse, never for a
+    /// client of the server.
+    pub local_files: bool,
+}
+
+impl Env {
+    /// Commits one statement of this session (see [`Project::commit`]): the log records its
+    /// text and the session's user.
+    pub(crate) async fn commit<F>(&self, text: &str, draft: F) -> Result<Commit>
+    where
+        F: FnMut(&ProjectState) -> Result<Draft>,
+    {
+        self.project.commit_as(text, self.user.as_deref(), draft).await
+    }
+}
+
+/// The current version of the live table `name`.
+pub(crate) fn live_table(state: &ProjectState, name: &str) -> Result<Arc<TableSnapshot>> {
+    let t = state.live_table(name).ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
+    state.check_readable(&t.id)?;
+    Ok(Arc::clone(&t.current))
+}
