@@ -246,6 +246,8 @@ impl TimeMachine {
         let planned = self.env.project.with_snapshot(plan_statement(&self.env, &state, text, statement)).await??;
         let df = self.ctx.execute_logical_plan(planned.plan).await?;
         if planned.kind == ResultKind::Query {
+            // A project that only reads still gives back storage whose retention ended.
+            crate::purge::spawn_auto(&self.env.project);
             return Ok((ResultKind::Query, df));
         }
         // Side effects happen now. DataFusion's own DDL already ran in execute_logical_plan.

@@ -136,6 +136,12 @@ impl Project {
         self.upkeep.claim_sweep(self.grace())
     }
 
+    /// True (and noted) when this process has not asked within `interval` whether the project's
+    /// last full purge is overdue (see `purge::spawn_auto`).
+    pub fn claim_sweep_check(&self, interval: Duration) -> bool {
+        self.upkeep.claim_sweep_check(interval)
+    }
+
     /// True while an automatic purge is running (a checkpoint being written does not count:
     /// it must not hold back the purge due after the commit that wrote it).
     pub fn purge_running(&self) -> bool {

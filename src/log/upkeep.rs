@@ -20,6 +20,7 @@ pub(super) struct Upkeep {
     clock_checked: Mutex<Option<Instant>>,
     freed_deleted_through: Mutex<Option<DateTime<Utc>>>,
     swept: Mutex<Option<Instant>>,
+    sweep_checked: Mutex<Option<Instant>>,
 }
 
 impl Upkeep {
@@ -51,6 +52,17 @@ impl Upkeep {
             return false;
         }
         *swept = Some(Instant::now());
+        true
+    }
+
+    /// True (and noted) when this process last asked the store when the project was last swept
+    /// `interval` ago or more (one HEAD per statement at most, none while it knows the answer).
+    pub(super) fn claim_sweep_check(&self, interval: Duration) -> bool {
+        let mut checked = self.sweep_checked.lock().unwrap_or_else(|e| e.into_inner());
+        if checked.is_some_and(|at| at.elapsed() < interval) {
+            return false;
+        }
+        *checked = Some(Instant::now());
         true
     }
 }

@@ -1,6 +1,9 @@
 //! Expiry is irreversible, so a purge first checks this process's clock against the object
 //! store's (the clock every process shares).
 
+use chrono::{DateTime, Utc};
+use object_store::{ObjectStoreExt, PutPayload};
+
 use crate::error::Result;
 use crate::log::Project;
 
@@ -8,12 +11,15 @@ use crate::log::Project;
 /// expire anything (expiry is irreversible; a fast clock would expire everyone's versions early).
 pub(super) const MAX_CLOCK_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
 
-/// How far this process's clock is ahead of the object store's: the store stamps a small object
-/// it is given with its own time (the clock every process shares).
-pub(super) async fn clock_ahead_of_store(project: &Project) -> Result<chrono::Duration> {
-    use object_store::ObjectStoreExt;
+/// The object store's time now: it stamps a small object it is given with its own clock (the
+/// clock every process shares, and the one that stamps the files a sweep judges by age).
+pub(super) async fn store_now(project: &Project) -> Result<DateTime<Utc>> {
     let path = project.path("_clock");
-    project.store().put(&path, object_store::PutPayload::from_static(b"clock")).await?;
-    let store_time = project.store().head(&path).await?.last_modified;
-    Ok(project.clock().now() - store_time)
+    project.store().put(&path, PutPayload::from_static(b"clock")).await?;
+    Ok(project.store().head(&path).await?.last_modified)
+}
+
+/// How far this process's clock is ahead of the object store's.
+pub(super) async fn clock_ahead_of_store(project: &Project) -> Result<chrono::Duration> {
+    Ok(project.clock().now() - store_now(project).await?)
 }

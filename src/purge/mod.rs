@@ -20,7 +20,7 @@ mod report;
 mod run;
 mod sweep;
 
-pub use auto::spawn_auto;
+pub use auto::{MIN_SWEEP_INTERVAL, spawn_auto};
 pub use expire::forget;
 pub use lifecycle::reclaim;
 pub use report::PurgeReport;

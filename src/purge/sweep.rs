@@ -1,16 +1,19 @@
 //! The sweep: data files no retained version references (left by failed or killed statements),
 //! and log entries and checkpoints behind the newest checkpoint, once older than the grace period.
 
-use chrono::Utc;
-use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
-
-use super::report::PurgeReport;
 use std::collections::HashSet;
 
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use super::clock::store_now;
 use super::expire::referenced;
+use super::report::PurgeReport;
 use crate::error::Result;
 use crate::log::{CHECKPOINT_INTERVAL, Project, parse_number, superseded_checkpoints};
+
+/// Where a full purge leaves its marker (project-relative); its store timestamp says when it ran.
+pub(super) const SWEPT_MARKER: &str = "_swept";
 
 /// Deletes the files that purges freed more than a grace period ago (at most `budget`).
 pub async fn delete_freed(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
@@ -41,18 +44,19 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
     project.refresh().await?;
     delete_freed(project, budget, report).await?;
     let grace = chrono::Duration::from_std(project.grace()).unwrap_or_default();
-    // Object stores stamp files with their own (wall) clock. For checkpoints, "old enough" is
-    // taken after this sweep writes one: that checkpoint must count as having existed for a grace
-    // period of zero whatever the grain of the store's timestamps (taken before the write, it
-    // counted only when a coarse file-system clock stamped it no later than that instant).
-    let old_enough = || Utc::now() - grace;
+    // Object stores stamp files with their own clock: ages are measured with it, not with this
+    // process's. For checkpoints, "old enough" is taken after this sweep writes one: that
+    // checkpoint must count as having existed for a grace period of zero whatever the grain of
+    // the store's timestamps (taken before the write, it counted only when a coarse file-system
+    // clock stamped it no later than that instant).
+    let old_enough = async || Ok::<_, crate::Error>(store_now(project).await? - grace);
     let (keep, freed) = {
         let state = project.state();
         (referenced(&state), state.freed.keys().cloned().collect::<HashSet<_>>())
     };
     // Data files: taken after the state that says what is referenced, so that a file a
     // statement writes (and commits) after that state is younger than this instant.
-    let data_old_enough = old_enough();
+    let data_old_enough = old_enough().await?;
     let prefix = format!("{}/", project.name());
     let data: Vec<_> = project.store().list(Some(&project.path("data"))).try_collect().await?;
     for meta in data {
@@ -73,7 +77,7 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
         project.write_checkpoint(version).await?;
     }
     let checkpoints: Vec<_> = project.store().list(Some(&project.checkpoint_dir())).try_collect().await?;
-    let old_enough = old_enough();
+    let old_enough = old_enough().await?;
     // The newest checkpoint that has existed for a grace period: what an opener uses.
     let settled = checkpoints
         .iter()
@@ -90,5 +94,8 @@ pub(super) async fn sweep(project: &Project, budget: usize, report: &mut PurgeRe
         project.store().delete(&path).await?;
         report.log_files_deleted += 1;
     }
+    // When this full purge ran, for the next statement to tell whether another is due (the store
+    // stamps it with the clock every process shares).
+    project.store().put(&project.path(SWEPT_MARKER), PutPayload::from_static(b"swept")).await?;
     Ok(())
 }

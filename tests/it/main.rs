@@ -10,6 +10,7 @@ mod dataframes;
 mod fuzz;
 mod model;
 mod processes;
+mod reclaim;
 mod rowlevel;
 mod s3;
 mod safety;
