@@ -7,57 +7,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::common::ScalarValue;
 
 use crate::error::{Error, Result};
-use crate::names::validate_partition_value;
+use crate::names::{decimal_args, validate_partition_value};
 use crate::state::model::{ColumnDef, TableSchema};
-
-/// Normalizes a type as written in SQL (`STRING`, `Decimal(10, 2)`, `VARCHAR(5)`) to the stored
-/// MaxCompute name (`string`, `decimal(10,2)`), checking that it is supported.
-pub fn normalize_type(sql_type: &str) -> Result<String> {
-    let t: String = sql_type.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
-    let base = t.split('(').next().unwrap_or_default();
-    let normalized = match base {
-        "string" | "varchar" | "char" | "text" => "string".to_string(),
-        "bigint" | "int8" => "bigint".to_string(),
-        "int" | "integer" | "int4" => "int".to_string(),
-        "smallint" | "int2" => "smallint".to_string(),
-        "tinyint" => "tinyint".to_string(),
-        "double" | "float8" | "float64" | "doubleprecision" => "double".to_string(),
-        "float" | "real" | "float4" | "float32" => "float".to_string(),
-        "boolean" | "bool" => "boolean".to_string(),
-        "datetime" => "datetime".to_string(),
-        "timestamp" => "timestamp".to_string(),
-        "date" => "date".to_string(),
-        "binary" | "bytea" | "blob" | "varbinary" => "binary".to_string(),
-        "decimal" | "numeric" => {
-            let (p, s) = match t.strip_prefix(base).filter(|r| !r.is_empty()) {
-                None => (38, 18),
-                Some(args) => parse_decimal_args(args)
-                    .ok_or_else(|| Error::invalid(format!("invalid decimal type {sql_type}")))?,
-            };
-            if !(1..=38).contains(&p) || s > p {
-                return Err(Error::invalid(format!(
-                    "invalid decimal type {sql_type}: precision must be 1..=38 and scale at most the precision"
-                )));
-            }
-            format!("decimal({p},{s})")
-        }
-        _ => {
-            return Err(Error::not_supported(format!(
-                "column type {sql_type}; supported: STRING, BIGINT, INT, SMALLINT, TINYINT, DOUBLE, \
-                 FLOAT, DECIMAL(p,s), BOOLEAN, DATETIME, TIMESTAMP, DATE, BINARY"
-            )));
-        }
-    };
-    Ok(normalized)
-}
-
-fn parse_decimal_args(args: &str) -> Option<(u8, u8)> {
-    let inner = args.strip_prefix('(')?.strip_suffix(')')?;
-    let mut parts = inner.split(',');
-    let p = parts.next()?.parse().ok()?;
-    let s = parts.next().map_or(Some(0), |s| s.parse().ok())?;
-    parts.next().is_none().then_some((p, s))
-}
 
 /// The Arrow type of a stored MaxCompute type name.
 pub fn arrow_type(name: &str) -> Result<DataType> {
@@ -77,7 +28,7 @@ pub fn arrow_type(name: &str) -> Result<DataType> {
         other => {
             let (p, s) = other
                 .strip_prefix("decimal")
-                .and_then(parse_decimal_args)
+                .and_then(decimal_args)
                 .ok_or_else(|| Error::invalid(format!("unknown stored column type {other:?}")))?;
             DataType::Decimal128(p, s as i8)
         }
@@ -199,11 +150,6 @@ mod tests {
 
     #[test]
     fn normalizes_and_maps() {
-        assert_eq!(normalize_type("STRING").unwrap(), "string");
-        assert_eq!(normalize_type("Decimal(10, 2)").unwrap(), "decimal(10,2)");
-        assert_eq!(normalize_type("varchar(5)").unwrap(), "string");
-        assert!(normalize_type("decimal(40,2)").is_err());
-        assert!(normalize_type("map<string,string>").is_err());
         assert_eq!(arrow_type("decimal(10,2)").unwrap(), DataType::Decimal128(10, 2));
         assert_eq!(from_arrow(&DataType::Utf8View).unwrap(), "string");
     }

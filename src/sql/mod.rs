@@ -1,9 +1,22 @@
 //! SQL: the MaxCompute dialect, parsed into the statements this crate owns (parsing only).
+//!
+//! `script.rs` splits scripts, `version_clauses.rs` rewrites MaxCompute's version clauses on the
+//! token stream, `parser.rs` dispatches each statement to its family (`ddl.rs`, `grants.rs`, the
+//! rest in place), `type_names.rs` reads column types, `words.rs` the keywords sqlparser lacks.
 
 mod ast;
+mod ddl;
 mod dialect;
+mod grants;
 mod parser;
+mod script;
+mod type_names;
+mod version_clauses;
+mod words;
 
 pub use ast::{AlterChange, ColumnSpec, CreateTable, GrantObject, Insert, PartitionSpec, Restore, Secret, Statement};
 pub use dialect::MaxComputeDialect;
-pub use parser::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN, parse, split_statements};
+pub use parser::parse;
+pub use script::split_statements;
+pub use type_names::normalize_type;
+pub use version_clauses::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN};

@@ -1,0 +1,204 @@
+//! Table definitions: columns and their types, CREATE TABLE, ALTER TABLE changes, partition
+//! specs.
+
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
+
+use super::ast::{AlterChange, ColumnSpec, CreateTable, PartitionSpec, Statement};
+use super::type_names::normalize_type;
+use super::words::{expect_word, take_word, word};
+use crate::error::{Error, Result};
+use crate::names::validate_identifier;
+
+/// A table name: one identifier, lowercased (names are case-insensitive).
+pub(super) fn table_name(p: &mut Parser) -> Result<String> {
+    let name = p.parse_object_name(false)?;
+    if name.0.len() != 1 {
+        return Err(Error::not_supported(format!(
+            "qualified table name {name}: name tables of the current project only"
+        )));
+    }
+    let ident = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?;
+    let name = ident.value.to_lowercase();
+    validate_identifier("table", &name)?;
+    Ok(name)
+}
+
+/// `name TYPE [COMMENT '…']`.
+pub(super) fn parse_column(p: &mut Parser) -> Result<ColumnSpec> {
+    let name = p.parse_identifier()?.value.to_lowercase();
+    let data_type = p.parse_data_type()?.to_string();
+    let comment = if take_word(p, "COMMENT") { p.parse_literal_string()? } else { String::new() };
+    validate_identifier("column", &name)?;
+    Ok(ColumnSpec { name, data_type: normalize_type(&data_type)?, comment })
+}
+
+pub(super) fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnSpec>> {
+    p.expect_token(&Token::LParen)?;
+    let mut cols = vec![parse_column(p)?];
+    while p.consume_token(&Token::Comma) {
+        cols.push(parse_column(p)?);
+    }
+    p.expect_token(&Token::RParen)?;
+    Ok(cols)
+}
+
+/// The days of `LIFECYCLE n`: a positive integer.
+pub(super) fn lifecycle_days(p: &mut Parser) -> Result<u64> {
+    match p.parse_literal_uint()? {
+        0 => Err(Error::invalid("LIFECYCLE must be a positive number of days")),
+        days => Ok(days),
+    }
+}
+
+/// A column name, lowercased.
+pub(super) fn column_name(p: &mut Parser) -> Result<String> {
+    let name = p.parse_identifier()?.value.to_lowercase();
+    validate_identifier("column", &name)?;
+    Ok(name)
+}
+
+pub(super) fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
+    p.next_token();
+    p.next_token();
+    let if_not_exists = take_word(p, "IF") && {
+        expect_word(p, "NOT")?;
+        expect_word(p, "EXISTS")?;
+        true
+    };
+    let name = table_name(p)?;
+    if take_word(p, "LIKE") {
+        let like = Some(table_name(p)?);
+        let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
+        let (columns, partition_columns, query) = (vec![], vec![], None);
+        return Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like, query });
+    }
+    let columns = if p.peek_token().token == Token::LParen { parse_columns(p)? } else { vec![] };
+    if take_word(p, "COMMENT") {
+        p.parse_literal_string()?;
+    }
+    let partition_columns = if take_word(p, "PARTITIONED") {
+        expect_word(p, "BY")?;
+        parse_columns(p)?
+    } else {
+        vec![]
+    };
+    let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
+    let query = if take_word(p, "AS") { Some(p.parse_query()?) } else { None };
+    if query.is_none() && columns.is_empty() {
+        return Err(Error::Syntax(format!("CREATE TABLE {name} needs columns or AS SELECT …")));
+    }
+    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like: None, query })
+}
+
+pub(super) fn parse_alter(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    p.next_token();
+    let table = table_name(p)?;
+    if take_word(p, "RENAME") {
+        expect_word(p, "TO")?;
+        return Ok(Statement::Rename { from: table, to: table_name(p)? });
+    }
+    if word(p, 0).as_deref() == Some("DROP") && word(p, 1).as_deref() != Some("COLUMNS") {
+        p.next_token();
+        let if_exists = take_word(p, "IF") && {
+            expect_word(p, "EXISTS")?;
+            true
+        };
+        let mut specs = vec![];
+        loop {
+            expect_word(p, "PARTITION")?;
+            specs.push(parse_spec(p)?);
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        return Ok(Statement::DropPartitions { table, if_exists, specs });
+    }
+    let change = parse_alter_change(p)?;
+    Ok(Statement::Alter { table, change })
+}
+
+pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
+    if take_word(p, "ADD") {
+        expect_word(p, "COLUMNS")?;
+        return Ok(AlterChange::AddColumns(parse_columns(p)?));
+    }
+    if take_word(p, "DROP") {
+        expect_word(p, "COLUMNS")?;
+        let mut names = vec![column_name(p)?];
+        while p.consume_token(&Token::Comma) {
+            names.push(column_name(p)?);
+        }
+        return Ok(AlterChange::DropColumns(names));
+    }
+    if take_word(p, "CHANGE") {
+        take_word(p, "COLUMN");
+        let from = column_name(p)?;
+        if take_word(p, "RENAME") {
+            expect_word(p, "TO")?;
+            return Ok(AlterChange::RenameColumn { from, to: column_name(p)? });
+        }
+        if take_word(p, "COMMENT") {
+            return Ok(AlterChange::CommentColumn { column: from, comment: p.parse_literal_string()? });
+        }
+        // CHANGE COLUMN a b <type> [COMMENT '…']: a rename (when b differs) and a widening.
+        let spec = parse_column(p)?;
+        return Ok(AlterChange::ChangeColumn { column: from, spec });
+    }
+    if take_word(p, "TOUCH") {
+        let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+        return Ok(AlterChange::Touch { partition });
+    }
+    if take_word(p, "SET") {
+        expect_word(p, "LIFECYCLE")?;
+        return Ok(AlterChange::SetLifecycle(lifecycle_days(p)?));
+    }
+    let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+    let enabled = if take_word(p, "ENABLE") {
+        true
+    } else if take_word(p, "DISABLE") {
+        false
+    } else {
+        return Err(Error::not_supported(
+            "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…), ADD COLUMNS (…), \
+             DROP COLUMNS …, CHANGE COLUMN a RENAME TO b, CHANGE COLUMN a b <type>, CHANGE COLUMN a COMMENT '…', \
+             SET LIFECYCLE n, [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE, TOUCH [PARTITION (…)]",
+        ));
+    };
+    expect_word(p, "LIFECYCLE")?;
+    Ok(AlterChange::EnableLifecycle { partition, enabled })
+}
+
+/// `(k='v', …)` or `('id'='…')`.
+pub(super) fn parse_spec(p: &mut Parser) -> Result<PartitionSpec> {
+    p.expect_token(&Token::LParen)?;
+    let spec = p.parse_comma_separated(|p| {
+        let key = match p.next_token().token {
+            Token::Word(w) => w.value.to_lowercase(),
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s.to_lowercase(),
+            other => return p.expected("a partition column", TokenWithSpan::wrap(other)),
+        };
+        p.expect_token(&Token::Eq)?;
+        let value = match p.next_token().token {
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            Token::Number(n, _) => n,
+            other => return p.expected("a partition value", TokenWithSpan::wrap(other)),
+        };
+        Ok((key, value))
+    })?;
+    p.expect_token(&Token::RParen)?;
+    Ok(spec)
+}
+
+/// Zero or more `PARTITION (…)`, separated by spaces (or commas when `commas`).
+pub(super) fn parse_partition_specs(p: &mut Parser, commas: bool) -> Result<Vec<PartitionSpec>> {
+    let mut specs = vec![];
+    while take_word(p, "PARTITION") {
+        specs.push(parse_spec(p)?);
+        if commas {
+            let _ = p.consume_token(&Token::Comma);
+        }
+    }
+    Ok(specs)
+}
