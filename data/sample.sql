@@ -1,4 +1,5 @@
--- A tour of the time machine: `cargo run --release --bin timemachine -- -f data/sample.sql`
+-- A tour of the time machine: `cargo run --release --bin timemachine -- --echo -f data/sample.sql`
+-- (--echo prints each statement, with the comment before it, above its result).
 -- Safe to run again: it starts by dropping the table of the previous run (asked on a terminal;
 -- add --yes to skip the question). The dropped table stays restorable (SHOW HISTORY FOR TABLES).
 DROP TABLE IF EXISTS tour_sales;

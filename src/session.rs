@@ -130,6 +130,9 @@ impl TimeMachineBuilder {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid("give either a session context or a Ballista scheduler, not both"));
             }
+            // The holder of the warehouse reads this machine's files by name, as datafusion-cli
+            // lets its users (`SELECT * FROM 'data.parquet'`); a server's clients never can.
+            (None, None) => new_context(None, &warehouse).await?.enable_url_table(),
             (None, url) => new_context(url.as_deref(), &warehouse).await?,
         };
         let project = Arc::new(Project::open(warehouse, &self.project, self.clock).await?);

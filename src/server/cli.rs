@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use super::{ServeOptions, Server};
+use super::serve::{ServeOptions, Server};
 use crate::TimeMachine;
 use crate::policy::acl::Acl;
 

@@ -216,8 +216,9 @@ fn the_sample_script_tours_the_time_machine_and_runs_twice() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
     let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.sql");
-    let first = ok(&wh, &["-f", sample]);
-    let second = ok(&wh, &["-f", sample]);
+    let first = ok(&wh, &["--echo", "-f", sample]);
+    let second = ok(&wh, &["--echo", "-f", sample]);
+    assert!(first.contains("-- A bad overwrite that loses a day's rows:\nINSERT OVERWRITE"), "echoed:\n{first}");
     // The same tour both times, apart from ObjectIds and times.
     let strip = |s: &str| {
         s.lines().filter(|l| !l.contains("| TABLE") && !l.contains("| PARTITION")).collect::<Vec<_>>().join("\n")
@@ -282,4 +283,44 @@ fn two_users_in_two_processes() {
     assert!(ok("bob", "SETPROJECT").contains("odps.timemachine.retention.days,5"));
     // SHOW GRANTS lists the owner and each user.
     assert_eq!(ok("alice", "SHOW GRANTS"), "User,Grants\nalice,owner\nbob,List ON PROJECT default\n");
+}
+
+#[test]
+fn the_repl_has_meta_commands_and_completes_keywords_and_table_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let input = "create table comp_table (a string);\n\\d\n\\d comp_table\n\\h comp_table\n\\x\n\\?\n\
+                 sel\t 42 as v;\nselect count(*) as n from comp_t\t;\n\\q\n";
+    let out = on_terminal(dir.path(), &format!("--warehouse {}", wh.display()), input);
+    assert!(out.contains("| comp_table | MANAGED_TABLE |"), "\\d lists the tables: {out}");
+    assert!(out.contains("| a  ") || out.contains("| a |"), "\\d t describes the table: {out}");
+    assert!(out.contains("CREATE"), "\\h t shows its history: {out}");
+    assert!(out.contains("unknown command \\x"), "{out}");
+    assert!(out.contains("Meta commands") && out.contains("RESTORE TABLE t TO LSN"), "\\? lists commands: {out}");
+    assert!(out.contains("| 42 |"), "Tab completed a keyword: {out}");
+    assert!(out.contains("| 0 |"), "Tab completed a table name: {out}");
+}
+
+#[test]
+fn echo_prints_each_statement_and_files_are_read_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let out = ok(&wh, &["--echo", "-c", "-- first\nSELECT 1 AS one; SELECT 2 AS two"]);
+    let (one, two) = (out.find("-- first\nSELECT 1 AS one;").unwrap(), out.find("SELECT 2 AS two;").unwrap());
+    assert!(one < out.find("| one |").unwrap() && out.find("| one |").unwrap() < two, "{out}");
+    // Files load without an external table first, as in datafusion-cli.
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "k,v\n1,x\n2,y\n").unwrap();
+    let from = format!("'{}'", csv.display());
+    ok(
+        &wh,
+        &[
+            "-c",
+            &format!("CREATE TABLE f AS SELECT * FROM {from}"),
+            "-c",
+            &format!("INSERT INTO f SELECT * FROM {from}"),
+        ],
+    );
+    assert_eq!(ok(&wh, &["--format", "csv", "-c", "SELECT count(*) AS n FROM f VERSION AS OF 1"]), "n\n2\n");
+    assert_eq!(ok(&wh, &["--format", "csv", "-c", "SELECT count(*) AS n FROM f"]), "n\n4\n");
 }

@@ -322,6 +322,9 @@ async fn statements_time_travel_and_prepared_statements_through_the_server() {
         .await
         .unwrap_err();
     assert!(err.contains(DENIED) && !out.exists(), "{err}");
+    // Files by name (`FROM 'file.csv'`, which the CLI allows the warehouse's holder) are no table.
+    let err = query(&mut c, &format!("SELECT * FROM '{}'", secret.display())).await.unwrap_err();
+    assert!(!err.contains("secret") && err.contains("not found"), "{err}");
     // Errors keep their meaning.
     let err = query(&mut c, "SELECT * FROM nope").await.unwrap_err();
     assert!(err.contains("nope"), "{err}");
