@@ -132,8 +132,8 @@ impl TimeMachineBuilder {
             }
             // The holder of the warehouse reads this machine's files by name, as datafusion-cli
             // lets its users (`SELECT * FROM 'data.parquet'`); a server's clients never can.
-            (None, None) => new_context(None, &warehouse).await?.enable_url_table(),
-            (None, url) => new_context(url.as_deref(), &warehouse).await?,
+            (None, None) => new_context(None, &warehouse, &self.project).await?.enable_url_table(),
+            (None, url) => new_context(url.as_deref(), &warehouse, &self.project).await?,
         };
         let project = Arc::new(Project::open(warehouse, &self.project, self.clock).await?);
         TimeMachine::attach_as(ctx, project, self.user)
@@ -287,10 +287,21 @@ impl TimeMachine {
 
 /// A new DataFusion context for a session on `warehouse`: in process, or on the Ballista
 /// scheduler at `ballista`.
-pub(crate) async fn new_context(ballista: Option<&str>, warehouse: &Warehouse) -> Result<SessionContext> {
+/// In process, the project's tables are the schema named after the project (as MaxCompute calls
+/// a project's tables `project.table`), the default schema of the session.
+pub(crate) async fn new_context(
+    ballista: Option<&str>,
+    warehouse: &Warehouse,
+    project: &str,
+) -> Result<SessionContext> {
     match ballista {
         Some(url) => ballista_context(url, warehouse).await,
-        None => Ok(SessionContext::new_with_config(SessionConfig::new().with_information_schema(true))),
+        None => {
+            let catalog = SessionConfig::new().options().catalog.default_catalog.clone();
+            let config =
+                SessionConfig::new().with_information_schema(true).with_default_catalog_and_schema(catalog, project);
+            Ok(SessionContext::new_with_config(config))
+        }
     }
 }
 

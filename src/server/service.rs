@@ -88,7 +88,7 @@ impl TimeMachineFlightSql {
 
     async fn open_session(&self, user: Option<String>) -> Result<Session, Status> {
         let project = Arc::clone(&self.inner.project);
-        let ctx = crate::session::new_context(self.inner.ballista.as_deref(), project.warehouse())
+        let ctx = crate::session::new_context(self.inner.ballista.as_deref(), project.warehouse(), project.name())
             .await
             .map_err(to_status)?;
         let tm = TimeMachine::attach_for_client(ctx, project, user).map_err(to_status)?;

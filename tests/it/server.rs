@@ -404,10 +404,10 @@ async fn catalog_calls_that_bi_tools_make() {
     assert!(lines(&fetch(&mut c, info).await.unwrap()).contains(&"datafusion".to_string()));
     let info = c.get_db_schemas(CommandGetDbSchemas { catalog: None, db_schema_filter_pattern: None }).await.unwrap();
     let schemas = lines(&fetch(&mut c, info).await.unwrap());
-    assert!(schemas.iter().any(|s| s.ends_with("|public")), "{schemas:?}");
+    assert!(schemas.iter().any(|s| s.ends_with("|default")), "{schemas:?}");
     let request = CommandGetTables {
         catalog: None,
-        db_schema_filter_pattern: Some("public".into()),
+        db_schema_filter_pattern: Some("default".into()),
         table_name_filter_pattern: Some("sal%".into()),
         table_types: vec![],
         include_schema: true,
