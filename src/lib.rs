@@ -26,6 +26,7 @@
 #![warn(missing_docs, unreachable_pub, clippy::clone_on_ref_ptr)]
 
 pub mod catalog;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod clock;
 #[cfg(feature = "ballista")]

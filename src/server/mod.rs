@@ -16,12 +16,14 @@
 //! ```
 
 mod auth;
+#[cfg(feature = "cli")]
 mod cli;
 mod metadata;
 mod serve;
 mod service;
 mod session;
 
+#[cfg(feature = "cli")]
 pub use cli::{ServeArgs, main};
 pub use serve::{ServeOptions, Server};
 pub use service::TimeMachineFlightSql;
