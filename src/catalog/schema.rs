@@ -60,7 +60,7 @@ impl SchemaProvider for ProjectSchema {
             let state = self.project.snapshot().await?;
             match state.live_table(name) {
                 Some(t) => {
-                    state.check_readable(&t.id)?;
+                    state.check_decodable(&t.id, false)?;
                     Some(Arc::clone(&t.current))
                 }
                 None => None,

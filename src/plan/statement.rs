@@ -75,7 +75,9 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             node(Request::Insert(target), Some(query))
         }
         Statement::CreateTable(c) if c.query.is_some() => {
-            let mut source = c.query.clone().expect("checked above");
+            let Some(mut source) = c.query.clone() else {
+                return Err(Error::invalid("internal: CREATE TABLE … AS without its query"));
+            };
             name_by_position(&mut source, true);
             let query = query_plan(state, source).await?;
             let columns: Vec<_> =

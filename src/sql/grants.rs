@@ -27,7 +27,7 @@ pub(super) fn user_name(p: &mut Parser) -> Result<String> {
             if next.span.start != end || matches!(next.token, Token::EOF | Token::SemiColon | Token::Whitespace(_)) {
                 break;
             }
-            let next = p.next_token_no_skip().cloned().expect("peeked");
+            let Some(next) = p.next_token_no_skip().cloned() else { break };
             name.push_str(&next.token.to_string());
             end = next.span.end;
         }

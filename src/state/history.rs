@@ -116,6 +116,16 @@ impl TableHistory {
         self.past.base()
     }
 
+    /// Decodes now what a reader of the current version needs (its file list) and, with `past`,
+    /// every retained version: the error of a checkpoint part that does not decode.
+    pub fn check_decodable(&self, past: bool) -> Result<(), String> {
+        self.current.partitions.try_get()?;
+        if past {
+            self.past.try_decode()?;
+        }
+        Ok(())
+    }
+
     /// True once some of the history read from a checkpoint has been decoded (a statement asked
     /// for it).
     pub fn history_decoded(&self) -> bool {

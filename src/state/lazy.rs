@@ -82,22 +82,38 @@ pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String
     serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
+impl<T: Codec> Lazy<T> {
+    /// The value, decoded now if it was not: an error when the bytes do not decode (they passed
+    /// their checksum, so a build that writes what this one cannot read: a newer version of the
+    /// time machine on the same warehouse, or a bug). Statements call this (through
+    /// `ProjectState::check_decodable`) before they read, so that such a part fails the statement
+    /// that needs it, not the process.
+    pub fn try_get(&self) -> Result<&T, String> {
+        if let Some(value) = self.value.get() {
+            return Ok(value);
+        }
+        let bytes = self.encoded.as_deref().unwrap_or_default();
+        let mut value = T::decode(bytes).map_err(|e| {
+            format!("a checkpoint part does not decode ({e}): was the warehouse written by a newer version?")
+        })?;
+        for change in &self.pending {
+            change(&mut value);
+        }
+        // Another thread may have decoded the same bytes meanwhile: either value is the same.
+        let _ = self.value.set(value);
+        self.value.get().ok_or_else(|| "a decoded checkpoint part was lost".to_string())
+    }
+}
+
 impl<T: Codec> Deref for Lazy<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.value.get_or_init(|| {
-            let bytes = self.encoded.as_deref().unwrap_or_default();
-            let mut value = T::decode(bytes).unwrap_or_else(|e| {
-                // The bytes passed their checksum when the checkpoint was read, so they are what
-                // this build wrote: failing here means the encoder and decoder disagree.
-                panic!("a checkpoint part that passed its checksum does not decode (a bug): {e}")
-            });
-            for change in &self.pending {
-                change(&mut value);
-            }
-            value
-        })
+        match self.try_get() {
+            Ok(value) => value,
+            // Reached only where no statement checked the part first (see `try_get`).
+            Err(e) => panic!("{e}"),
+        }
     }
 }
 
@@ -106,7 +122,10 @@ impl<T: Codec> DerefMut for Lazy<T> {
         let _ = Deref::deref(self);
         self.encoded = None;
         self.pending.clear();
-        self.value.get_mut().expect("decoded just above")
+        match self.value.get_mut() {
+            Some(value) => value,
+            None => unreachable!("Deref::deref decodes or panics"),
+        }
     }
 }
 

@@ -135,11 +135,11 @@ impl Past {
     pub(crate) fn followed_by(&self, entries: &Entries) -> Self {
         let mut out = self.clone();
         let mut rest = entries.clone();
-        if let Some(last) = out.chunks.last()
-            && last.entries.0.len() < CHUNK
+        if out.chunks.last().is_some_and(|last| last.entries.0.len() < CHUNK)
             && !rest.is_empty()
+            && let Some(last) = out.chunks.pop()
         {
-            let mut merged = out.chunks.pop().expect("just seen").entries.0.clone();
+            let mut merged = last.entries.0.clone();
             merged.append(rest);
             rest = merged;
         }
@@ -218,6 +218,17 @@ impl Past {
         out
     }
 
+    /// Decodes the base and every chunk now (on every core): the error of a part that does not
+    /// decode, where a statement can still report it.
+    pub(crate) fn try_decode(&self) -> Result<(), String> {
+        self.base.try_get()?;
+        decode_in_parallel(&self.chunks.iter().collect::<Vec<_>>());
+        for c in &self.chunks {
+            c.entries.try_get()?;
+        }
+        Ok(())
+    }
+
     /// True once some chunk of versions has been decoded.
     pub(crate) fn any_decoded(&self) -> bool {
         self.chunks.iter().any(|c| c.entries.is_decoded())
@@ -237,7 +248,8 @@ fn decode_in_parallel(chunks: &[&Stored]) {
         for _ in 0..workers {
             scope.spawn(|| {
                 while let Some(c) = pending.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let _ = c.entries.0.len();
+                    // A part that does not decode stays encoded: its reader reports the error.
+                    let _ = c.entries.try_get();
                 }
             });
         }

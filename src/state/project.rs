@@ -171,6 +171,15 @@ impl ProjectState {
         }
     }
 
+    /// Fails if the table `id` is unreadable, or if what a reader needs of it (the current file
+    /// list; with `past`, every retained version) does not decode: called before reading, so
+    /// that such a table fails the statement, not the process.
+    pub fn check_decodable(&self, id: &str, past: bool) -> crate::Result<()> {
+        self.check_readable(id)?;
+        let Some(t) = self.tables.get(id) else { return Ok(()) };
+        t.check_decodable(past).map_err(|reason| crate::Error::Unreadable { table: t.current.name.clone(), reason })
+    }
+
     /// Checks that `commit` follows this state, without applying it.
     pub fn check(&self, commit: &Commit) -> Result<(), String> {
         if commit.version != self.version + 1 {

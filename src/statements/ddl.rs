@@ -295,8 +295,9 @@ pub(crate) async fn drop_partitions(
         }
     }
     let present: Vec<Vec<String>> = keys.iter().filter(|k| base.partitions.contains_key(*k)).cloned().collect();
-    if present.len() < keys.len() && !if_exists {
-        let missing = keys.iter().find(|k| !base.partitions.contains_key(*k)).expect("one is missing");
+    if let Some(missing) = keys.iter().find(|k| !base.partitions.contains_key(*k))
+        && !if_exists
+    {
         return Err(Error::not_found(format!(
             "partition {} of table {table} does not exist",
             partition_spec(&base.schema.partition_columns, missing)

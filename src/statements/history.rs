@@ -50,12 +50,12 @@ pub fn resolve<'a>(
             if table_expired(t, cut) {
                 return Err(expired_error(&format!("dropped table {name} ('id'='{id}')"), state));
             }
-            state.check_readable(&t.id)?;
+            state.check_decodable(&t.id, true)?;
             Ok(t)
         }
         None => {
             let t = live_or_dropped_hint(state, name, cut)?;
-            state.check_readable(&t.id)?;
+            state.check_decodable(&t.id, true)?;
             Ok(t)
         }
     }

@@ -10,7 +10,7 @@ use datafusion::arrow::compute::kernels::zip::zip;
 use datafusion::arrow::compute::{cast, filter_record_batch};
 use datafusion::common::config::TableParquetOptions;
 use datafusion::datasource::TableProvider;
-use datafusion::error::Result as DfResult;
+use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
@@ -54,7 +54,9 @@ impl RowChange {
         };
         let value = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
         let value = cast(&value, &datafusion::arrow::datatypes::DataType::Boolean)?;
-        let value = value.as_any().downcast_ref::<BooleanArray>().expect("cast to Boolean");
+        let value = value.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
+            DataFusionError::Internal(format!("the row predicate gave {}, not booleans", value.data_type()))
+        })?;
         // SQL's three-valued logic: NULL does not match.
         Ok(value.iter().map(|v| Some(v == Some(true))).collect())
     }

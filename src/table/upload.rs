@@ -47,11 +47,13 @@ impl Upload {
     }
 
     async fn send_part(&mut self) -> object_store::Result<()> {
-        if self.multipart.is_none() {
-            self.multipart = Some(self.store.put_multipart(&self.path).await?);
-        }
-        let payload = self.take_payload();
-        let part = self.multipart.as_mut().expect("started above").put_part(payload);
+        let multipart = match &mut self.multipart {
+            Some(m) => m,
+            None => self.multipart.insert(self.store.put_multipart(&self.path).await?),
+        };
+        let payload = PutPayload::from_iter(std::mem::take(&mut self.buffer));
+        self.buffered = 0;
+        let part = multipart.put_part(payload);
         self.parts.push(tokio::spawn(part));
         if self.parts.len() >= PARTS_IN_FLIGHT {
             let oldest = self.parts.remove(0);
@@ -73,7 +75,9 @@ impl Upload {
         for part in std::mem::take(&mut self.parts) {
             part.await.map_err(|e| object_store::Error::Generic { store: "upload", source: Box::new(e) })??;
         }
-        self.multipart.as_mut().expect("checked above").complete().await?;
+        if let Some(multipart) = self.multipart.as_mut() {
+            multipart.complete().await?;
+        }
         self.done = true;
         Ok(())
     }

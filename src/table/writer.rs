@@ -239,7 +239,7 @@ impl PartitionWriter {
             types::partition_value(col, v)?;
         }
         let id = {
-            let mut ids = self.ids.lock().expect("ids lock");
+            let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
             let fresh =
                 || if key.is_empty() { self.table_id.clone() } else { uuid::Uuid::new_v4().simple().to_string() };
             ids.entry(key.to_vec()).or_insert_with(fresh).clone()
@@ -291,11 +291,14 @@ impl PartitionWriter {
 
     /// Writes `batch` to the open file of `key`, closing it when it is full.
     async fn append(&mut self, key: Vec<String>, batch: &RecordBatch) -> Result<()> {
-        let file = self.open.get_mut(&key).expect("an open file");
+        let Some(file) = self.open.get_mut(&key) else {
+            return Err(Error::invalid("internal: a partition's file was not opened before writing"));
+        };
         file.writer.write(batch).await?;
         file.rows += batch.num_rows() as u64;
-        if file.rows >= MAX_ROWS_PER_FILE {
-            let file = self.open.remove(&key).expect("present");
+        if file.rows >= MAX_ROWS_PER_FILE
+            && let Some(file) = self.open.remove(&key)
+        {
             self.close(key, file).await?;
         }
         Ok(())

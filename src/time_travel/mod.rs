@@ -120,7 +120,8 @@ impl RelationPlanner for TimeTravelPlanner {
 fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapshot> {
     let state = project.statement_state();
     let table = state.tables.get(id).ok_or_else(|| Error::not_found(format!("no table has id {id}")))?;
-    state.check_readable(id)?;
+    // The current file list now; older versions decode as far as the clause reaches.
+    state.check_decodable(id, false)?;
     let now = project.clock().now();
     // A range that starts before the table existed starts at its creation.
     let lsn_since = |at| if instant_end(at) < table.created { Ok(0) } else { lsn_at(&state, table, at) };
