@@ -1,5 +1,5 @@
 //! Embedded use: a partitioned table on a temporary local warehouse, overwritten and queried,
-//! with every version kept.
+//! with every version kept; the past read in FROM and a bad overwrite undone.
 //!
 //! `cargo run --example embedded`
 
@@ -28,6 +28,11 @@ async fn main() -> Result<()> {
         }
     }
     drop(state);
+
+    // Read the past without restoring it, then undo the bad overwrite (no data copied).
+    tm.sql("SELECT * FROM sales VERSION AS OF 3 WHERE ds = '20200101'").await?.show().await?;
+    tm.execute("RESTORE TABLE sales PARTITION (ds='20200101') TO LSN '0000000000000003'").await?;
+    tm.sql("SELECT item, amount FROM sales WHERE ds = '20200101' ORDER BY item").await?.show().await?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
