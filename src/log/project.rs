@@ -198,10 +198,12 @@ impl Project {
 
     /// [`Project::snapshot`] without catching up (for synchronous planning hooks).
     pub fn statement_state(&self) -> Arc<ProjectState> {
-        self.pinned().unwrap_or_else(|| self.state())
+        self.pinned_state().unwrap_or_else(|| self.state())
     }
 
-    pub(super) fn pinned(&self) -> Option<Arc<ProjectState>> {
+    /// The running statement's snapshot of this project, if it runs inside one (see
+    /// [`Project::with_snapshot`]); None for a plain `ctx.sql`, which resolves through the catalog.
+    pub fn pinned_state(&self) -> Option<Arc<ProjectState>> {
         PINNED.try_with(|p| p.as_ref().filter(|p| p.handle == self.handle).map(|p| Arc::clone(&p.state))).ok().flatten()
     }
 }

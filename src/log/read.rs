@@ -76,7 +76,7 @@ impl Project {
     /// The state the running statement reads: its snapshot (see [`Project::with_snapshot`]), or
     /// else the latest state after catching up with other writers.
     pub async fn snapshot(&self) -> Result<Arc<ProjectState>> {
-        if let Some(state) = self.pinned() {
+        if let Some(state) = self.pinned_state() {
             return Ok(state);
         }
         self.refresh().await?;

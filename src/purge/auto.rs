@@ -67,9 +67,10 @@ pub fn spawn_auto(project: &Arc<Project>) {
         let now = project.clock().now();
         // The sweep (listing `data/` and the log) runs every few commits, and at most every half
         // grace period in this process: what it deletes must be older than the grace period.
-        let by_count = state.version.is_multiple_of(CHECKPOINT_INTERVAL) && project.claim_sweep();
+        let by_count = state.version > 0 && state.version.is_multiple_of(CHECKPOINT_INTERVAL) && project.claim_sweep();
         let interval = sweep_interval(state.grace());
-        let check_time = !by_count && project.claim_sweep_check(interval);
+        // An empty project has nothing to sweep (and a query on it writes nothing).
+        let check_time = state.version > 0 && !by_count && project.claim_sweep_check(interval);
         let grace = chrono::Duration::from_std(state.grace()).unwrap_or_default();
         let due = !expired(&state, now, |_| true).is_empty()
             || project.freed_due(now - grace)

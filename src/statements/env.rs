@@ -38,9 +38,10 @@ impl Env {
     }
 }
 
-/// The current version of the live table `name`.
+/// The current version of the live table `name`, its file list decoded (statements read it: an
+/// INSERT for the partitions it adds to, DDL for what it drops or lists).
 pub(crate) fn live_table(state: &ProjectState, name: &str) -> Result<Arc<TableSnapshot>> {
     let t = state.live_table(name).ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
-    state.check_readable(&t.id)?;
+    state.check_decodable(&t.id, false)?;
     Ok(Arc::clone(&t.current))
 }

@@ -77,6 +77,41 @@ impl TimeTravelPlanner {
     }
 }
 
+impl TimeTravelPlanner {
+    /// The ObjectId of `reference` when it names a live table of this planner's project in the
+    /// statement's snapshot: resolved once, with no provider built for the current version.
+    fn own_table(&self, reference: &TableReference, context: &dyn RelationPlannerContext) -> Option<String> {
+        let state = self.project.pinned_state()?;
+        let catalog = &context.context_provider().options().catalog;
+        let ours = reference.catalog().is_none_or(|c| c == catalog.default_catalog)
+            && reference.schema().is_none_or(|s| s == catalog.default_schema);
+        ours.then(|| state.live_table(reference.table()).map(|t| t.id.clone())).flatten()
+    }
+
+    /// Any other reference, through the catalog: it must resolve to a versioned table with its
+    /// project (a table of another project attached to the same context, say).
+    fn resolve(
+        &self,
+        reference: &TableReference,
+        context: &dyn RelationPlannerContext,
+    ) -> DfResult<(Arc<Project>, String)> {
+        let source =
+            context.context_provider().get_table_source(reference.clone()).map_err(|e| self.missing(reference, e))?;
+        let provider = source_as_provider(&source)?;
+        let Some(table) = provider.downcast_ref::<VersionedTable>() else {
+            return Err(DataFusionError::Plan(format!(
+                "{reference} is not a versioned table: VERSION / TIMESTAMP AS OF and BETWEEN apply to the time machine's tables"
+            )));
+        };
+        let Some(project) = table.project() else {
+            return Err(DataFusionError::Plan(format!(
+                "{reference} travelled without its project: read its versions where it was planned"
+            )));
+        };
+        Ok((Arc::clone(project), table.snapshot().id.clone()))
+    }
+}
+
 impl RelationPlanner for TimeTravelPlanner {
     fn plan_relation(
         &self,
@@ -96,21 +131,12 @@ impl RelationPlanner for TimeTravelPlanner {
             DataFusionError::NotImplemented(_) => e,
             other => DataFusionError::Plan(format!("table {reference} {}: {}", describe(version), other.message())),
         })?;
-        let source =
-            context.context_provider().get_table_source(reference.clone()).map_err(|e| self.missing(&reference, e))?;
-        let provider = source_as_provider(&source)?;
-        let Some(table) = provider.downcast_ref::<VersionedTable>() else {
-            return Err(DataFusionError::Plan(format!(
-                "{reference} is not a versioned table: VERSION / TIMESTAMP AS OF and BETWEEN apply to the time machine's tables"
-            )));
+        let (project, id) = match self.own_table(&reference, context) {
+            Some(id) => (Arc::clone(&self.project), id),
+            None => self.resolve(&reference, context)?,
         };
-        let Some(project) = table.project() else {
-            return Err(DataFusionError::Plan(format!(
-                "{reference} travelled without its project: read its versions where it was planned"
-            )));
-        };
-        let pinned = pin(project, &table.snapshot().id, wanted).map_err(DataFusionError::from)?;
-        let provider = VersionedTable::try_new(Arc::clone(project), Arc::new(pinned))?;
+        let pinned = pin(&project, &id, wanted).map_err(DataFusionError::from)?;
+        let provider = VersionedTable::try_new(project, Arc::new(pinned))?;
         let plan = LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(provider)), None)?.build()?;
         Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(plan, alias.clone()))))
     }

@@ -108,9 +108,13 @@ fn bad_warehouse_and_bad_statement_exit_non_zero() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported warehouse URL"));
 }
 
-/// Runs the CLI on a terminal (a pty made by `script`), typing `input`.
+/// Runs the CLI on a terminal (a pty made by `script`), typing `input` a line at a time, each
+/// once the CLI waits for it (a prompt ending in `>` or `?`): a line editor discards input typed
+/// ahead of it, which under load would leave the REPL waiting forever.
 fn on_terminal(home: &Path, args: &str, input: &str) -> String {
-    use std::io::Write;
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
     let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_timemachine"));
     let mut child = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
@@ -119,17 +123,66 @@ fn on_terminal(home: &Path, args: &str, input: &str) -> String {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("script(1) runs");
-    // One line at a time, as a person types: a line editor discards input typed ahead of it.
+    let output = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let output = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                output.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    // The text shown so far without terminal escapes, and whether it ends waiting for input.
+    let waiting = |from: usize| {
+        let bytes = output.lock().unwrap().clone();
+        let text = String::from_utf8_lossy(&bytes[from.min(bytes.len())..]).to_string();
+        let mut plain = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                // CSI: ESC [ params final-byte.
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if c.is_ascii_alphabetic() || c == '~' {
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            plain.push(c);
+        }
+        let trimmed = plain.trim_end();
+        trimmed.ends_with('>') || trimmed.ends_with('?')
+    };
     let mut stdin = child.stdin.take().unwrap();
+    let mut seen = 0;
     for line in input.split_inclusive('\n') {
-        std::thread::sleep(std::time::Duration::from_millis(400));
+        let started = Instant::now();
+        loop {
+            if waiting(seen) || started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         stdin.write_all(line.as_bytes()).unwrap();
         stdin.flush().unwrap();
+        // What the line's echo and its result print comes after this point.
+        seen = output.lock().unwrap().len();
     }
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(400));
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).to_string()
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let bytes = output.lock().unwrap().clone();
+    String::from_utf8_lossy(&bytes).to_string()
 }
 
 #[test]

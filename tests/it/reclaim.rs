@@ -163,3 +163,14 @@ async fn a_dropped_table_loses_its_files_within_retention_and_grace_however_rare
     assert_eq!(data_files(&store, &other).await, Vec::<Path>::new(), "deleted by the purges that reads started");
     ObjectStoreExt::head(&store.inner, &Path::from("default/_swept")).await.expect("a full purge left its marker");
 }
+
+#[tokio::test]
+async fn a_query_on_an_empty_project_writes_nothing() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let store = Arc::new(Stamped { inner: InMemory::new(), clock: Arc::clone(&clock), written: Mutex::default() });
+    statement(&store, &clock, "SELECT 1").await;
+    clock.advance(chrono::Duration::hours(100));
+    statement(&store, &clock, "SELECT 2").await;
+    let written: Vec<Path> = store.inner.list(None).map_ok(|m| m.location).try_collect().await.unwrap();
+    assert_eq!(written, Vec::<Path>::new());
+}
