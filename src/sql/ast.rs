@@ -75,6 +75,8 @@ pub enum Statement {
     },
     /// Every RESTORE form.
     Restore(Restore),
+    /// `CLONE TABLE src [PARTITION (…), …] TO dst [IF EXISTS {OVERWRITE|IGNORE}]`.
+    Clone(CloneTable),
     /// `SETPROJECT [key=value]`.
     SetProject {
         /// `(key, value)`, or None to list the properties.
@@ -247,6 +249,28 @@ pub struct Restore {
     pub lsn: Option<String>,
     /// `AS u`.
     pub target: Option<String>,
+}
+
+/// `CLONE TABLE …`: dst gets src's current files (no data copied).
+#[derive(Debug, Clone)]
+pub struct CloneTable {
+    /// Source table.
+    pub source: String,
+    /// `PARTITION (…)` specs of the source (all partitions when none).
+    pub specs: Vec<PartitionSpec>,
+    /// Destination table.
+    pub target: String,
+    /// `IF EXISTS OVERWRITE|IGNORE`: what to do when dst exists (None: an error).
+    pub if_exists: Option<OnExisting>,
+}
+
+/// What CLONE TABLE does with an existing destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Replace the destination's content (the cloned partitions of a partitioned table).
+    Overwrite,
+    /// Keep what exists (partitions of the destination are skipped, new ones added).
+    Ignore,
 }
 
 /// What a GRANT is on.

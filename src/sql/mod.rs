@@ -14,7 +14,10 @@ mod type_names;
 mod version_clauses;
 mod words;
 
-pub use ast::{AlterChange, ColumnSpec, CreateTable, GrantObject, Insert, PartitionSpec, Restore, Secret, Statement};
+pub use ast::{
+    AlterChange, CloneTable, ColumnSpec, CreateTable, GrantObject, Insert, OnExisting, PartitionSpec, Restore, Secret,
+    Statement,
+};
 pub use dialect::MaxComputeDialect;
 pub use parser::parse;
 pub use script::split_statements;

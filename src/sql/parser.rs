@@ -9,7 +9,7 @@ use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr as AstExpr, Tab
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use super::ast::{Insert, Restore, Statement};
+use super::ast::{CloneTable, Insert, OnExisting, Restore, Statement};
 use super::ddl::{parse_alter, parse_create_table, parse_partition_specs, parse_spec, table_name};
 use super::dialect::MaxComputeDialect;
 use super::grants::{identified_by, parse_grant, user_name};
@@ -117,6 +117,7 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         }
         ("SHOW", "HISTORY") => parse_show_history(p),
         ("RESTORE", _) => parse_restore(p).map(Statement::Restore),
+        ("CLONE", "TABLE") => parse_clone(p).map(Statement::Clone),
         ("SETPROJECT", _) => parse_setproject(p),
         ("PURGE", _) => {
             p.next_token();
@@ -225,6 +226,28 @@ fn parse_restore(p: &mut Parser) -> Result<Restore> {
     };
     let target = if take_word(p, "AS") { Some(table_name(p)?) } else { None };
     Ok(Restore { table, id, specs, lsn, target })
+}
+
+fn parse_clone(p: &mut Parser) -> Result<CloneTable> {
+    p.next_token();
+    p.next_token();
+    let source = table_name(p)?;
+    let specs = parse_partition_specs(p, true)?;
+    expect_word(p, "TO")?;
+    let target = table_name(p)?;
+    let if_exists = if take_word(p, "IF") {
+        expect_word(p, "EXISTS")?;
+        if take_word(p, "OVERWRITE") {
+            Some(OnExisting::Overwrite)
+        } else if take_word(p, "IGNORE") {
+            Some(OnExisting::Ignore)
+        } else {
+            return Err(Error::Syntax("expected OVERWRITE or IGNORE after CLONE TABLE … IF EXISTS".into()));
+        }
+    } else {
+        None
+    };
+    Ok(CloneTable { source, specs, target, if_exists })
 }
 
 fn parse_setproject(p: &mut Parser) -> Result<Statement> {

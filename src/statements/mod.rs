@@ -3,6 +3,7 @@
 //! their rows as a stream).
 
 mod alter;
+mod clone;
 pub(crate) mod ddl;
 mod describe;
 pub(crate) mod dml;
@@ -78,6 +79,7 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         Statement::ShowHistoryTables => show::show_tables(env).await,
         Statement::ShowHistory { table, id, specs } => show::show_table(env, table, id.as_deref(), specs).await,
         Statement::Restore(r) => restore::restore(env, text, r).await,
+        Statement::Clone(c) => clone::clone_table(env, text, c).await,
         Statement::SetProject { property } => properties::setproject(env, text, property.clone()).await,
         Statement::Purge { table } => purge::purge_table(env, text, table).await,
         Statement::User { name, add, password } => grants::user(env, text, name, *add, password.as_ref()).await,
