@@ -177,6 +177,12 @@ async fn restore_as_new_table() {
 }
 
 #[tokio::test]
+async fn clone_table() {
+    assert!(crash_at_every_step("CLONE TABLE t TO t4").await > 1);
+    assert!(crash_at_every_step("CLONE TABLE r TO r5").await > 1);
+}
+
+#[tokio::test]
 async fn merge() {
     let sql = "MERGE INTO r USING src ON r.v = src.v WHEN MATCHED THEN UPDATE SET v = r.v * 10 \
                WHEN NOT MATCHED THEN INSERT VALUES (src.v)";
