@@ -29,6 +29,7 @@ const KEYWORDS: &[&str] = &[
     "BY",
     "CASE",
     "CAST",
+    "CLONE",
     "COLUMNS",
     "COUNT",
     "CREATE",
