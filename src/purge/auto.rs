@@ -59,7 +59,8 @@ async fn sweep_overdue(project: &Project, interval: Duration) -> bool {
 /// lately forget expired versions of the tables they write themselves, so continuous writes at
 /// retention 0 need no purge commit per statement.
 pub fn spawn_auto(project: &Arc<Project>) {
-    if project.purge_running() {
+    // An empty project has nothing to purge or sweep (and a query on it writes nothing).
+    if project.purge_running() || project.state().version == 0 {
         return;
     }
     let (due, by_count, check_time, interval) = {
@@ -67,10 +68,9 @@ pub fn spawn_auto(project: &Arc<Project>) {
         let now = project.clock().now();
         // The sweep (listing `data/` and the log) runs every few commits, and at most every half
         // grace period in this process: what it deletes must be older than the grace period.
-        let by_count = state.version > 0 && state.version.is_multiple_of(CHECKPOINT_INTERVAL) && project.claim_sweep();
+        let by_count = state.version.is_multiple_of(CHECKPOINT_INTERVAL) && project.claim_sweep();
         let interval = sweep_interval(state.grace());
-        // An empty project has nothing to sweep (and a query on it writes nothing).
-        let check_time = state.version > 0 && !by_count && project.claim_sweep_check(interval);
+        let check_time = !by_count && project.claim_sweep_check(interval);
         let grace = chrono::Duration::from_std(state.grace()).unwrap_or_default();
         let due = !expired(&state, now, |_| true).is_empty()
             || project.freed_due(now - grace)

@@ -5,23 +5,16 @@
 use super::ddl::spec_values;
 use super::env::{Env, live_table};
 use super::grants::{creator_grant, require_on};
+use super::restore::{new_id, row};
 use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::policy::acl::Permission;
 use crate::sql::{CloneTable, OnExisting};
 use crate::state::model::{
-    Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
+    Action, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
 };
 use crate::state::{ProjectState, TableSnapshot};
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn row(object_type: ObjectType, id: &str, name: &str, operation: Operation) -> HistoryRow {
-    HistoryRow { object_type, object_id: id.to_string(), object_name: name.to_string(), operation }
-}
 
 /// Runs `CLONE TABLE src [PARTITION (…), …] TO dst [IF EXISTS {OVERWRITE|IGNORE}]`.
 pub(crate) async fn clone_table(env: &Env, text: &str, c: &CloneTable) -> Result<StatementResult> {

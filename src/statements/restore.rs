@@ -21,11 +21,13 @@ use crate::state::model::{
 };
 use crate::state::{ProjectState, TableHistory, TableSnapshot};
 
-fn new_id() -> String {
+/// A fresh ObjectId (tables and partitions).
+pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn row(object_type: ObjectType, id: &str, name: &str, operation: Operation) -> HistoryRow {
+/// One SHOW HISTORY row of a version.
+pub(super) fn row(object_type: ObjectType, id: &str, name: &str, operation: Operation) -> HistoryRow {
     HistoryRow { object_type, object_id: id.to_string(), object_name: name.to_string(), operation }
 }
 
