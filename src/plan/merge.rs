@@ -133,7 +133,7 @@ pub(super) async fn plan_merge(
     let mut targets: Vec<ColumnDef> = all.into_iter().cloned().collect();
     targets.push(ColumnDef::new(FILE_COLUMN, "string"));
     targets.push(ColumnDef::new("__tm_act", "int"));
-    let plan = super::query::cast_to(plan, table, &targets)?;
+    let plan = super::query::cast_to(plan, table, &targets, targets.len())?;
     Ok((MergeTarget { base }, plan))
 }
 

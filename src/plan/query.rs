@@ -1,6 +1,7 @@
 //! Planning the queries that statements carry: the query an INSERT or
 //! CREATE TABLE … AS writes (named by position, cast to the target's columns).
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -41,8 +42,10 @@ pub(super) fn name_by_position(query: &mut Query, keep_columns: bool) {
     }
 }
 
-/// Casts the query's columns, by position, to the target columns.
-pub(super) fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef]) -> Result<LogicalPlan> {
+/// Casts the query's columns, by position, to the target columns. Targets from `text_from` on
+/// are dynamic partition columns: a text value stays text, so that the writer checks it as it
+/// checks a static value (an error naming the column and its type, not a bare cast error).
+pub(super) fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef], text_from: usize) -> Result<LogicalPlan> {
     let got = plan.schema().fields().len();
     if got != targets.len() {
         let want: Vec<String> = targets.iter().map(|c| format!("{} {}", c.name, c.data_type.to_uppercase())).collect();
@@ -56,8 +59,16 @@ pub(super) fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef]) -> 
         .schema()
         .columns()
         .into_iter()
+        .zip(plan.schema().fields())
         .zip(targets)
-        .map(|(c, t)| Ok(cast(Expr::Column(c), types::arrow_type(&t.data_type)?).alias(&t.name)))
+        .enumerate()
+        .map(|(i, ((c, field), t))| {
+            let text = matches!(field.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+            if i >= text_from && text {
+                return Ok(Expr::Column(c).alias(&t.name));
+            }
+            Ok(cast(Expr::Column(c), types::arrow_type(&t.data_type)?).alias(&t.name))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }

@@ -71,7 +71,7 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             let mut source = ins.source;
             name_by_position(&mut source, false);
             let query = query_plan(state, source).await?;
-            let query = cast_to(query, &ins.table, &target.columns)?;
+            let query = cast_to(query, &ins.table, &target.columns, target.base.schema.columns.len())?;
             node(Request::Insert(target), Some(query))
         }
         Statement::CreateTable(c) if c.query.is_some() => {
@@ -84,7 +84,7 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
                 query.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
             match ddl::prepare_create_as(env, &c, &columns).await? {
                 Some(target) => {
-                    let query = cast_to(query, &c.name, &target.schema.columns)?;
+                    let query = cast_to(query, &c.name, &target.schema.columns, target.schema.columns.len())?;
                     node(Request::CreateAs(target), Some(query))
                 }
                 // IF NOT EXISTS and it exists: nothing to write.

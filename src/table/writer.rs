@@ -195,6 +195,12 @@ impl PartitionWriter {
         for (j, _) in dynamic.iter().enumerate() {
             strings.push(cast(batch.column(n_data + j), &DataType::Utf8)?);
         }
+        // Values of typed partition columns are stored in canonical form (text `007` and BIGINT
+        // 7 are one partition, `7`); each distinct value is checked once.
+        let typed: Vec<bool> = (0..self.static_values.len())
+            .map(|i| Ok(types::arrow_type(&self.schema.partition_columns[i].data_type)? != DataType::Utf8))
+            .collect::<Result<_>>()?;
+        let mut canonical: HashMap<(usize, &str), String> = HashMap::new();
         let mut groups: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
         for row in 0..batch.num_rows() {
             let mut key = Vec::with_capacity(self.static_values.len());
@@ -211,7 +217,19 @@ impl PartitionWriter {
                                 "partition column {column} is NULL in a row; every row needs a value"
                             )));
                         }
-                        key.push(arr.value(row).to_string());
+                        let value = arr.value(row);
+                        if !typed[i] {
+                            key.push(value.to_string());
+                            continue;
+                        }
+                        let column = &self.schema.partition_columns[i];
+                        let value = match canonical.entry((i, value)) {
+                            std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                e.insert(types::partition_value(column, value)?).clone()
+                            }
+                        };
+                        key.push(value);
                     }
                 }
             }
