@@ -44,6 +44,7 @@ pub mod state;
 pub mod statements;
 pub mod table;
 pub mod time_travel;
+pub mod type_syntax;
 pub mod types;
 mod warehouse;
 

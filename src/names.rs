@@ -1,5 +1,4 @@
-//! Validation of user-supplied names and partition values, and the arguments of a decimal type
-//! name.
+//! Validation of user-supplied names and partition values.
 //!
 //! Table and partition names never reach object paths (files are named by ObjectIds and UUIDs),
 //! but they are still checked so that every name is an ordinary identifier and every partition
@@ -42,15 +41,6 @@ pub fn validate_partition_value(column: &str, value: &str) -> Result<()> {
         return bad(&format!("character {c:?} is not allowed"));
     }
     Ok(())
-}
-
-/// The precision and scale of `(p, s)` or `(p)` after `decimal` in a type name.
-pub(crate) fn decimal_args(args: &str) -> Option<(u8, u8)> {
-    let inner = args.strip_prefix('(')?.strip_suffix(')')?;
-    let mut parts = inner.split(',');
-    let p = parts.next()?.parse().ok()?;
-    let s = parts.next().map_or(Some(0), |s| s.parse().ok())?;
-    parts.next().is_none().then_some((p, s))
 }
 
 #[cfg(test)]

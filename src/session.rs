@@ -202,6 +202,9 @@ impl TimeMachine {
         // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
         let now = datafusion::functions::datetime::now(ctx.state_ref().read().config().options());
         ctx.register_udf(now.as_ref().clone().with_aliases(["getdate"]));
+        // MaxCompute's array constructor (`ARRAY(1, 2, 3)`); DataFusion knows it as make_array.
+        let make_array = datafusion::functions_nested::make_array::make_array_udf();
+        ctx.register_udf(make_array.as_ref().clone().with_aliases(["array"]));
         ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
         let session_tables = Arc::clone(schema.session_tables());

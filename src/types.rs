@@ -2,37 +2,82 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 use datafusion::common::ScalarValue;
 
 use crate::error::{Error, Result};
-use crate::names::{decimal_args, validate_partition_value};
+use crate::names::{validate_identifier, validate_partition_value};
 use crate::state::model::{ColumnDef, TableSchema};
+use crate::type_syntax::TypeExpr;
 
 /// The Arrow type of a stored MaxCompute type name.
 pub fn arrow_type(name: &str) -> Result<DataType> {
-    Ok(match name {
-        "string" => DataType::Utf8,
-        "bigint" => DataType::Int64,
-        "int" => DataType::Int32,
-        "smallint" => DataType::Int16,
-        "tinyint" => DataType::Int8,
-        "double" => DataType::Float64,
-        "float" => DataType::Float32,
-        "boolean" => DataType::Boolean,
-        "datetime" => DataType::Timestamp(TimeUnit::Millisecond, None),
-        "timestamp" => DataType::Timestamp(TimeUnit::Nanosecond, None),
-        "date" => DataType::Date32,
-        "binary" => DataType::Binary,
-        other => {
-            let (p, s) = other
-                .strip_prefix("decimal")
-                .and_then(decimal_args)
-                .ok_or_else(|| Error::invalid(format!("unknown stored column type {other:?}")))?;
-            DataType::Decimal128(p, s as i8)
+    arrow_type_of(&TypeExpr::parse(name)?)
+}
+
+fn arrow_type_of(t: &TypeExpr) -> Result<DataType> {
+    let (name, args) = match t {
+        TypeExpr::Array(item) => {
+            return Ok(DataType::List(Arc::new(Field::new_list_field(arrow_type_of(item)?, true))));
         }
+        TypeExpr::Map(k, v) => {
+            let entries = Fields::from(vec![
+                Field::new("key", arrow_type_of(k)?, false),
+                Field::new("value", arrow_type_of(v)?, true),
+            ]);
+            return Ok(DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false));
+        }
+        TypeExpr::Struct(fields) => {
+            let fields =
+                fields.iter().map(|(n, t)| Ok(Field::new(n, arrow_type_of(t)?, true))).collect::<Result<Vec<_>>>()?;
+            return Ok(DataType::Struct(fields.into()));
+        }
+        TypeExpr::Simple { name, args } => (name.as_str(), args.as_slice()),
+    };
+    Ok(match (name, args) {
+        // JSON is text that keeps its type name; VARCHAR(n) and CHAR(n) are text whose length
+        // the writer checks.
+        ("string" | "json", []) | ("varchar" | "char", [_]) => DataType::Utf8,
+        ("bigint", []) => DataType::Int64,
+        ("int", []) => DataType::Int32,
+        ("smallint", []) => DataType::Int16,
+        ("tinyint", []) => DataType::Int8,
+        ("double", []) => DataType::Float64,
+        ("float", []) => DataType::Float32,
+        ("boolean", []) => DataType::Boolean,
+        ("datetime", []) => DataType::Timestamp(TimeUnit::Millisecond, None),
+        ("timestamp" | "timestamp_ntz", []) => DataType::Timestamp(TimeUnit::Nanosecond, None),
+        ("date", []) => DataType::Date32,
+        ("binary", []) => DataType::Binary,
+        ("decimal", [p, s]) if (1..=38).contains(p) && s <= p => DataType::Decimal128(*p as u8, *s as i8),
+        _ => return Err(Error::invalid(format!("unknown stored column type {t}"))),
     })
+}
+
+/// The longest text a column of this stored type holds, in characters (VARCHAR(n), CHAR(n)).
+pub fn max_length(name: &str) -> Option<usize> {
+    match TypeExpr::parse(name).ok()? {
+        TypeExpr::Simple { name, args } if matches!(name.as_str(), "varchar" | "char") => {
+            args.first().map(|n| *n as usize)
+        }
+        _ => None,
+    }
+}
+
+/// Refuses a text longer than a VARCHAR(n) or CHAR(n) column holds: an error, never a silent
+/// truncation.
+pub fn check_length(column: &ColumnDef, value: &str) -> Result<()> {
+    match max_length(&column.data_type) {
+        Some(max) if value.chars().count() > max => Err(Error::invalid(format!(
+            "value {:?} is too long for column {} of type {}: {} characters, at most {max}",
+            value.chars().take(32).collect::<String>(),
+            column.name,
+            column.data_type.to_uppercase(),
+            value.chars().count()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The MaxCompute type for an Arrow type (for CREATE TABLE … AS SELECT).
@@ -51,6 +96,25 @@ pub fn from_arrow(dt: &DataType) -> Result<String> {
         DataType::Timestamp(_, _) => "timestamp".into(),
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "binary".into(),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) => {
+            format!("array<{}>", from_arrow(f.data_type())?)
+        }
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => {
+                format!("map<{},{}>", from_arrow(kv[0].data_type())?, from_arrow(kv[1].data_type())?)
+            }
+            other => return Err(Error::invalid(format!("internal: map entries of type {other}"))),
+        },
+        DataType::Struct(fields) if !fields.is_empty() => {
+            let fields = fields
+                .iter()
+                .map(|f| {
+                    validate_identifier("STRUCT field", f.name())?;
+                    Ok(format!("{}:{}", f.name(), from_arrow(f.data_type())?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            format!("struct<{}>", fields.join(","))
+        }
         other => {
             return Err(Error::not_supported(format!("a column of Arrow type {other} in a stored table")));
         }
@@ -82,6 +146,10 @@ pub fn data_schema(schema: &TableSchema) -> Result<SchemaRef> {
 pub fn is_safe_widening(from: &str, to: &str) -> Result<bool> {
     use DataType::*;
     let (f, t) = (arrow_type(from)?, arrow_type(to)?);
+    // A length limit only grows: old values were never checked against a shorter one.
+    if let Some(to_max) = max_length(to) {
+        return Ok(f == t && max_length(from).is_some_and(|from_max| from_max <= to_max));
+    }
     let rank = |d: &DataType| match d {
         Int8 => Some(1),
         Int16 => Some(2),
@@ -124,6 +192,7 @@ pub fn partition_fields(schema: &TableSchema) -> Result<Vec<Field>> {
 /// ```
 pub fn partition_value(column: &ColumnDef, value: &str) -> Result<String> {
     validate_partition_value(&column.name, value)?;
+    check_length(column, value)?;
     let t = arrow_type(&column.data_type)?;
     if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
         return Ok(value.to_string());
@@ -152,5 +221,16 @@ mod tests {
     fn normalizes_and_maps() {
         assert_eq!(arrow_type("decimal(10,2)").unwrap(), DataType::Decimal128(10, 2));
         assert_eq!(from_arrow(&DataType::Utf8View).unwrap(), "string");
+        for stored in ["array<bigint>", "map<string,array<int>>", "struct<x:bigint,y:struct<z:date>>", "decimal(10,2)"]
+        {
+            assert_eq!(from_arrow(&arrow_type(stored).unwrap()).unwrap(), stored);
+        }
+        assert_eq!(arrow_type("varchar(3)").unwrap(), DataType::Utf8);
+        assert_eq!(max_length("char(3)"), Some(3));
+        assert!(arrow_type("decimal(99,2)").is_err());
+        assert!(is_safe_widening("varchar(3)", "varchar(5)").unwrap());
+        assert!(is_safe_widening("varchar(3)", "string").unwrap());
+        assert!(!is_safe_widening("string", "varchar(5)").unwrap());
+        assert!(!is_safe_widening("varchar(5)", "char(3)").unwrap());
     }
 }

@@ -2,8 +2,10 @@
 //! CREATE TABLE … AS writes (named by position, cast to the target's columns).
 
 use datafusion::arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast};
+use datafusion::functions::core::expr_fn::{get_field, named_struct};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, cast, lit, when};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{self, Ident, Query, SelectItem, SetExpr};
 
@@ -67,8 +69,26 @@ pub(super) fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef], tex
             if i >= text_from && text {
                 return Ok(Expr::Column(c).alias(&t.name));
             }
-            Ok(cast(Expr::Column(c), types::arrow_type(&t.data_type)?).alias(&t.name))
+            let to = types::arrow_type(&t.data_type)?;
+            Ok(cast(by_position(Expr::Column(c), field.data_type(), &to), to).alias(&t.name))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
+}
+
+/// A struct whose field names differ from the target's (`struct(1, 'a')` names them c0, c1) goes
+/// in by position, as values go into a table: DataFusion casts structs by field name only.
+fn by_position(expr: Expr, from: &DataType, to: &DataType) -> Expr {
+    let (DataType::Struct(from), DataType::Struct(to)) = (from, to) else { return expr };
+    if from.len() != to.len() || from.iter().zip(to.iter()).all(|(a, b)| a.name() == b.name()) {
+        return expr;
+    }
+    let mut args = Vec::with_capacity(2 * to.len());
+    for (a, b) in from.iter().zip(to.iter()) {
+        args.push(lit(b.name().as_str()));
+        args.push(by_position(get_field(expr.clone(), a.name().as_str()), a.data_type(), b.data_type()));
+    }
+    // A NULL struct stays NULL (named_struct would make a struct of NULL fields).
+    let rebuilt = named_struct(args);
+    when(expr.clone().is_null(), lit(ScalarValue::Null)).otherwise(rebuilt.clone()).unwrap_or(rebuilt)
 }

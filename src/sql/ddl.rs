@@ -27,10 +27,43 @@ pub(super) fn table_name(p: &mut Parser) -> Result<String> {
 /// `name TYPE [COMMENT '…']`.
 pub(super) fn parse_column(p: &mut Parser) -> Result<ColumnSpec> {
     let name = p.parse_identifier()?.value.to_lowercase();
-    let data_type = p.parse_data_type()?.to_string();
+    let data_type = type_text(p)?;
     let comment = if take_word(p, "COMMENT") { p.parse_literal_string()? } else { String::new() };
     validate_identifier("column", &name)?;
     Ok(ColumnSpec { name, data_type: normalize_type(&data_type)?, comment })
+}
+
+/// The text of a column type: the tokens up to a `,` or `)` outside its angle brackets and
+/// parentheses, or COMMENT (`ARRAY<STRUCT<x:INT>>` tokenizes with `>>` as one shift token).
+fn type_text(p: &mut Parser) -> Result<String> {
+    let mut open = Vec::new();
+    let mut text = String::new();
+    loop {
+        let token = p.peek_token().token;
+        match &token {
+            Token::EOF | Token::SemiColon => break,
+            Token::Comma if open.is_empty() => break,
+            Token::RParen if open.last() != Some(&'(') => break,
+            Token::Word(w) if open.is_empty() && w.value.eq_ignore_ascii_case("COMMENT") => break,
+            Token::Lt => open.push('<'),
+            Token::LParen => open.push('('),
+            Token::Gt | Token::RParen => drop(open.pop()),
+            Token::ShiftRight => open.truncate(open.len().saturating_sub(2)),
+            _ => {}
+        }
+        p.next_token();
+        let piece = token.to_string();
+        // Words stay apart (`DOUBLE PRECISION`); symbols join (`ARRAY<INT>`).
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '`');
+        if word(text.chars().last()) && word(piece.chars().next()) {
+            text.push(' ');
+        }
+        text.push_str(&piece);
+    }
+    if text.is_empty() {
+        return Err(Error::Syntax(format!("expected a column type, found {}", p.peek_token().token)));
+    }
+    Ok(text)
 }
 
 pub(super) fn parse_columns(p: &mut Parser) -> Result<Vec<ColumnSpec>> {

@@ -161,7 +161,8 @@ fn change_column(cur: &TableSnapshot, column: &str, spec: &ColumnSpec) -> Result
     if !types::is_safe_widening(&col.data_type, &spec.data_type)? {
         return Err(Error::not_supported(format!(
             "changing column {column} of table {} from {} to {}: only widenings that keep every value \
-             (TINYINT→SMALLINT→INT→BIGINT, FLOAT→DOUBLE, integers→DOUBLE, DECIMAL(p,s)→wider DECIMAL)",
+             (TINYINT→SMALLINT→INT→BIGINT, FLOAT→DOUBLE, integers→DOUBLE, DECIMAL(p,s)→wider DECIMAL, \
+             VARCHAR(n)→longer VARCHAR or STRING)",
             cur.name,
             col.data_type.to_uppercase(),
             spec.data_type.to_uppercase()

@@ -74,6 +74,16 @@ fn check_columns(columns: &[ColumnDef], partition_columns: &[ColumnDef]) -> Resu
     if columns.is_empty() {
         return Err(Error::invalid("a table needs at least one data column"));
     }
+    for c in partition_columns {
+        let t = types::arrow_type(&c.data_type)?;
+        if t.is_nested() || matches!(t, DataType::Binary) || c.data_type == "json" {
+            return Err(Error::invalid(format!(
+                "partition column {} cannot be of type {}: use a text, integer or date type",
+                c.name,
+                c.data_type.to_uppercase()
+            )));
+        }
+    }
     Ok(())
 }
 

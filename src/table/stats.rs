@@ -52,7 +52,8 @@ pub(crate) fn collect(meta: &ParquetMetaData, schema: &Schema) -> BTreeMap<Strin
     let groups = meta.row_groups();
     let parquet_schema = meta.file_metadata().schema_descr();
     let mut out = BTreeMap::new();
-    for field in schema.fields() {
+    // Nested columns have statistics per leaf only: they get none (see `file_statistics`).
+    for field in schema.fields().iter().filter(|f| !f.data_type().is_nested()) {
         let Ok(conv) = StatisticsConverter::try_new(field.name(), schema, parquet_schema) else { continue };
         let Ok(nulls) = conv.row_group_null_counts(groups.iter()) else { continue };
         if nulls.null_count() > 0 {
@@ -77,7 +78,7 @@ pub(crate) fn file_statistics(file: &DataFile, columns: &[ColumnDef], types: &[D
         .iter()
         .zip(types)
         .map(|(c, dt)| {
-            if file.stats.is_empty() {
+            if file.stats.is_empty() || dt.is_nested() {
                 return ColumnStatistics::new_unknown();
             }
             let Some(s) = file.stats.get(c.file_name()) else {

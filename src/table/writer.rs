@@ -185,6 +185,7 @@ impl PartitionWriter {
         }
         let n_data = self.file_schema.fields().len();
         let data = RecordBatch::try_new(Arc::clone(&self.file_schema), batch.columns()[..n_data].to_vec())?;
+        check_lengths(&self.schema, &data)?;
         let dynamic: Vec<usize> = (0..self.static_values.len()).filter(|i| self.static_values[*i].is_none()).collect();
         if dynamic.is_empty() {
             let key: Vec<String> = self.static_values.iter().flatten().cloned().collect();
@@ -387,6 +388,19 @@ impl PartitionWriter {
         let closed = self.out.partitions.values().flatten().map(|f| self.project.path(&f.path)).collect();
         (open, closed)
     }
+}
+
+/// Refuses a batch with a text longer than its VARCHAR(n) or CHAR(n) column holds.
+fn check_lengths(schema: &TableSchema, data: &RecordBatch) -> Result<()> {
+    for (i, column) in schema.columns.iter().enumerate() {
+        let Some(max) = types::max_length(&column.data_type) else { continue };
+        let Some(text) = data.column(i).as_string_opt::<i32>() else { continue };
+        // Bytes bound characters from above: only longer texts need counting.
+        if let Some(long) = text.iter().flatten().find(|v| v.len() > max && v.chars().count() > max) {
+            types::check_length(column, long)?;
+        }
+    }
+    Ok(())
 }
 
 async fn cleanup(

@@ -71,6 +71,8 @@ async fn tables_travel_pinned_through_the_codec_for_every_shape() {
             "CREATE TABLE plain (v BIGINT)",
             "INSERT INTO plain VALUES (10), (20)",
             "INSERT OVERWRITE TABLE plain VALUES (30)",
+            "CREATE TABLE nested (a ARRAY<BIGINT>, m MAP<STRING, STRUCT<x:INT>>, v VARCHAR(4), j JSON)",
+            "INSERT INTO nested SELECT [1, 2], MAP {'k': named_struct('x', 3)}, 'abcd', '{}'",
         ],
     )
     .await;
@@ -83,6 +85,7 @@ async fn tables_travel_pinned_through_the_codec_for_every_shape() {
         "SELECT count(*) FROM empty",
         "SELECT v FROM plain VERSION AS OF 2 ORDER BY v",
         "SELECT v FROM plain",
+        "SELECT a, m, m['k']['x'], v, j FROM nested",
     ] {
         let plan = tm.sql(q).await.unwrap().into_optimized_plan().unwrap();
         let bytes = logical_plan_to_bytes_with_extension_codec(&plan, &codec).unwrap();
