@@ -81,6 +81,7 @@ const KEYWORDS: &[&str] = &[
     "SET",
     "SETPROJECT",
     "SHOW",
+    "SMALLFILES",
     "SYSTEM_TIME",
     "TABLE",
     "TABLES",

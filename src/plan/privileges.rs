@@ -42,6 +42,9 @@ pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
             on(Permission::Alter, table, format!("drop partitions of table {table}"))
         }
         Statement::Alter { table, .. } => on(Permission::Alter, table, format!("alter table {table}")),
+        Statement::MergeSmallFiles { table, .. } => {
+            on(Permission::Alter, table, format!("merge the small files of table {table}"))
+        }
         Statement::Describe { table, .. } => on(Permission::Describe, table, format!("describe table {table}")),
         Statement::ListPartitions { table } => {
             on(Permission::Describe, table, format!("list the partitions of table {table}"))

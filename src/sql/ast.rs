@@ -77,6 +77,13 @@ pub enum Statement {
     Restore(Restore),
     /// `CLONE TABLE src [PARTITION (…), …] TO dst [IF EXISTS {OVERWRITE|IGNORE}]`.
     Clone(CloneTable),
+    /// `ALTER TABLE t [PARTITION (…)[, PARTITION (…)]] MERGE SMALLFILES`.
+    MergeSmallFiles {
+        /// Table name.
+        table: String,
+        /// The partitions to merge (all when none).
+        specs: Vec<PartitionSpec>,
+    },
     /// `SETPROJECT [key=value]`.
     SetProject {
         /// `(key, value)`, or None to list the properties.

@@ -132,6 +132,12 @@ pub(super) fn parse_alter(p: &mut Parser) -> Result<Statement> {
         expect_word(p, "TO")?;
         return Ok(Statement::Rename { from: table, to: table_name(p)? });
     }
+    if merges_small_files(p) {
+        let specs = parse_partition_specs(p, true)?;
+        expect_word(p, "MERGE")?;
+        expect_word(p, "SMALLFILES")?;
+        return Ok(Statement::MergeSmallFiles { table, specs });
+    }
     if word(p, 0).as_deref() == Some("DROP") && word(p, 1).as_deref() != Some("COLUMNS") {
         p.next_token();
         let if_exists = take_word(p, "IF") && {
@@ -150,6 +156,14 @@ pub(super) fn parse_alter(p: &mut Parser) -> Result<Statement> {
     }
     let change = parse_alter_change(p)?;
     Ok(Statement::Alter { table, change })
+}
+
+/// True when the rest of the statement is `[PARTITION (…)…] MERGE SMALLFILES`.
+fn merges_small_files(p: &Parser) -> bool {
+    (0..)
+        .map(|n| (n, p.peek_nth_token(n).token))
+        .take_while(|(_, t)| !matches!(t, Token::EOF | Token::SemiColon))
+        .any(|(n, _)| word(p, n).as_deref() == Some("MERGE") && word(p, n + 1).as_deref() == Some("SMALLFILES"))
 }
 
 pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
@@ -196,7 +210,8 @@ pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
         return Err(Error::not_supported(
             "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…), ADD COLUMNS (…), \
              DROP COLUMNS …, CHANGE COLUMN a RENAME TO b, CHANGE COLUMN a b <type>, CHANGE COLUMN a COMMENT '…', \
-             SET LIFECYCLE n, [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE, TOUCH [PARTITION (…)]",
+             SET LIFECYCLE n, [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE, TOUCH [PARTITION (…)], \
+             [PARTITION (…)] MERGE SMALLFILES",
         ));
     };
     expect_word(p, "LIFECYCLE")?;

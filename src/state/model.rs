@@ -137,6 +137,9 @@ pub enum PutMode {
     Append,
     /// The files become the partition's only files (create, overwrite, restore).
     Replace,
+    /// The files become the partition's only files, holding the same rows (MERGE SMALLFILES):
+    /// the data did not change, so its last modified time (and LIFECYCLE clock) stays.
+    Rewrite,
 }
 
 /// One change to a table's state. A table version is the previous version plus its actions.
@@ -238,6 +241,9 @@ pub enum Operation {
     Merge,
     /// Reclaimed after its LIFECYCLE ended (restorable like a drop).
     Reclaim,
+    /// ALTER TABLE … MERGE SMALLFILES: the same rows in fewer files.
+    #[serde(rename = "MERGE SMALLFILES")]
+    MergeSmallFiles,
 }
 
 impl fmt::Display for Operation {
@@ -255,6 +261,7 @@ impl fmt::Display for Operation {
             Operation::Update => "UPDATE",
             Operation::Merge => "MERGE",
             Operation::Reclaim => "RECLAIM",
+            Operation::MergeSmallFiles => "MERGE SMALLFILES",
         };
         f.pad(s)
     }

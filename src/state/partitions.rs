@@ -90,6 +90,7 @@ pub(super) fn apply_to_partitions(partitions: &mut Partitions, id: &str, time: D
                     existing.files.extend(partition.files.iter().cloned());
                     existing.modified = Some(time);
                 }
+                (PutMode::Rewrite, Some(existing)) => existing.files = partition.files.clone(),
                 (_, existing) => {
                     // An overwrite keeps the partition's lifecycle setting.
                     let disabled = existing.map_or(partition.lifecycle_disabled, |e| e.lifecycle_disabled);

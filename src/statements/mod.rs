@@ -4,6 +4,7 @@
 
 mod alter;
 mod clone;
+mod compact;
 pub(crate) mod ddl;
 mod describe;
 pub(crate) mod dml;
@@ -54,6 +55,9 @@ pub async fn run(
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
         (Request::Merge(target), Some(rows)) => merge::run(env, text, target, rows).await,
+        (Request::Statement(Statement::MergeSmallFiles { table, specs }), None) => {
+            compact::merge_small_files(env, text, table, specs, context).await
+        }
         (Request::Statement(s), None) => run_statement(env, text, s).await,
         (Request::RowChange(target), None) => rowlevel::run(env, text, target, context).await,
         _ => Err(Error::invalid("internal: a statement got rows it does not take, or none it needs")),
@@ -89,8 +93,10 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         }
         Statement::ShowGrants { user } => grants::show_grants(env, user.as_deref()).await,
         Statement::Reclaim { table } => purge::reclaim_now(env, text, table.as_deref()).await,
-        Statement::Insert(_) | Statement::Merge { .. } | Statement::Explain { .. } | Statement::DataFusion(_) => {
-            Err(Error::invalid("internal: this statement is planned, not run directly"))
-        }
+        Statement::Insert(_)
+        | Statement::Merge { .. }
+        | Statement::MergeSmallFiles { .. }
+        | Statement::Explain { .. }
+        | Statement::DataFusion(_) => Err(Error::invalid("internal: this statement is planned, not run directly")),
     }
 }

@@ -7,6 +7,7 @@ use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::compact::{MAX_MERGE_TARGET, MERGE_TARGET_KEY};
 use super::env::Env;
 use super::grants::require;
 use super::result::StatementResult;
@@ -59,9 +60,19 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
                 Error::invalid(format!("{GRACE_KEY} must be an integer from 0 to {MAX_GRACE_SECONDS}, got {value}"))
             })?
             .to_string(),
+        MERGE_TARGET_KEY => value
+            .parse::<u64>()
+            .ok()
+            .filter(|b| (1..=MAX_MERGE_TARGET).contains(b))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{MERGE_TARGET_KEY} must be a number of bytes from 1 to {MAX_MERGE_TARGET}, got {value}"
+                ))
+            })?
+            .to_string(),
         _ => {
             return Err(Error::not_supported(format!(
-                "project property {key}; supported: {RETENTION_KEY}, {GRACE_KEY}"
+                "project property {key}; supported: {RETENTION_KEY}, {GRACE_KEY}, {MERGE_TARGET_KEY}"
             )));
         }
     };

@@ -10,8 +10,8 @@ use super::env::Env;
 use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::state::ProjectState;
 use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
 /// A DELETE or UPDATE planned against one version of a table.
@@ -49,7 +49,19 @@ pub(crate) async fn run(
 /// that left the rewritten files in place (an append to the same partition); anything else that
 /// touched them is a conflict.
 pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewritten) -> Result<TableChange> {
-    let base = target.table.snapshot();
+    replace_files(state, target.table.snapshot(), target.operation, PutMode::Replace, out)
+}
+
+/// The version in which each partition of `out` has its files replaced (`mode` Replace for
+/// changed rows, Rewrite for the same rows in other files), as `operation` in the history.
+/// Rebases onto concurrent changes that left the replaced files in place.
+pub(crate) fn replace_files(
+    state: &ProjectState,
+    base: &TableSnapshot,
+    operation: Operation,
+    mode: PutMode,
+    out: &Rewritten,
+) -> Result<TableChange> {
     let name = &base.name;
     let cur = match state.tables.get(&base.id) {
         Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
@@ -74,14 +86,14 @@ pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewrit
                 files: files.into(),
                 ..Default::default()
             },
-            mode: PutMode::Replace,
+            mode,
         });
         if !cols.is_empty() {
             history.push(HistoryRow {
                 object_type: ObjectType::Partition,
                 object_id: p.id.clone(),
                 object_name: spec,
-                operation: target.operation,
+                operation,
             });
         }
     }
@@ -90,7 +102,7 @@ pub(crate) fn draft(state: &ProjectState, target: &RowChangeTarget, out: &Rewrit
             object_type: ObjectType::Table,
             object_id: cur.id.clone(),
             object_name: cur.name.clone(),
-            operation: target.operation,
+            operation,
         });
     }
     Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })

@@ -66,6 +66,8 @@ pub struct PartitionWriter {
     waiting: HashMap<Vec<String>, (Vec<RecordBatch>, usize)>,
     waiting_bytes: usize,
     out: WriteOutput,
+    /// Close a file once its encoded size reaches this many bytes (MERGE SMALLFILES' target).
+    target_bytes: Option<usize>,
     /// Set once the files are closed and handed over: dropping the writer before that (the
     /// statement was cancelled) aborts its uploads and deletes its files.
     finished: bool,
@@ -91,8 +93,15 @@ impl PartitionWriter {
             waiting: HashMap::new(),
             waiting_bytes: 0,
             out: WriteOutput::default(),
+            target_bytes: None,
             finished: false,
         })
+    }
+
+    /// Files close once about `bytes` are written (compressed), as well as at the row limit.
+    pub fn with_target_file_size(mut self, bytes: usize) -> Self {
+        self.target_bytes = Some(bytes);
+        self
     }
 
     /// Writes every stream with a writer of its own, in parallel (one task each, so encoding uses
@@ -154,6 +163,7 @@ impl PartitionWriter {
             waiting: HashMap::new(),
             waiting_bytes: 0,
             out: WriteOutput::default(),
+            target_bytes: self.target_bytes,
             finished: false,
         }
     }
@@ -315,9 +325,9 @@ impl PartitionWriter {
         };
         file.writer.write(batch).await?;
         file.rows += batch.num_rows() as u64;
-        if file.rows >= MAX_ROWS_PER_FILE
-            && let Some(file) = self.open.remove(&key)
-        {
+        let size = file.writer.bytes_written() + file.writer.in_progress_size();
+        let full = file.rows >= MAX_ROWS_PER_FILE || self.target_bytes.is_some_and(|t| size >= t);
+        if full && let Some(file) = self.open.remove(&key) {
             self.close(key, file).await?;
         }
         Ok(())

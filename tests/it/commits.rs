@@ -175,3 +175,46 @@ async fn a_reclamation_racing_a_writer_is_one_of_the_serial_orders() {
         assert_eq!(lsns, (1..=4).collect::<Vec<_>>());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn merge_smallfiles_racing_appends_and_updates_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().to_str().unwrap().to_string();
+    let first = TimeMachine::open(&location).await.unwrap();
+    run(&first, &["CREATE TABLE c (k BIGINT, n BIGINT)", "INSERT INTO c VALUES (0, 0)"]).await;
+    let mut tasks = Vec::new();
+    for w in 0..3 {
+        let location = location.clone();
+        tasks.push(tokio::spawn(async move {
+            let tm = TimeMachine::open(&location).await.unwrap();
+            let (mut merges, mut updates) = (0, 0);
+            for i in 0..6 {
+                // Appends rebase over a merge; a merge and an update of the same file: one wins.
+                tm.execute(&format!("INSERT INTO c VALUES ({}, 0)", 1 + w * 10 + i)).await.unwrap();
+                let (sql, landed) = if w == 0 {
+                    ("UPDATE c SET n = n + 1 WHERE k = 0", &mut updates)
+                } else {
+                    ("ALTER TABLE c MERGE SMALLFILES", &mut merges)
+                };
+                match tm.execute(sql).await {
+                    Ok(_) => *landed += 1,
+                    Err(Error::Conflict(msg)) => assert!(msg.contains("changed by another statement"), "{msg}"),
+                    Err(e) => panic!("unexpected error {e}"),
+                }
+            }
+            (merges, updates)
+        }));
+    }
+    let (mut merges, mut updates) = (0, 0);
+    for t in tasks {
+        let (m, u) = t.await.unwrap();
+        (merges, updates) = (merges + m, updates + u);
+    }
+    let check = TimeMachine::open(&location).await.unwrap();
+    assert_eq!(rows(&check, "SELECT count(*), count(DISTINCT k) FROM c").await, vec!["19|19"]);
+    assert_eq!(rows(&check, "SELECT n FROM c WHERE k = 0").await, vec![updates.to_string()]);
+    let history = "SELECT count(*) FROM timemachine_history('c') WHERE operation = 'MERGE SMALLFILES'";
+    // A merge that found one file left (another had just merged) commits nothing.
+    let versions: usize = rows(&check, history).await[0].parse().unwrap();
+    assert!((1..=merges).contains(&versions), "{versions} merge versions, {merges} merges");
+}

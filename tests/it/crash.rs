@@ -30,6 +30,9 @@ const SETUP: &[&str] = &[
     "INSERT INTO l PARTITION (ds='old') VALUES (1)",
     "CREATE TABLE src (v BIGINT, a STRING)",
     "INSERT INTO src VALUES (1, 'x'), (5, 'y')",
+    "CREATE TABLE m (v BIGINT) PARTITIONED BY (ds STRING)",
+    "INSERT INTO m PARTITION (ds='1') VALUES (1)",
+    "INSERT INTO m PARTITION (ds='1') VALUES (2)",
 ];
 
 async fn open(store: Arc<dyn ObjectStore>) -> TimeMachine {
@@ -180,6 +183,11 @@ async fn restore_as_new_table() {
 async fn clone_table() {
     assert!(crash_at_every_step("CLONE TABLE t TO t4").await > 1);
     assert!(crash_at_every_step("CLONE TABLE r TO r5").await > 1);
+}
+
+#[tokio::test]
+async fn merge_small_files() {
+    assert!(crash_at_every_step("ALTER TABLE m MERGE SMALLFILES").await > 1);
 }
 
 #[tokio::test]

@@ -1,0 +1,68 @@
+//! MERGE SMALLFILES: the small files of a partition read and written again as few files near a
+//! target size. The rows do not change; older versions keep reading the old files until
+//! retention lets the purge free them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::common::config::TableParquetOptions;
+use datafusion::datasource::TableProvider;
+use datafusion::error::Result as DfResult;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::{StreamExt, TryStreamExt};
+
+use super::provider::VersionedTable;
+use super::rewrite::Rewritten;
+use super::writer::PartitionWriter;
+use crate::error::Result;
+use crate::log::Project;
+use crate::state::model::{DataFile, Partition};
+
+/// The files of `partition` that MERGE SMALLFILES rewrites for `target` bytes: those under
+/// three quarters of it (a file near the target is left alone), when there are two or more.
+pub fn small_files(partition: &Partition, target: u64) -> Vec<&DataFile> {
+    let small: Vec<&DataFile> = partition.files.iter().filter(|f| f.size < target / 4 * 3).collect();
+    if small.len() < 2 { vec![] } else { small }
+}
+
+/// Rewrites the small files of each of `partitions` of `table` into files of about `target`
+/// bytes. `rows` of the outcome counts the rows moved.
+pub async fn merge_small_files(
+    project: &Arc<Project>,
+    table: &VersionedTable,
+    partitions: &[&Partition],
+    target: u64,
+    ctx: Arc<TaskContext>,
+) -> Result<Rewritten> {
+    let mut options = TableParquetOptions::default();
+    options.global = ctx.session_config().options().execution.parquet.clone();
+    let snapshot = table.snapshot();
+    let mut out = Rewritten::default();
+    for partition in partitions {
+        let small = small_files(partition, target);
+        if small.is_empty() {
+            continue;
+        }
+        // In the order the files were written, so that rows keep their order.
+        let plans = small
+            .iter()
+            .map(|f| table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env()))
+            .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
+        let task = Arc::clone(&ctx);
+        let rows = futures::stream::iter(plans).map(move |plan| plan.execute(0, Arc::clone(&task))).try_flatten();
+        let rows: SendableRecordBatchStream =
+            Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
+        let statics = partition.values.iter().cloned().map(Some).collect();
+        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
+        let writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?
+            .with_target_file_size(usize::try_from(target).unwrap_or(usize::MAX));
+        let written = writer.write_stream(rows).await?;
+        out.rows += written.rows;
+        let files = written.partitions.get(&partition.values).cloned().unwrap_or_default();
+        let removed = small.iter().map(|f| f.path.clone()).collect();
+        out.partitions.insert(partition.values.clone(), (removed, files));
+    }
+    Ok(out)
+}
