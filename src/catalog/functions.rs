@@ -85,12 +85,20 @@ impl TableFunctionImpl for HistoryFunction {
         fields.push(Field::new("lsn_number", DataType::Int64, false));
         fields.push(Field::new("commit_time", DataType::Timestamp(TimeUnit::Millisecond, None), false));
         fields.push(Field::new("user", DataType::Utf8, false));
+        // The names of the live tags on each version (comma-separated; empty when none).
+        fields.push(Field::new("tags", DataType::Utf8, false));
+        let tags = state.tags(&table.id, now);
+        let tags_of =
+            |lsn: u64| tags.iter().filter(|t| t.lsn == lsn).map(|t| t.name.as_str()).collect::<Vec<_>>().join(",");
         let mut columns = text.columns().to_vec();
         columns.push(Arc::new(Int64Array::from(lines.iter().map(|l| l.lsn as i64).collect::<Vec<_>>())));
         columns
             .push(Arc::new(TimestampMillisecondArray::from(lines.iter().map(|l| millis(l.time)).collect::<Vec<_>>())));
         columns.push(Arc::new(datafusion::arrow::array::StringArray::from(
             lines.iter().map(|l| l.user.clone()).collect::<Vec<_>>(),
+        )));
+        columns.push(Arc::new(datafusion::arrow::array::StringArray::from(
+            lines.iter().map(|l| tags_of(l.lsn)).collect::<Vec<_>>(),
         )));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         Ok(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?))

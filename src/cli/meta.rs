@@ -62,6 +62,8 @@ Statements end with ';'. Tab completes keywords and table names. Any DataFusion 
   DROP TABLE t;  RESTORE TABLE t ('id'='<ObjectId from SHOW HISTORY FOR TABLES>');
   CLONE TABLE t TO t_copy;                       -- one commit, the files shared; IF EXISTS OVERWRITE|IGNORE
   ALTER TABLE t [PARTITION (ds='…')] MERGE SMALLFILES;  -- the same rows in fewer files
+  ALTER TABLE t CREATE TAG month_end [AS OF VERSION 3] [RETAIN 90 DAYS];  SHOW TAGS FOR TABLE t;
+  SELECT * FROM t VERSION AS OF 'month_end';    -- a tagged version outlives retention; DROP TAG ends that
   UPDATE t SET n = n + 1 WHERE a = 'x';  DELETE FROM t WHERE n > 9;
   MERGE INTO t USING s ON t.a = s.a WHEN MATCHED THEN UPDATE SET n = s.n WHEN NOT MATCHED THEN INSERT VALUES (s.a, s.n, s.ds);
   ALTER TABLE t ADD COLUMNS (c DOUBLE);  ALTER TABLE t RENAME TO u;  TRUNCATE TABLE t;

@@ -85,6 +85,8 @@ const KEYWORDS: &[&str] = &[
     "SYSTEM_TIME",
     "TABLE",
     "TABLES",
+    "TAG",
+    "TAGS",
     "THEN",
     "TIMESTAMP",
     "TO",

@@ -42,6 +42,11 @@ pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
             on(Permission::Alter, table, format!("drop partitions of table {table}"))
         }
         Statement::Alter { table, .. } => on(Permission::Alter, table, format!("alter table {table}")),
+        Statement::CreateTag { table, name, .. } => {
+            on(Permission::Alter, table, format!("create tag {name} of table {table}"))
+        }
+        Statement::DropTag { table, name } => on(Permission::Alter, table, format!("drop tag {name} of table {table}")),
+        Statement::ShowTags { table } => on(Permission::Describe, table, format!("show the tags of table {table}")),
         Statement::MergeSmallFiles { table, .. } => {
             on(Permission::Alter, table, format!("merge the small files of table {table}"))
         }

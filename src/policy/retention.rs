@@ -49,7 +49,11 @@ pub fn check_restorable(state: &ProjectState, table: &TableHistory, lsn: u64, no
     }
     let cut = cutoff(state, now);
     // When nothing has expired yet, every retained version is (without decoding the history).
-    let kept = if table_expired(table, cut) {
+    // A live tag holds its version past retention (the purge keeps it).
+    let tagged = || state.tags(&table.id, now).iter().any(|t| t.lsn == lsn);
+    let kept = if tagged() {
+        table.oldest().0.is_some_and(|first| lsn >= first)
+    } else if table_expired(table, cut) {
         false
     } else if lsn == table.current.lsn {
         true

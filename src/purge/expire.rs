@@ -1,7 +1,7 @@
 //! The expiry commit: versions that left the retention period are forgotten (a commit every
 //! process reads), naming the data files only they referenced for deletion after the grace period.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use super::report::PurgeReport;
 use crate::error::Result;
@@ -21,16 +21,26 @@ pub async fn forget<F>(project: &Project, statement: &str, compute: F) -> Result
 where
     F: Fn(&ProjectState) -> Result<Vec<Expiry>>,
 {
+    forget_with(project, statement, |state| Ok((compute(state)?, BTreeMap::new()))).await
+}
+
+/// [`forget`] with project properties set in the same commit (PURGE TABLE drops the table's
+/// tags with its versions).
+pub async fn forget_with<F>(project: &Project, statement: &str, compute: F) -> Result<PurgeReport>
+where
+    F: Fn(&ProjectState) -> Result<(Vec<Expiry>, BTreeMap<String, String>)>,
+{
     project.refresh().await?;
     let mut report = PurgeReport::default();
-    if compute(&project.state())?.is_empty() {
+    let (expire, properties) = compute(&project.state())?;
+    if expire.is_empty() && properties.is_empty() {
         return Ok(report);
     }
     let commit = project
         .commit(statement, |state| {
-            let expire = compute(state)?;
+            let (expire, properties) = compute(state)?;
             let freed = state.files_freed_by(&expire);
-            Ok(Draft { expire, freed, ..Default::default() })
+            Ok(Draft { expire, freed, properties, ..Default::default() })
         })
         .await?;
     report.tables_forgotten = commit.expire.iter().filter(|e| e.keep_from.is_none()).count();

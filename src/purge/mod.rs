@@ -21,7 +21,7 @@ mod run;
 mod sweep;
 
 pub use auto::{MIN_SWEEP_INTERVAL, spawn_auto};
-pub use expire::forget;
+pub use expire::{forget, forget_with};
 pub use lifecycle::reclaim;
 pub use report::PurgeReport;
 pub use run::purge_project;

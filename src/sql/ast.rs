@@ -77,6 +77,29 @@ pub enum Statement {
     Restore(Restore),
     /// `CLONE TABLE src [PARTITION (…), …] TO dst [IF EXISTS {OVERWRITE|IGNORE}]`.
     Clone(CloneTable),
+    /// `ALTER TABLE t CREATE TAG name [AS OF VERSION k] [RETAIN n DAYS]`.
+    CreateTag {
+        /// Table name.
+        table: String,
+        /// Tag name (lowercase).
+        name: String,
+        /// The LSN as written (the current version when None).
+        lsn: Option<String>,
+        /// `RETAIN n DAYS` (kept until dropped when None).
+        retain_days: Option<u64>,
+    },
+    /// `ALTER TABLE t DROP TAG name`.
+    DropTag {
+        /// Table name.
+        table: String,
+        /// Tag name (lowercase).
+        name: String,
+    },
+    /// `SHOW TAGS FOR TABLE t`.
+    ShowTags {
+        /// Table name.
+        table: String,
+    },
     /// `ALTER TABLE t [PARTITION (…)[, PARTITION (…)]] MERGE SMALLFILES`.
     MergeSmallFiles {
         /// Table name.

@@ -132,6 +132,9 @@ pub(super) fn parse_alter(p: &mut Parser) -> Result<Statement> {
         expect_word(p, "TO")?;
         return Ok(Statement::Rename { from: table, to: table_name(p)? });
     }
+    if matches!(word(p, 0).as_deref(), Some("CREATE" | "DROP")) && word(p, 1).as_deref() == Some("TAG") {
+        return parse_tag(p, table);
+    }
     if merges_small_files(p) {
         let specs = parse_partition_specs(p, true)?;
         expect_word(p, "MERGE")?;
@@ -156,6 +159,47 @@ pub(super) fn parse_alter(p: &mut Parser) -> Result<Statement> {
     }
     let change = parse_alter_change(p)?;
     Ok(Statement::Alter { table, change })
+}
+
+/// `CREATE TAG name [AS OF VERSION k] [RETAIN n DAYS]` or `DROP TAG name` (after ALTER TABLE t).
+fn parse_tag(p: &mut Parser, table: String) -> Result<Statement> {
+    let create = take_word(p, "CREATE");
+    if !create {
+        expect_word(p, "DROP")?;
+    }
+    expect_word(p, "TAG")?;
+    let name = p.parse_identifier()?.value.to_lowercase();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(Error::invalid(format!(
+            "invalid tag name {name:?}: a tag name starts with a letter (so that it never reads as an LSN)"
+        )));
+    }
+    validate_identifier("tag", &name)?;
+    if !create {
+        return Ok(Statement::DropTag { table, name });
+    }
+    let lsn = if take_word(p, "AS") {
+        expect_word(p, "OF")?;
+        expect_word(p, "VERSION")?;
+        Some(match p.next_token().token {
+            Token::Number(n, _) => n,
+            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s,
+            other => return Err(Error::Syntax(format!("expected an LSN after AS OF VERSION, found {other}"))),
+        })
+    } else {
+        None
+    };
+    let retain_days = if take_word(p, "RETAIN") {
+        let days = p.parse_literal_uint()?;
+        expect_word(p, "DAYS")?;
+        if days == 0 {
+            return Err(Error::invalid("RETAIN must be a positive number of days"));
+        }
+        Some(days)
+    } else {
+        None
+    };
+    Ok(Statement::CreateTag { table, name, lsn, retain_days })
 }
 
 /// True when the rest of the statement is `[PARTITION (…)…] MERGE SMALLFILES`.

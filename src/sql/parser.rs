@@ -116,6 +116,13 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             Ok(Statement::Truncate { table, specs: parse_partition_specs(p, false)? })
         }
         ("SHOW", "HISTORY") => parse_show_history(p),
+        ("SHOW", "TAGS") => {
+            p.next_token();
+            p.next_token();
+            expect_word(p, "FOR")?;
+            expect_word(p, "TABLE")?;
+            Ok(Statement::ShowTags { table: table_name(p)? })
+        }
         ("RESTORE", _) => parse_restore(p).map(Statement::Restore),
         ("CLONE", "TABLE") => parse_clone(p).map(Statement::Clone),
         ("SETPROJECT", _) => parse_setproject(p),

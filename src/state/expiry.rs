@@ -36,6 +36,21 @@ pub fn restorable(table: &TableHistory, cutoff: DateTime<Utc>) -> Entries {
     entries.skip(first)
 }
 
+/// The restorable entries (see [`restorable`]) and, before them, the retained versions that a
+/// live tag holds past retention.
+pub fn restorable_or_tagged(state: &ProjectState, table: &TableHistory, now: DateTime<Utc>) -> Entries {
+    let suffix = restorable(table, cutoff(state, now));
+    let tagged: Vec<u64> = state.tags(&table.id, now).iter().map(|t| t.lsn).collect();
+    let first = suffix.front().map_or(u64::MAX, |e| e.lsn);
+    if tagged.iter().all(|lsn| *lsn >= first) {
+        return suffix;
+    }
+    let mut out: Entries =
+        table.entries().iter().filter(|e| e.lsn < first && tagged.contains(&e.lsn)).cloned().collect();
+    out.append(suffix);
+    out
+}
+
 /// True when some retained version of `table` has expired (without decoding its history when
 /// nothing has: the oldest expires once its successor is older than the cutoff).
 pub fn has_expired_versions(table: &TableHistory, cutoff: DateTime<Utc>) -> bool {
@@ -50,13 +65,20 @@ pub fn expired(state: &ProjectState, now: DateTime<Utc>, only: impl Fn(&TableHis
         .values()
         .filter(|t| only(t))
         .filter_map(|t| {
-            if table_expired(t, cut) {
-                return Some(Expiry { table_id: t.id.clone(), keep_from: None });
-            }
-            if !has_expired_versions(t, cut) {
-                return None;
-            }
-            let first = restorable(t, cut).front()?.lsn;
+            // A live tag keeps its version, and (the history being a chain) those after it.
+            let tagged = state.oldest_tagged(&t.id, now);
+            let first = if table_expired(t, cut) {
+                match tagged {
+                    None => return Some(Expiry { table_id: t.id.clone(), keep_from: None }),
+                    Some(lsn) => lsn,
+                }
+            } else {
+                if !has_expired_versions(t, cut) {
+                    return None;
+                }
+                let first = restorable(t, cut).front()?.lsn;
+                tagged.map_or(first, |lsn| lsn.min(first))
+            };
             (t.oldest().0? < first).then(|| Expiry { table_id: t.id.clone(), keep_from: Some(first) })
         })
         .collect()

@@ -15,8 +15,10 @@ mod partitions;
 pub(crate) mod past;
 mod project;
 mod snapshot;
+pub mod tags;
 
 pub use history::{PastSummary, TableHistory};
 pub use partitions::Partitions;
 pub use project::ProjectState;
 pub use snapshot::{Entries, TableSnapshot, VersionEntry};
+pub use tags::Tag;

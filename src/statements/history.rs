@@ -10,7 +10,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::policy::retention::expired_error;
-use crate::state::expiry::{cutoff, restorable, table_expired};
+use crate::state::expiry::{cutoff, restorable_or_tagged, table_expired};
 use crate::state::model::{ObjectType, format_lsn};
 use crate::state::{ProjectState, TableHistory};
 
@@ -102,7 +102,7 @@ pub struct HistoryLine {
 
 /// The restorable history of `table`, ordered by LSN.
 pub fn lines(state: &ProjectState, table: &TableHistory, now: DateTime<Utc>) -> Vec<HistoryLine> {
-    restorable(table, cutoff(state, now))
+    restorable_or_tagged(state, table, now)
         .iter()
         .flat_map(|e| {
             e.history.iter().map(move |h| HistoryLine {

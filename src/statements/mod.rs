@@ -20,6 +20,7 @@ mod restore;
 mod result;
 pub(crate) mod rowlevel;
 mod show;
+mod tags;
 
 use std::sync::Arc;
 
@@ -93,6 +94,11 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         }
         Statement::ShowGrants { user } => grants::show_grants(env, user.as_deref()).await,
         Statement::Reclaim { table } => purge::reclaim_now(env, text, table.as_deref()).await,
+        Statement::CreateTag { table, name, lsn, retain_days } => {
+            tags::create_tag(env, text, table, name, lsn.as_deref(), *retain_days).await
+        }
+        Statement::DropTag { table, name } => tags::drop_tag(env, text, table, name).await,
+        Statement::ShowTags { table } => tags::show_tags(env, table).await,
         Statement::Insert(_)
         | Statement::Merge { .. }
         | Statement::MergeSmallFiles { .. }

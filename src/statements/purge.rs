@@ -1,7 +1,7 @@
-//! PURGE TABLE: every backup of a table goes now (irreversible). RECLAIM: LIFECYCLE now.
+//! PURGE TABLE: every backup of a table goes now, and its tags with them (irreversible). RECLAIM: LIFECYCLE now.
 
 use crate::error::{Error, Result};
-use crate::purge::{delete_freed, forget, reclaim};
+use crate::purge::{delete_freed, forget_with, reclaim};
 use crate::state::ProjectState;
 use crate::state::model::Expiry;
 
@@ -23,15 +23,19 @@ pub(crate) async fn purge_table(env: &Env, text: &str, name: &str) -> Result<Sta
             .filter(|t| t.current.dropped && t.current.name == name)
             .map(|t| Expiry { table_id: t.id.clone(), keep_from: None })
             .collect();
-        match state.live_table(name) {
+        let live = state.live_table(name);
+        match live {
             Some(t) if t.retained() > 1 => out.push(Expiry { table_id: t.id.clone(), keep_from: Some(t.current.lsn) }),
             Some(_) => {}
             None if out.is_empty() => return Err(Error::not_found(format!("table {name} does not exist"))),
             None => {}
         }
-        Ok(out)
+        // Its tags go too: they would name versions that no longer exist.
+        let ids = out.iter().map(|e| e.table_id.as_str()).chain(live.map(|t| t.id.as_str()));
+        let tags = ids.flat_map(|id| state.tag_removals(id)).collect();
+        Ok((out, tags))
     };
-    let mut report = forget(project, text, compute).await?;
+    let mut report = forget_with(project, text, compute).await?;
     // The versions are gone now; their files go once no reader can still be using them.
     delete_freed(project, usize::MAX, &mut report).await?;
     Ok(StatementResult::ok())

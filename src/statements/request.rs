@@ -10,7 +10,7 @@ use super::dml::InsertTarget;
 use super::merge::MergeTarget;
 use super::result::{ResultKind, StatementResult, count_schema};
 use super::rowlevel::RowChangeTarget;
-use super::{ddl, describe, grants, history, properties};
+use super::{ddl, describe, grants, history, properties, tags};
 use crate::sql::Statement;
 
 /// A statement of the time machine, ready to run.
@@ -47,6 +47,7 @@ impl Request {
                 | Statement::ListPartitions { .. }
                 | Statement::Describe { .. }
                 | Statement::ShowGrants { .. }
+                | Statement::ShowTags { .. }
                 | Statement::SetProject { property: None } => ResultKind::Query,
                 _ => ResultKind::Ok,
             },
@@ -68,6 +69,7 @@ impl Request {
                 Statement::ListPartitions { .. } => ddl::partitions_schema(),
                 Statement::Describe { .. } => describe::describe_schema(),
                 Statement::ShowGrants { .. } => grants::grants_schema(),
+                Statement::ShowTags { .. } => tags::tags_schema(),
                 Statement::SetProject { property: None } => properties::properties_schema(),
                 _ => Arc::new(Schema::empty()),
             },

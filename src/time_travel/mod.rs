@@ -45,6 +45,8 @@ pub struct TimeTravelPlanner {
 /// What a version clause asks for.
 enum Wanted {
     Lsn(u64),
+    /// A tag's name (`VERSION AS OF 'month_end'`).
+    Tag(String),
     Instant(DateTime<Utc>),
     LsnRange(u64, u64),
     InstantRange(DateTime<Utc>, DateTime<Utc>),
@@ -153,6 +155,12 @@ fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapsh
     let lsn_since = |at| if instant_end(at) < table.created { Ok(0) } else { lsn_at(&state, table, at) };
     match wanted {
         Wanted::Lsn(lsn) => version(&state, table, lsn, now),
+        Wanted::Tag(name) => {
+            let tag = state.tag(id, &name, now).ok_or_else(|| {
+                Error::not_found(format!("table {} has no tag {name} (see SHOW TAGS FOR TABLE)", table.current.name))
+            })?;
+            version(&state, table, tag.lsn, now)
+        }
         Wanted::Instant(at) => version(&state, table, lsn_at(&state, table, at)?, now),
         Wanted::LsnRange(from, to) => changes(&state, table, from, to, now),
         Wanted::InstantRange(from, to) => {
@@ -171,7 +179,7 @@ fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapsh
 /// Reads a version clause.
 fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> DfResult<Wanted> {
     match version {
-        TableVersion::VersionAsOf(e) => Ok(Wanted::Lsn(lsn(e, context, false)?)),
+        TableVersion::VersionAsOf(e) => version_as_of(e, context),
         TableVersion::TimestampAsOf(e) | TableVersion::ForSystemTimeAsOf(e) => {
             Ok(Wanted::Instant(instant(e, context)?))
         }
@@ -195,9 +203,7 @@ fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> D
                 _ => None,
             };
             match args.as_deref() {
-                Some([m, lsn_expr]) if marker(m).as_deref() == Some(VERSION_AS_OF) => {
-                    Ok(Wanted::Lsn(lsn(lsn_expr, context, false)?))
-                }
+                Some([m, lsn_expr]) if marker(m).as_deref() == Some(VERSION_AS_OF) => version_as_of(lsn_expr, context),
                 Some([m, from, to]) if marker(m).as_deref() == Some(VERSION_BETWEEN) => {
                     Ok(Wanted::LsnRange(lsn(from, context, true)?, lsn(to, context, true)?))
                 }
@@ -301,6 +307,19 @@ fn evaluate(expr: &Expr) -> DfResult<ScalarValue> {
         datafusion::logical_expr::ColumnarValue::Scalar(v) => Ok(v),
         datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
     }
+}
+
+/// `VERSION AS OF`'s version: an LSN, or a tag's name (a string that starts with a letter; the
+/// parser hands a quoted version over as a number token, see `sql::version_clauses`).
+fn version_as_of(e: &ast::Expr, context: &mut dyn RelationPlannerContext) -> DfResult<Wanted> {
+    if let ast::Expr::Value(v) = e
+        && let ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) | ast::Value::Number(s, _) =
+            &v.value
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        return Ok(Wanted::Tag(s.to_lowercase()));
+    }
+    Ok(Wanted::Lsn(lsn(e, context, false)?))
 }
 
 /// An LSN: an integer or a string of digits (`'0000000000000004'`); 0 only as a range start.

@@ -64,7 +64,11 @@ async fn describe(tm: &TimeMachine) -> BTreeMap<String, String> {
         let lsns: Vec<u64> = tm.project().state().tables[&id].entries().iter().map(|e| e.lsn).collect();
         assert_eq!(lsns, (1..=lsn).collect::<Vec<_>>(), "history of {name}");
         // Keyed by name: ids differ from one fresh warehouse to the next.
-        out.insert(name.clone(), format!("{lsn} {dropped} {content:?}"));
+        // Tags by name and version (their creation time differs from one run to the next).
+        let now = tm.project().clock().now();
+        let tags: Vec<String> =
+            tm.project().state().tags(&id, now).iter().map(|t| format!("{}={}", t.name, t.lsn)).collect();
+        out.insert(name.clone(), format!("{lsn} {dropped} {content:?} {tags:?}"));
     }
     out
 }
@@ -183,6 +187,11 @@ async fn restore_as_new_table() {
 async fn clone_table() {
     assert!(crash_at_every_step("CLONE TABLE t TO t4").await > 1);
     assert!(crash_at_every_step("CLONE TABLE r TO r5").await > 1);
+}
+
+#[tokio::test]
+async fn tags() {
+    assert!(crash_at_every_step("ALTER TABLE r CREATE TAG kept AS OF VERSION 1").await >= 1);
 }
 
 #[tokio::test]

@@ -199,6 +199,8 @@ async fn simulate(seed: u64) -> Outcome {
                 "CREATE TABLE t (v STRING)".to_string(),
                 "CREATE TABLE o (v STRING)".to_string(),
                 "INSERT OVERWRITE TABLE o VALUES ('o-init')".to_string(),
+                // Retention 0 expires it at the next overwrite; the tag keeps it and its file.
+                "ALTER TABLE o CREATE TAG init".to_string(),
             ] {
                 tm.execute(&sql).await.unwrap();
             }
@@ -379,6 +381,11 @@ async fn simulate(seed: u64) -> Outcome {
     match fresh.execute("SELECT v FROM o").await {
         Ok(r) => assert_eq!(r.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1, "seed {seed}: table o"),
         Err(e) => panic!("seed {seed}: table o's current version does not read: {e}"),
+    }
+    // The tagged version always reads back, whatever expired and was purged around it.
+    match fresh.execute("SELECT v FROM o VERSION AS OF 'init'").await {
+        Ok(_) => assert_eq!(crate::rows(&fresh, "SELECT v FROM o VERSION AS OF 'init'").await, vec!["o-init"]),
+        Err(e) => panic!("seed {seed}: the tagged version of o does not read: {e}"),
     }
     for entry in table.entries().iter() {
         let sql = format!("SELECT count(*) FROM t VERSION AS OF {}", entry.lsn);

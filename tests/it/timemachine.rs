@@ -366,3 +366,33 @@ async fn the_purge_after_each_statement_at_retention_zero_stays_bounded() {
     assert!(parquet <= 2, "{parquet} data files left for 1 retained version");
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["119"]);
 }
+
+#[tokio::test]
+async fn a_tagged_version_and_its_files_outlive_retention_until_the_tag_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE t (v BIGINT)", "INSERT OVERWRITE TABLE t VALUES (1)", "ALTER TABLE t CREATE TAG kept"])
+        .await;
+    run(&tm, &["setproject odps.timemachine.retention.days=0"]).await;
+    for i in 2..=4 {
+        run(&tm, &[&format!("INSERT OVERWRITE TABLE t VALUES ({i})")]).await;
+    }
+    clock.advance(Days::days(3));
+    tm.project().wait_background().await;
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    // The tagged version (LSN 2) stays readable, by any process, with its file; the versions
+    // after it stay in the log (the history is a chain) but are not restorable.
+    assert_eq!(rows(&tm, "SELECT v FROM t VERSION AS OF 'kept'").await, vec!["1"]);
+    let other = open(dir.path(), &clock).await;
+    assert_eq!(rows(&other, "SELECT v FROM t VERSION AS OF 'kept'").await, vec!["1"]);
+    assert!(other.execute("RESTORE TABLE t TO LSN '3'").await.unwrap_err().to_string().contains("has expired"));
+    assert_eq!(data_files(dir.path()), 4);
+    // Dropped, the tag no longer holds anything: the purge frees all but the current file.
+    run(&tm, &["ALTER TABLE t DROP TAG kept"]).await;
+    tm.project().wait_background().await;
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    assert_eq!(data_files(dir.path()), 1);
+    assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["4"]);
+    assert!(tm.execute("SELECT v FROM t VERSION AS OF 'kept'").await.unwrap_err().to_string().contains("no tag kept"));
+}
