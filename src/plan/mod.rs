@@ -9,6 +9,7 @@ mod privileges;
 mod query;
 mod rowlevel;
 mod statement;
+mod subqueries;
 
 pub use exec::{StatementExec, TimeMachineQueryPlanner, install};
 pub use node::StatementNode;

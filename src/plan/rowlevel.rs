@@ -2,7 +2,8 @@
 //! statement nodes that rewrite, copy-on-write, the files holding the rows they change.
 //!
 //! DataFusion hands a provider's `delete_from` only the filters it can find on the target scan,
-//! so a WHERE with a subquery (planned as a join) or one the optimizer folded away (`WHERE
+//! so a WHERE with a correlated subquery (planned as a join; uncorrelated ones were answered
+//! before, see `subqueries.rs`) or one the optimizer folded away (`WHERE
 //! false` becomes an empty relation) would reach the provider as "no filter": every row. Here
 //! the whole input is checked: only a filter over the table's own columns is accepted.
 
@@ -54,8 +55,8 @@ fn versioned_target(dml: &DmlStatement) -> Option<Arc<VersionedTable>> {
 fn not_supported(table: &str, what: &str) -> Error {
     Error::not_supported(format!(
         "DELETE or UPDATE on {table} with {what}: the WHERE clause and the new values may use the table's own \
-         columns, constants and functions (no subquery, join or FROM); MERGE INTO covers changes driven by \
-         another table"
+         columns, constants, functions and uncorrelated subqueries (no join, FROM or correlated subquery); \
+         MERGE INTO covers changes driven by another table"
     ))
 }
 
@@ -104,7 +105,13 @@ fn row_change(
         Ok(TreeNodeRecursion::Continue)
     })?;
     if let Some(what) = refused {
-        return Err(not_supported(&name, &format!("a plan step {what}")));
+        // Through `ctx.sql` the optimizer has already turned a subquery into a join.
+        return Err(not_supported(
+            &name,
+            &format!(
+                "a plan step {what} (a subquery planned as a join: run the statement through TimeMachine::execute or TimeMachine::sql, which answer uncorrelated subqueries first)"
+            ),
+        ));
     }
     if scans > 1 {
         return Err(not_supported(&name, "more than one table"));
@@ -120,7 +127,7 @@ fn row_change(
     let df_schema = DFSchema::try_from(Arc::clone(&arrow))?;
     let physical = |e: &Expr| -> Result<_> {
         if has_subquery(e) {
-            return Err(not_supported(&name, "a subquery"));
+            return Err(not_supported(&name, "a correlated subquery (one that refers to the table's rows)"));
         }
         Ok(create_physical_expr(
             &strip_qualifiers(e.clone())?,

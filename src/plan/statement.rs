@@ -8,7 +8,7 @@ use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 
 use super::node::StatementNode;
 use super::query::{cast_to, name_by_position, query_plan};
-use super::{merge, privileges, rowlevel};
+use super::{merge, privileges, rowlevel, subqueries};
 use crate::error::{Error, Result};
 use crate::sql::Statement;
 use crate::statements::{Env, Request, ResultKind, ddl, dml};
@@ -49,7 +49,8 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             // Types are coerced (`v * 2` on a DOUBLE) before the expressions are taken out.
             let analyzed = state.analyzer().execute_and_check(planned.plan, state.config_options(), |_, _| {})?;
             privileges::check_writes(env, &analyzed)?;
-            let plan = rowlevel::plan_row_changes(analyzed, Some(text), state)?;
+            let resolved = subqueries::resolve(env, state, analyzed).await?;
+            let plan = rowlevel::plan_row_changes(resolved, Some(text), state)?;
             Ok(Planned { plan, ..planned })
         }
         // Session-only tables are DataFusion's.

@@ -2,20 +2,13 @@
 //! target size. The rows do not change; older versions keep reading the old files until
 //! retention lets the purge free them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::common::config::TableParquetOptions;
-use datafusion::datasource::TableProvider;
-use datafusion::error::Result as DfResult;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::{StreamExt, TryStreamExt};
+use datafusion::execution::TaskContext;
 
 use super::provider::VersionedTable;
-use super::rewrite::Rewritten;
-use super::writer::PartitionWriter;
+use super::rewrite::{Rewritten, write_again};
 use crate::error::Result;
 use crate::log::Project;
 use crate::state::model::{DataFile, Partition};
@@ -38,7 +31,6 @@ pub async fn merge_small_files(
 ) -> Result<Rewritten> {
     let mut options = TableParquetOptions::default();
     options.global = ctx.session_config().options().execution.parquet.clone();
-    let snapshot = table.snapshot();
     let mut out = Rewritten::default();
     for partition in partitions {
         let small = small_files(partition, target);
@@ -46,21 +38,9 @@ pub async fn merge_small_files(
             continue;
         }
         // In the order the files were written, so that rows keep their order.
-        let plans = small
-            .iter()
-            .map(|f| table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env()))
-            .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
-        let task = Arc::clone(&ctx);
-        let rows = futures::stream::iter(plans).map(move |plan| plan.execute(0, Arc::clone(&task))).try_flatten();
-        let rows: SendableRecordBatchStream =
-            Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
-        let statics = partition.values.iter().cloned().map(Some).collect();
-        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
-        let writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?
-            .with_target_file_size(usize::try_from(target).unwrap_or(usize::MAX));
-        let written = writer.write_stream(rows).await?;
-        out.rows += written.rows;
-        let files = written.partitions.get(&partition.values).cloned().unwrap_or_default();
+        let target = Some(usize::try_from(target).unwrap_or(usize::MAX));
+        let (files, rows) = write_again(project, table, partition, &small, &options, &ctx, Ok, target).await?;
+        out.rows += rows;
         let removed = small.iter().map(|f| f.path.clone()).collect();
         out.partitions.insert(partition.values.clone(), (removed, files));
     }

@@ -103,7 +103,6 @@ pub async fn rewrite(
 ) -> Result<Rewritten> {
     let mut options = TableParquetOptions::default();
     options.global = ctx.session_config().options().execution.parquet.clone();
-    let snapshot = table.snapshot();
     let mut out = Rewritten::default();
     for partition in partitions {
         let mut touched: Vec<&DataFile> = vec![];
@@ -123,26 +122,52 @@ pub async fn rewrite(
         if touched.is_empty() {
             continue;
         }
-        let plans = touched
-            .iter()
-            .map(|f| table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env()))
-            .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
-        let (task, change) = (Arc::clone(&ctx), Arc::clone(&change));
-        let rows = futures::stream::iter(plans)
-            .map(move |plan| plan.execute(0, Arc::clone(&task)))
-            .try_flatten()
-            .map(move |batch| batch.and_then(|b| change.apply(&b)));
-        let rows: SendableRecordBatchStream =
-            Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
-        let statics = partition.values.iter().cloned().map(Some).collect();
-        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
-        let writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?;
-        let written = writer.write_stream(rows).await?;
-        let files = written.partitions.get(&partition.values).cloned().unwrap_or_default();
+        let change = Arc::clone(&change);
+        let apply = move |b: RecordBatch| change.apply(&b);
+        let (files, _) = write_again(project, table, partition, &touched, &options, &ctx, apply, None).await?;
         let removed = touched.iter().map(|f| f.path.clone()).collect();
         out.partitions.insert(partition.values.clone(), (removed, files));
     }
     Ok(out)
+}
+
+/// Reads `files` of `partition` in order, passes each batch through `map` and writes the rows
+/// as new files of the partition (closed near `target_bytes` when given): the files written and
+/// their rows. Nothing is committed.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn write_again<F>(
+    project: &Arc<Project>,
+    table: &VersionedTable,
+    partition: &Partition,
+    files: &[&DataFile],
+    options: &TableParquetOptions,
+    ctx: &Arc<TaskContext>,
+    map: F,
+    target_bytes: Option<usize>,
+) -> Result<(Vec<DataFile>, u64)>
+where
+    F: Fn(RecordBatch) -> DfResult<RecordBatch> + Send + 'static,
+{
+    let plans = files
+        .iter()
+        .map(|f| table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env()))
+        .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
+    let task = Arc::clone(ctx);
+    let rows = futures::stream::iter(plans)
+        .map(move |plan| plan.execute(0, Arc::clone(&task)))
+        .try_flatten()
+        .map(move |batch| batch.and_then(&map));
+    let rows: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
+    let snapshot = table.snapshot();
+    let statics = partition.values.iter().cloned().map(Some).collect();
+    let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
+    let mut writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?;
+    if let Some(bytes) = target_bytes {
+        writer = writer.with_target_file_size(bytes);
+    }
+    let written = writer.write_stream(rows).await?;
+    let files = written.partitions.get(&partition.values).cloned().unwrap_or_default();
+    Ok((files, written.rows))
 }
 
 /// The files of `partition` once `removed` are replaced by `added`; None when one of `removed`
