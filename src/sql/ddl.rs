@@ -202,12 +202,24 @@ fn parse_tag(p: &mut Parser, table: String) -> Result<Statement> {
     Ok(Statement::CreateTag { table, name, lsn, retain_days })
 }
 
-/// True when the rest of the statement is `[PARTITION (…)…] MERGE SMALLFILES`.
+/// True when the rest of the statement is `[PARTITION (…)[,] …] MERGE SMALLFILES`.
 fn merges_small_files(p: &Parser) -> bool {
-    (0..)
-        .map(|n| (n, p.peek_nth_token(n).token))
-        .take_while(|(_, t)| !matches!(t, Token::EOF | Token::SemiColon))
-        .any(|(n, _)| word(p, n).as_deref() == Some("MERGE") && word(p, n + 1).as_deref() == Some("SMALLFILES"))
+    let mut n = 0;
+    while word(p, n).as_deref() == Some("PARTITION") {
+        // Past the spec's parentheses (values are literals: no nesting).
+        n += 1;
+        if p.peek_nth_token(n).token != Token::LParen {
+            return false;
+        }
+        while !matches!(p.peek_nth_token(n).token, Token::RParen | Token::EOF) {
+            n += 1;
+        }
+        n += 1;
+        if p.peek_nth_token(n).token == Token::Comma {
+            n += 1;
+        }
+    }
+    word(p, n).as_deref() == Some("MERGE") && word(p, n + 1).as_deref() == Some("SMALLFILES")
 }
 
 pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
