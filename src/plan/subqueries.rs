@@ -4,8 +4,6 @@
 //! that the row change sees a filter over the table's own columns. A correlated subquery stays
 //! and is refused with a clear error (`plan/rowlevel.rs`).
 
-use std::collections::HashMap;
-
 use datafusion::arrow::array::Array;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -48,8 +46,9 @@ pub(super) async fn resolve(env: &Env, state: &SessionState, dml: LogicalPlan) -
     if found.is_empty() {
         return Ok(dml);
     }
-    let mut answers: HashMap<usize, Vec<ScalarValue>> = HashMap::new();
-    for (i, s) in found.iter().enumerate() {
+    // The answers, in the order of `found`.
+    let mut answers: Vec<Vec<ScalarValue>> = Vec::with_capacity(found.len());
+    for s in &found {
         privileges::check_reads(env, &s.subquery, None)?;
         let batches = DataFrame::new(state.clone(), s.subquery.as_ref().clone()).collect().await?;
         let mut values = vec![];
@@ -64,9 +63,9 @@ pub(super) async fn resolve(env: &Env, state: &SessionState, dml: LogicalPlan) -
                 )));
             }
         }
-        answers.insert(i, values);
+        answers.push(values);
     }
-    let answer = |s: &Subquery| found.iter().position(|f| f == s).and_then(|i| answers.get(&i));
+    let answer = |s: &Subquery| found.iter().position(|f| f == s).map(|i| &answers[i]);
     let out = dml.transform_down(|node| {
         node.map_expressions(|e| {
             e.transform_down(|e| {

@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use datafusion::common::config::TableParquetOptions;
 use datafusion::execution::TaskContext;
 
 use super::provider::VersionedTable;
-use super::rewrite::{Rewritten, write_again};
+use super::rewrite::{Rewritten, parquet_options, write_again};
 use crate::error::Result;
 use crate::log::Project;
 use crate::state::model::{DataFile, Partition};
@@ -29,8 +28,8 @@ pub async fn merge_small_files(
     target: u64,
     ctx: Arc<TaskContext>,
 ) -> Result<Rewritten> {
-    let mut options = TableParquetOptions::default();
-    options.global = ctx.session_config().options().execution.parquet.clone();
+    let options = parquet_options(&ctx);
+    let target_bytes = Some(usize::try_from(target).unwrap_or(usize::MAX));
     let mut out = Rewritten::default();
     for partition in partitions {
         let small = small_files(partition, target);
@@ -38,8 +37,7 @@ pub async fn merge_small_files(
             continue;
         }
         // In the order the files were written, so that rows keep their order.
-        let target = Some(usize::try_from(target).unwrap_or(usize::MAX));
-        let (files, rows) = write_again(project, table, partition, &small, &options, &ctx, Ok, target).await?;
+        let (files, rows) = write_again(project, table, partition, &small, &options, &ctx, Ok, target_bytes).await?;
         out.rows += rows;
         let removed = small.iter().map(|f| f.path.clone()).collect();
         out.partitions.insert(partition.values.clone(), (removed, files));

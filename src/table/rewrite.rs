@@ -101,8 +101,7 @@ pub async fn rewrite(
     change: Arc<RowChange>,
     ctx: Arc<TaskContext>,
 ) -> Result<Rewritten> {
-    let mut options = TableParquetOptions::default();
-    options.global = ctx.session_config().options().execution.parquet.clone();
+    let options = parquet_options(&ctx);
     let mut out = Rewritten::default();
     for partition in partitions {
         let mut touched: Vec<&DataFile> = vec![];
@@ -129,6 +128,13 @@ pub async fn rewrite(
         out.partitions.insert(partition.values.clone(), (removed, files));
     }
     Ok(out)
+}
+
+/// The session's Parquet read options, for scans of single files.
+pub(super) fn parquet_options(ctx: &TaskContext) -> TableParquetOptions {
+    let mut options = TableParquetOptions::default();
+    options.global = ctx.session_config().options().execution.parquet.clone();
+    options
 }
 
 /// Reads `files` of `partition` in order, passes each batch through `map` and writes the rows
