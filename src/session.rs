@@ -9,7 +9,8 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::catalog::{
-    HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction, RowFilesFunction, TablesFunction,
+    ChangesFunction, HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction, RowFilesFunction,
+    TablesFunction,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -194,6 +195,7 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
+        ctx.register_udtf("table_changes", Arc::new(ChangesFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_row_files", Arc::new(RowFilesFunction::new(Arc::clone(&project))));
         for latest in [Latest::Version, Latest::Timestamp] {
             let function = LatestFunction::new(latest, Arc::clone(&project));

@@ -1,11 +1,13 @@
 //! A project as DataFusion's catalog sees it: the schema provider of its tables, the table
 //! functions that serve its history to ordinary SQL, and MaxCompute's `get_latest_version` /
-//! `get_latest_timestamp` (`latest.rs`).
+//! `get_latest_timestamp` (`latest.rs`), and the change feed `table_changes` (`changes.rs`).
 
+mod changes;
 mod functions;
 mod latest;
 mod schema;
 
+pub use changes::ChangesFunction;
 pub use functions::{HistoryFunction, PurgesFunction, RowFilesFunction, TablesFunction};
 pub use latest::{Latest, LatestFunction};
 pub use schema::ProjectSchema;

@@ -170,7 +170,9 @@ impl Project {
     /// A data file that `commit` puts into a partition and that is not in the store.
     async fn missing_file(&self, commit: &Commit) -> Option<String> {
         let files = commit.tables.iter().flat_map(|c| &c.actions).flat_map(|a| match a {
-            Action::PutPartition { partition, .. } => partition.files.iter().collect::<Vec<_>>(),
+            Action::PutPartition { partition, .. } | Action::ChangeData { partition } => {
+                partition.files.iter().collect::<Vec<_>>()
+            }
             Action::Replace { partitions, .. } => partitions.iter().flat_map(|p| &p.files).collect(),
             _ => vec![],
         });

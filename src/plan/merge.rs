@@ -73,6 +73,13 @@ pub(super) async fn plan_merge(
         }
     }
     let all: Vec<&ColumnDef> = schema.columns.iter().chain(&schema.partition_columns).collect();
+    // The columns some WHEN MATCHED … UPDATE sets: their old values travel beside the new ones
+    // (`__tm_old_<i>`), for the change feed's preimages.
+    let updated: Vec<usize> =
+        (0..all.len()).filter(|&i| matched.iter().any(|m| m.2.iter().any(|(n, _)| n == &all[i].name))).collect();
+    let old_values = |value: &dyn Fn(&ColumnDef) -> String| -> String {
+        updated.iter().map(|&i| format!(", {} AS __tm_old_{i}", value(all[i]))).collect()
+    };
     let mut parts = vec![];
     if !matched.is_empty() {
         let when = |value: &dyn Fn(&MatchedClause) -> String| {
@@ -95,11 +102,12 @@ pub(super) async fn plan_merge(
         // row would put thousands of equal paths under one hash key, and every probe of the
         // target would walk that chain (MERGE of 1% of 6M rows took ten minutes).
         parts.push(format!(
-            "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE WHEN {b}.__tm_src IS NULL THEN {keep} {acts} ELSE {keep} END AS __tm_act \
+            "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE WHEN {b}.__tm_src IS NULL THEN {keep} {acts} ELSE {keep} END AS __tm_act{} \
              FROM {target} LEFT JOIN {source} ON ({on}) \
              WHERE {a}.{FILE_COLUMN} IN (SELECT DISTINCT {a}.{FILE_COLUMN} FROM {target} JOIN {source} ON ({on}) \
              WHERE CASE {acts} ELSE {keep} END <> {keep})",
             columns.join(", "),
+            old_values(&|c| format!("{a}.{}", c.name)),
             keep = act::KEEP,
         ));
     }
@@ -115,9 +123,10 @@ pub(super) async fn plan_merge(
             .collect();
         let any = inserts.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>().join(" OR ");
         parts.push(format!(
-            "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act \
+            "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act{} \
              FROM {source} LEFT JOIN {target} ON ({on}) WHERE {a}.{FILE_COLUMN} IS NULL AND ({any})",
             columns.join(", "),
+            old_values(&|_| "NULL".to_string()),
             insert = act::INSERT,
         ));
     }
@@ -133,8 +142,11 @@ pub(super) async fn plan_merge(
     let mut targets: Vec<ColumnDef> = all.into_iter().cloned().collect();
     targets.push(ColumnDef::new(FILE_COLUMN, "string"));
     targets.push(ColumnDef::new("__tm_act", "int"));
+    let olds: Vec<ColumnDef> =
+        updated.iter().map(|&i| ColumnDef::new(format!("__tm_old_{i}"), targets[i].data_type.clone())).collect();
+    targets.extend(olds);
     let plan = super::query::cast_to(plan, table, &targets, targets.len())?;
-    Ok((MergeTarget { base }, plan))
+    Ok((MergeTarget { base, updated }, plan))
 }
 
 /// The source as a relation with the marker column `__tm_src`, and the name its columns go by.

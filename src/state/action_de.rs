@@ -26,6 +26,7 @@ const VARIANTS: &[&str] = &[
     "alter_schema",
     "set_lifecycle",
     "touch",
+    "change_data",
     "enable_lifecycle",
 ];
 
@@ -90,6 +91,10 @@ fn variant<'de, D: Deserializer<'de>>(tag: &str, fields: D) -> Result<Action, D:
         mode: PutMode,
     }
     #[derive(Deserialize)]
+    struct Changed {
+        partition: Partition,
+    }
+    #[derive(Deserialize)]
     struct Values {
         values: Vec<String>,
     }
@@ -132,6 +137,7 @@ fn variant<'de, D: Deserializer<'de>>(tag: &str, fields: D) -> Result<Action, D:
             let Put { partition, mode } = Put::deserialize(fields)?;
             Action::PutPartition { partition, mode }
         }
+        "change_data" => Action::ChangeData { partition: Changed::deserialize(fields)?.partition },
         "drop_partition" => Action::DropPartition { values: Values::deserialize(fields)?.values },
         "alter_schema" => Action::AlterSchema { schema: Schema::deserialize(fields)?.schema },
         "set_lifecycle" => Action::SetLifecycle { days: Days::deserialize(fields)?.days },
@@ -161,7 +167,8 @@ mod tests {
             Action::Drop,
             Action::Undrop { name: "v".into() },
             Action::Replace { schema: schema.clone(), partitions: vec![partition.clone()] },
-            Action::PutPartition { partition, mode: PutMode::Append },
+            Action::PutPartition { partition: partition.clone(), mode: PutMode::Append },
+            Action::ChangeData { partition },
             Action::DropPartition { values: vec!["1".into()] },
             Action::AlterSchema { schema },
             Action::SetLifecycle { days: None },

@@ -193,23 +193,30 @@ impl TableHistory {
     }
 
     /// True when a version after the oldest retained one, up to `lsn`, may have removed files
-    /// (an overwrite, a dropped partition, a restore, a rewrite): only then can forgetting the
-    /// versions before `lsn` free a file.
+    /// (an overwrite, a dropped partition, a restore, a rewrite), or a forgotten version wrote
+    /// change files: only then can forgetting the versions before `lsn` free a file.
     pub fn may_remove_files_through(&self, lsn: u64) -> bool {
         let first = self.oldest().0.unwrap_or(0);
-        self.entries_through(Some(lsn)).iter().filter(|e| e.lsn > first && e.lsn <= lsn).flat_map(|e| &e.actions).any(
-            |a| {
-                !matches!(
-                    a,
-                    Action::PutPartition { mode: PutMode::Append, .. }
-                        | Action::Rename { .. }
-                        | Action::AlterSchema { .. }
-                        | Action::SetLifecycle { .. }
-                        | Action::Touch { .. }
-                        | Action::EnableLifecycle { .. }
-                )
-            },
-        )
+        let entries = self.entries_through(Some(lsn));
+        let mut actions = entries
+            .iter()
+            .filter(|e| e.lsn >= first && e.lsn <= lsn)
+            .flat_map(|e| e.actions.iter().map(|a| (e.lsn, a)));
+        actions.any(|(at, a)| match a {
+            Action::ChangeData { .. } => at < lsn,
+            _ => {
+                at > first
+                    && !matches!(
+                        a,
+                        Action::PutPartition { mode: PutMode::Append, .. }
+                            | Action::Rename { .. }
+                            | Action::AlterSchema { .. }
+                            | Action::SetLifecycle { .. }
+                            | Action::Touch { .. }
+                            | Action::EnableLifecycle { .. }
+                    )
+            }
+        })
     }
 
     /// Paths of every data file that some retained version references.
@@ -223,10 +230,12 @@ impl TableHistory {
         let mut s = self.base().cloned().unwrap_or_else(|| TableSnapshot::empty(&self.id));
         s.apply(first.lsn, first.time, &first.actions);
         out.extend(s.partitions.values().flat_map(|p| &p.files).map(|f| f.path.clone()));
-        for action in entries.iter().skip(1).flat_map(|e| &e.actions) {
+        for (i, action) in entries.iter().enumerate().flat_map(|(i, e)| e.actions.iter().map(move |a| (i, a))) {
             let added: Vec<&Partition> = match action {
-                Action::PutPartition { partition, .. } => vec![partition],
-                Action::Replace { partitions, .. } => partitions.iter().collect(),
+                Action::PutPartition { partition, .. } if i > 0 => vec![partition],
+                Action::Replace { partitions, .. } if i > 0 => partitions.iter().collect(),
+                // Every retained version's change files (the change feed reads them).
+                Action::ChangeData { partition } => vec![partition],
                 _ => vec![],
             };
             out.extend(added.into_iter().flat_map(|p| &p.files).map(|f| f.path.clone()));

@@ -7,6 +7,7 @@
 //! what users may do with it.
 
 mod action_de;
+mod changes;
 pub mod expiry;
 mod history;
 pub mod lazy;
@@ -17,6 +18,7 @@ mod project;
 mod snapshot;
 pub mod tags;
 
+pub use changes::VersionChange;
 pub use history::{PastSummary, TableHistory};
 pub use partitions::Partitions;
 pub use project::ProjectState;

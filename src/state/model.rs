@@ -204,6 +204,15 @@ pub enum Action {
         /// The partition, or None for all of them.
         values: Option<Vec<String>>,
     },
+    /// The rows a row-level change (DELETE, UPDATE, MERGE) changed, for the change feed: files
+    /// with the table's columns and [`CHANGE_TYPE_COLUMN`] (`delete`, `update_preimage`,
+    /// `update_postimage`, `insert`). The table's state does not change; the files live as long
+    /// as the version does. A copy-on-write rewrite also carries unchanged rows into new files:
+    /// these files say which rows really changed, without a diff of the files.
+    ChangeData {
+        /// The partition the rows belong to (its values and ObjectId) and the change files.
+        partition: Partition,
+    },
     /// `ALTER TABLE … [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE`.
     EnableLifecycle {
         /// The partition, or None for the table.
@@ -212,6 +221,9 @@ pub enum Action {
         enabled: bool,
     },
 }
+
+/// The column of change files (and of `table_changes`) that says what happened to a row.
+pub const CHANGE_TYPE_COLUMN: &str = "_change_type";
 
 /// The operation shown in history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -62,6 +62,7 @@ pub(super) fn changes_partitions(action: &Action) -> bool {
             | Action::Drop
             | Action::AlterSchema { .. }
             | Action::SetLifecycle { .. }
+            | Action::ChangeData { .. }
             | Action::EnableLifecycle { values: None, .. }
     )
 }
@@ -111,6 +112,7 @@ pub(super) fn apply_to_partitions(partitions: &mut Partitions, id: &str, time: D
             | Action::Drop
             | Action::AlterSchema { .. }
             | Action::SetLifecycle { .. }
+            | Action::ChangeData { .. }
             | Action::EnableLifecycle { values: None, .. } => {}
         }
     }

@@ -96,6 +96,7 @@ impl TableSnapshot {
                     self.ddl_time = Some(time);
                 }
                 Action::PutPartition { .. }
+                | Action::ChangeData { .. }
                 | Action::DropPartition { .. }
                 | Action::Touch { .. }
                 | Action::EnableLifecycle { values: Some(_), .. } => {}

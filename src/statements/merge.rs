@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
 use crate::state::{ProjectState, TableSnapshot};
-use crate::table::{PartitionWriter, WriteOutput};
+use crate::table::{ChangeKind, ChangeRows, PartitionWriter, WriteOutput, change_writer};
 
 /// What happens to a row of the merge's stream (its last column).
 pub(crate) mod act {
@@ -39,6 +39,9 @@ pub(crate) mod act {
 pub struct MergeTarget {
     /// The version the statement read.
     pub base: Arc<TableSnapshot>,
+    /// The columns (index among data, then partition columns) that some WHEN MATCHED … UPDATE
+    /// sets: the rows carry their old values after the act, in this order (`__tm_old_<i>`).
+    pub updated: Vec<usize>,
 }
 
 #[derive(Default)]
@@ -63,32 +66,44 @@ pub(crate) async fn run(
         Arc::new(base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.clone(), f.rows)).collect());
     let tally = Arc::new(Mutex::new(Tally::default()));
     let width = base.schema.columns.len() + base.schema.partition_columns.len();
+    let existing: BTreeMap<Vec<String>, String> =
+        base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
+    let statics = vec![None; base.schema.partition_columns.len()];
+    let (changes, changes_written) =
+        change_writer(&env.project, &base.id, &base.schema, statics.clone(), existing.clone())?;
+    let changed = (changes, Arc::new(target.updated.clone()));
     let kept = rows
         .into_iter()
-        .map(|stream| tallied(stream, width, Arc::clone(&file_rows), Arc::clone(&tally), &base.name))
+        .map(|stream| tallied(stream, width, Arc::clone(&file_rows), Arc::clone(&tally), &base.name, changed.clone()))
         .collect::<Result<Vec<_>>>()?;
-    let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
-    let statics = vec![None; base.schema.partition_columns.len()];
+    drop(changed);
     let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?;
-    let written = writer.write_streams(kept).await?;
+    let (written, changes) = futures::try_join!(writer.write_streams(kept), changes_written)?;
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|e| e.into_inner()));
     if tally.affected == 0 {
         return Ok(StatementResult::rows_affected(0));
     }
     let touched: Vec<String> = tally.per_file.into_keys().collect();
-    env.commit(text, |state| Ok(Draft { tables: vec![draft(state, base, &touched, &written)?], ..Default::default() }))
-        .await?;
+    env.commit(text, |state| {
+        let mut table = draft(state, base, &touched, &written)?;
+        let changed = super::rowlevel::change_data(&table.actions, &changes);
+        table.actions.extend(changed);
+        Ok(Draft { tables: vec![table], ..Default::default() })
+    })
+    .await?;
     Ok(StatementResult::rows_affected(tally.affected))
 }
 
 /// The rows of `rows` that stay (all but deleted ones), without the file and act columns,
-/// counted into `tally` as they pass.
+/// counted into `tally` as they pass; the rows that change go to `changes` (with the updated
+/// columns whose old values follow the act).
 fn tallied(
     rows: SendableRecordBatchStream,
     width: usize,
     file_rows: Arc<HashMap<String, u64>>,
     tally: Arc<Mutex<Tally>>,
     name: &str,
+    (changes, updated): (ChangeRows, Arc<Vec<usize>>),
 ) -> Result<SendableRecordBatchStream> {
     let in_schema = rows.schema();
     if in_schema.fields().len() < width + 2 {
@@ -119,9 +134,22 @@ fn tallied(
                 }
             }
         }
+        drop(tally);
+        let now = RecordBatch::try_new(Arc::clone(&out), batch.columns()[..width].to_vec())?;
+        let is = |code: i32| -> BooleanArray { acts.iter().map(|a| Some(a == Some(code))).collect() };
+        changes.send(&now, &is(act::DELETE), ChangeKind::Delete)?;
+        changes.send(&now, &is(act::INSERT), ChangeKind::Insert)?;
+        let updates = is(act::UPDATE);
+        if updates.true_count() > 0 {
+            let mut before = now.columns().to_vec();
+            for (k, &i) in updated.iter().enumerate() {
+                before[i] = Arc::clone(batch.column(width + 2 + k));
+            }
+            changes.send(&RecordBatch::try_new(Arc::clone(&out), before)?, &updates, ChangeKind::Preimage)?;
+            changes.send(&now, &updates, ChangeKind::Postimage)?;
+        }
         let keep: BooleanArray = acts.iter().map(|a| Some(a != Some(act::DELETE))).collect();
-        let batch = filter_record_batch(&batch, &keep)?;
-        Ok(RecordBatch::try_new(Arc::clone(&out), batch.columns()[..width].to_vec())?)
+        Ok(filter_record_batch(&now, &keep)?)
     });
     Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, kept)))
 }

@@ -1,6 +1,7 @@
 //! DELETE and UPDATE on a versioned table: each statement is one version that replaces only the
 //! files holding rows it changes (copy-on-write).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::execution::TaskContext;
@@ -10,7 +11,9 @@ use super::env::Env;
 use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::state::model::{
+    Action, DataFile, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec,
+};
 use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
@@ -105,5 +108,29 @@ pub(crate) fn replace_files(
             operation,
         });
     }
+    actions.extend(change_data(&actions, &out.changes));
     Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })
+}
+
+/// The [`Action::ChangeData`] of a version whose `actions` put the partitions of `changes`
+/// (change files per partition).
+pub(crate) fn change_data(actions: &[Action], changes: &BTreeMap<Vec<String>, Vec<DataFile>>) -> Vec<Action> {
+    let id = |values: &Vec<String>| {
+        actions.iter().find_map(|a| match a {
+            Action::PutPartition { partition, .. } if &partition.values == values => Some(partition.id.clone()),
+            _ => None,
+        })
+    };
+    changes
+        .iter()
+        .filter(|(_, files)| !files.is_empty())
+        .map(|(values, files)| Action::ChangeData {
+            partition: Partition {
+                id: id(values).unwrap_or_default(),
+                values: values.clone(),
+                files: files.iter().cloned().collect(),
+                ..Default::default()
+            },
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! Tables as DataFusion sees them: the provider of one version, the write path, and the
 //! session-only tables beside the versioned ones.
 
+mod changes;
 mod compact;
 mod field_names;
 mod provider;
@@ -11,6 +12,7 @@ mod upload;
 mod write_commit;
 mod writer;
 
+pub use changes::{ChangeFiles, ChangeKind, ChangeRows, change_schema, change_writer};
 pub use compact::{merge_small_files, small_files};
 pub use provider::{FILE_COLUMN, ScanLocation, VersionedTable};
 pub use rewrite::{Rewritten, RowChange, replaced_files, rewrite};

@@ -17,6 +17,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
 
+use super::changes::{ChangeKind, ChangeRows, change_writer};
 use super::provider::VersionedTable;
 use super::writer::PartitionWriter;
 use crate::error::Result;
@@ -61,12 +62,13 @@ impl RowChange {
         Ok(value.iter().map(|v| Some(v == Some(true))).collect())
     }
 
-    /// `batch` after the change, cast to the table's types.
-    fn apply(&self, batch: &RecordBatch) -> DfResult<RecordBatch> {
+    /// `batch` after the change, cast to the table's types; the rows it changes go to `changes`.
+    fn apply(&self, batch: &RecordBatch, changes: &ChangeRows) -> DfResult<RecordBatch> {
         let mask = self.mask(batch)?;
         let schema = batch.schema();
         match self {
             RowChange::Delete { .. } => {
+                changes.send(batch, &mask, ChangeKind::Delete)?;
                 let keep: BooleanArray = mask.iter().map(|v| Some(v != Some(true))).collect();
                 Ok(filter_record_batch(batch, &keep)?)
             }
@@ -77,7 +79,10 @@ impl RowChange {
                     let new = cast(&new, schema.field(*i).data_type())?;
                     columns[*i] = zip(&mask, &new.as_ref(), &columns[*i].as_ref())?;
                 }
-                Ok(RecordBatch::try_new(schema, columns)?)
+                let updated = RecordBatch::try_new(schema, columns)?;
+                changes.send(batch, &mask, ChangeKind::Preimage)?;
+                changes.send(&updated, &mask, ChangeKind::Postimage)?;
+                Ok(updated)
             }
         }
     }
@@ -88,6 +93,9 @@ impl RowChange {
 pub struct Rewritten {
     /// Partition values → (paths of the files replaced, the files written in their place).
     pub partitions: BTreeMap<Vec<String>, (Vec<String>, Vec<DataFile>)>,
+    /// Partition values → the change files holding the rows that changed (empty when the rows
+    /// did not change: MERGE SMALLFILES).
+    pub changes: BTreeMap<Vec<String>, Vec<DataFile>>,
     /// Rows deleted or updated.
     pub rows: u64,
 }
@@ -121,11 +129,17 @@ pub async fn rewrite(
         if touched.is_empty() {
             continue;
         }
+        let snapshot = table.snapshot();
+        let statics = partition.values.iter().cloned().map(Some).collect();
+        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
+        let (changes, changes_written) = change_writer(project, &snapshot.id, &snapshot.schema, statics, ids)?;
         let change = Arc::clone(&change);
-        let apply = move |b: RecordBatch| change.apply(&b);
-        let (files, _) = write_again(project, table, partition, &touched, &options, &ctx, apply, None).await?;
+        let apply = move |b: RecordBatch| change.apply(&b, &changes);
+        let rewritten = write_again(project, table, partition, &touched, &options, &ctx, apply, None);
+        let ((files, _), mut changed) = futures::try_join!(rewritten, changes_written)?;
         let removed = touched.iter().map(|f| f.path.clone()).collect();
         out.partitions.insert(partition.values.clone(), (removed, files));
+        out.changes.insert(partition.values.clone(), changed.remove(&partition.values).unwrap_or_default());
     }
     Ok(out)
 }

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "ballista")]
 mod ballista;
+mod changes;
 mod cli;
 mod commits;
 mod corrupt;
