@@ -396,3 +396,28 @@ async fn a_tagged_version_and_its_files_outlive_retention_until_the_tag_goes() {
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["4"]);
     assert!(tm.execute("SELECT v FROM t VERSION AS OF 'kept'").await.unwrap_err().to_string().contains("no tag kept"));
 }
+
+#[tokio::test]
+async fn change_files_live_as_long_as_their_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = clock();
+    let tm = open(dir.path(), &clock).await;
+    run(&tm, &["CREATE TABLE t (k BIGINT, v STRING)", "INSERT INTO t VALUES (1, 'a'), (2, 'b')"]).await;
+    run(&tm, &["UPDATE t SET v = 'c' WHERE k = 1"]).await;
+    // The appended file, the rewritten one, and the change file of the UPDATE.
+    assert_eq!(data_files(dir.path()), 3);
+    let changes = "SELECT k, v, _change_type FROM table_changes('t', 3, 3)";
+    assert_eq!(rows(&tm, changes).await, vec!["1|a|update_preimage", "1|c|update_postimage"]);
+    // Another process reads the feed from the log alone.
+    assert_eq!(rows(&open(dir.path(), &clock).await, changes).await.len(), 2);
+    run(&tm, &["setproject odps.timemachine.retention.days=0"]).await;
+    clock.advance(Days::days(3));
+    run(&tm, &["INSERT INTO t VALUES (3, 'd')"]).await;
+    tm.project().wait_background().await;
+    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    // The UPDATE's version expired: its change file went with the file it replaced.
+    assert_eq!(data_files(dir.path()), 2);
+    let expired = tm.execute(changes).await.unwrap_err().to_string();
+    assert!(expired.contains("has expired"), "{expired}");
+    assert_eq!(rows(&tm, "SELECT k, v FROM t").await, vec!["1|c", "2|b", "3|d"]);
+}
