@@ -69,6 +69,8 @@ struct Head {
     lifecycle_disabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ddl_time: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    properties: BTreeMap<String, String>,
 }
 
 /// Where a part is (offset from the end of the header) and its CRC-32.
@@ -106,6 +108,7 @@ pub fn encode(state: &ProjectState) -> Result<Vec<u8>, String> {
             dropped: c.dropped,
             lifecycle: c.lifecycle,
             lifecycle_disabled: c.lifecycle_disabled,
+            properties: c.properties.clone(),
             ddl_time: c.ddl_time,
         };
         tables.push(HeaderTable { id: t.id.clone(), created: t.created, current, partitions, past, summary });
@@ -166,6 +169,7 @@ pub fn decode(bytes: Bytes) -> Result<ProjectState, String> {
             lifecycle: h.lifecycle,
             lifecycle_disabled: h.lifecycle_disabled,
             ddl_time: h.ddl_time,
+            properties: h.properties,
         };
         tables.insert(t.id.clone(), TableHistory::from_checkpoint(t.id, t.created, current, past, t.summary));
     }

@@ -223,6 +223,15 @@ pub enum AlterChange {
     },
     /// `SET LIFECYCLE n`.
     SetLifecycle(u64),
+    /// `SET TBLPROPERTIES ('k'='v', …)` (keys in lowercase).
+    SetProperties(Vec<(String, String)>),
+    /// `UNSET TBLPROPERTIES [IF EXISTS] ('k', …)`.
+    UnsetProperties {
+        /// The keys (in lowercase).
+        keys: Vec<String>,
+        /// IF EXISTS: a key the table does not have is no error.
+        if_exists: bool,
+    },
     /// `[PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE`.
     EnableLifecycle {
         /// The partition, or None for the table.

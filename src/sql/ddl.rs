@@ -254,8 +254,29 @@ pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
         return Ok(AlterChange::Touch { partition });
     }
     if take_word(p, "SET") {
+        if take_word(p, "TBLPROPERTIES") {
+            p.expect_token(&Token::LParen)?;
+            let pairs = p.parse_comma_separated(|p| {
+                let key = p.parse_literal_string()?.to_lowercase();
+                p.expect_token(&Token::Eq)?;
+                Ok((key, p.parse_literal_string()?))
+            })?;
+            p.expect_token(&Token::RParen)?;
+            return Ok(AlterChange::SetProperties(pairs));
+        }
         expect_word(p, "LIFECYCLE")?;
         return Ok(AlterChange::SetLifecycle(lifecycle_days(p)?));
+    }
+    if take_word(p, "UNSET") {
+        expect_word(p, "TBLPROPERTIES")?;
+        let if_exists = take_word(p, "IF");
+        if if_exists {
+            expect_word(p, "EXISTS")?;
+        }
+        p.expect_token(&Token::LParen)?;
+        let keys = p.parse_comma_separated(|p| Ok(p.parse_literal_string()?.to_lowercase()))?;
+        p.expect_token(&Token::RParen)?;
+        return Ok(AlterChange::UnsetProperties { keys, if_exists });
     }
     let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
     let enabled = if take_word(p, "ENABLE") {
@@ -267,6 +288,7 @@ pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
             "this ALTER TABLE form; supported: RENAME TO, DROP [IF EXISTS] PARTITION (…), ADD COLUMNS (…), \
              DROP COLUMNS …, CHANGE COLUMN a RENAME TO b, CHANGE COLUMN a b <type>, CHANGE COLUMN a COMMENT '…', \
              SET LIFECYCLE n, [PARTITION (…)] {ENABLE|DISABLE} LIFECYCLE, TOUCH [PARTITION (…)], \
+             SET TBLPROPERTIES ('k'='v', …), UNSET TBLPROPERTIES [IF EXISTS] ('k', …), \
              [PARTITION (…)] MERGE SMALLFILES",
         ));
     };

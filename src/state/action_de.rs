@@ -27,6 +27,7 @@ const VARIANTS: &[&str] = &[
     "set_lifecycle",
     "touch",
     "change_data",
+    "set_properties",
     "enable_lifecycle",
 ];
 
@@ -91,6 +92,13 @@ fn variant<'de, D: Deserializer<'de>>(tag: &str, fields: D) -> Result<Action, D:
         mode: PutMode,
     }
     #[derive(Deserialize)]
+    struct Properties {
+        #[serde(default)]
+        set: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        unset: Vec<String>,
+    }
+    #[derive(Deserialize)]
     struct Changed {
         partition: Partition,
     }
@@ -137,6 +145,10 @@ fn variant<'de, D: Deserializer<'de>>(tag: &str, fields: D) -> Result<Action, D:
             let Put { partition, mode } = Put::deserialize(fields)?;
             Action::PutPartition { partition, mode }
         }
+        "set_properties" => {
+            let Properties { set, unset } = Properties::deserialize(fields)?;
+            Action::SetProperties { set, unset }
+        }
         "change_data" => Action::ChangeData { partition: Changed::deserialize(fields)?.partition },
         "drop_partition" => Action::DropPartition { values: Values::deserialize(fields)?.values },
         "alter_schema" => Action::AlterSchema { schema: Schema::deserialize(fields)?.schema },
@@ -169,6 +181,8 @@ mod tests {
             Action::Replace { schema: schema.clone(), partitions: vec![partition.clone()] },
             Action::PutPartition { partition: partition.clone(), mode: PutMode::Append },
             Action::ChangeData { partition },
+            Action::SetProperties { set: [("k".to_string(), "v".to_string())].into(), unset: vec!["u".into()] },
+            Action::SetProperties { set: Default::default(), unset: vec![] },
             Action::DropPartition { values: vec!["1".into()] },
             Action::AlterSchema { schema },
             Action::SetLifecycle { days: None },

@@ -212,6 +212,7 @@ impl TableHistory {
                             | Action::Rename { .. }
                             | Action::AlterSchema { .. }
                             | Action::SetLifecycle { .. }
+                            | Action::SetProperties { .. }
                             | Action::Touch { .. }
                             | Action::EnableLifecycle { .. }
                     )

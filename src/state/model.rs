@@ -204,6 +204,15 @@ pub enum Action {
         /// The partition, or None for all of them.
         values: Option<Vec<String>>,
     },
+    /// `ALTER TABLE … {SET|UNSET} TBLPROPERTIES`.
+    SetProperties {
+        /// Properties set (key in lowercase, value).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        set: BTreeMap<String, String>,
+        /// Properties removed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unset: Vec<String>,
+    },
     /// The rows a row-level change (DELETE, UPDATE, MERGE) changed, for the change feed: files
     /// with the table's columns and [`CHANGE_TYPE_COLUMN`] (`delete`, `update_preimage`,
     /// `update_postimage`, `insert`). The table's state does not change; the files live as long

@@ -63,6 +63,7 @@ pub(super) fn changes_partitions(action: &Action) -> bool {
             | Action::AlterSchema { .. }
             | Action::SetLifecycle { .. }
             | Action::ChangeData { .. }
+            | Action::SetProperties { .. }
             | Action::EnableLifecycle { values: None, .. }
     )
 }
@@ -113,6 +114,7 @@ pub(super) fn apply_to_partitions(partitions: &mut Partitions, id: &str, time: D
             | Action::AlterSchema { .. }
             | Action::SetLifecycle { .. }
             | Action::ChangeData { .. }
+            | Action::SetProperties { .. }
             | Action::EnableLifecycle { values: None, .. } => {}
         }
     }

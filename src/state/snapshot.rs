@@ -1,6 +1,7 @@
 //! One version of a table: materialized ([`TableSnapshot`]) or as a delta on the version before
 //! it ([`VersionEntry`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,9 @@ pub struct TableSnapshot {
     /// When the schema or lifecycle last changed (MaxCompute's LastDDLTime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ddl_time: Option<DateTime<Utc>>,
+    /// `ALTER TABLE … SET TBLPROPERTIES`: the table's properties (keys in lowercase).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
 }
 
 impl TableSnapshot {
@@ -54,6 +58,7 @@ impl TableSnapshot {
             lifecycle: None,
             lifecycle_disabled: false,
             ddl_time: None,
+            properties: BTreeMap::new(),
         }
     }
 
@@ -89,6 +94,13 @@ impl TableSnapshot {
                 }
                 Action::SetLifecycle { days } => {
                     self.lifecycle = *days;
+                    self.ddl_time = Some(time);
+                }
+                Action::SetProperties { set, unset } => {
+                    for key in unset {
+                        self.properties.remove(key);
+                    }
+                    self.properties.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
                     self.ddl_time = Some(time);
                 }
                 Action::EnableLifecycle { values: None, enabled } => {

@@ -69,6 +69,23 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
             return Err(Error::invalid("LIFECYCLE must be a positive number of days"));
         }
         AlterChange::SetLifecycle(days) => Action::SetLifecycle { days: Some(*days) },
+        AlterChange::SetProperties(pairs) => {
+            for (key, value) in pairs {
+                super::auto_merge::check_property(key, value)?;
+            }
+            Action::SetProperties { set: pairs.iter().cloned().collect(), unset: vec![] }
+        }
+        AlterChange::UnsetProperties { keys, if_exists } => {
+            if let Some(missing) = keys.iter().find(|k| !cur.properties.contains_key(*k))
+                && !if_exists
+            {
+                return Err(Error::not_found(format!(
+                    "table {} has no property {missing} (UNSET TBLPROPERTIES IF EXISTS ignores it)",
+                    cur.name
+                )));
+            }
+            Action::SetProperties { set: Default::default(), unset: keys.clone() }
+        }
         AlterChange::EnableLifecycle { partition: None, enabled } => {
             Action::EnableLifecycle { values: None, enabled: *enabled }
         }

@@ -15,8 +15,8 @@ use super::rowlevel::replace_files;
 use crate::error::{Error, Result};
 use crate::log::Draft;
 use crate::sql::PartitionSpec;
-use crate::state::ProjectState;
 use crate::state::model::{Operation, Partition, PutMode, partition_spec};
+use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{VersionedTable, merge_small_files as rewrite_small_files};
 
 /// The project property that sets the size MERGE SMALLFILES aims at, in bytes.
@@ -26,9 +26,11 @@ pub(crate) const DEFAULT_MERGE_TARGET: u64 = 128 << 20;
 /// The largest target accepted (1 TiB).
 pub(crate) const MAX_MERGE_TARGET: u64 = 1 << 40;
 
-/// The target file size of the project.
-pub(crate) fn merge_target(state: &ProjectState) -> u64 {
-    state.properties.get(MERGE_TARGET_KEY).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MERGE_TARGET)
+/// The target file size of `table`: its property `timemachine.merge.target.bytes`, else the
+/// project's, else the default.
+pub(crate) fn table_merge_target(state: &ProjectState, table: &TableSnapshot) -> u64 {
+    let own = table.properties.get(MERGE_TARGET_KEY).and_then(|v| v.parse().ok());
+    own.or_else(|| state.properties.get(MERGE_TARGET_KEY).and_then(|v| v.parse().ok())).unwrap_or(DEFAULT_MERGE_TARGET)
 }
 
 /// Runs MERGE SMALLFILES on `table` (the partitions of `specs`, or all). Commits nothing when no
@@ -61,15 +63,29 @@ pub(crate) async fn merge_small_files(
             parts.push(p);
         }
     }
-    let versioned = VersionedTable::try_new(Arc::clone(&env.project), Arc::clone(&base))?;
-    let out = rewrite_small_files(&env.project, &versioned, &parts, merge_target(&state), ctx).await?;
+    merge_partitions(env, text, &base, &parts, table_merge_target(&state, &base), ctx).await?;
+    Ok(StatementResult::ok())
+}
+
+/// Merges the small files of `parts` of `base` (a version of a table) into files near `target`
+/// bytes, as one version; true when there was something to merge.
+pub(crate) async fn merge_partitions(
+    env: &Env,
+    text: &str,
+    base: &Arc<TableSnapshot>,
+    parts: &[&Partition],
+    target: u64,
+    ctx: Arc<TaskContext>,
+) -> Result<bool> {
+    let versioned = VersionedTable::try_new(Arc::clone(&env.project), Arc::clone(base))?;
+    let out = rewrite_small_files(&env.project, &versioned, parts, target, ctx).await?;
     if out.partitions.is_empty() {
-        return Ok(StatementResult::ok());
+        return Ok(false);
     }
     let rewrite = |state: &ProjectState| {
-        let change = replace_files(state, &base, Operation::MergeSmallFiles, PutMode::Rewrite, &out)?;
+        let change = replace_files(state, base, Operation::MergeSmallFiles, PutMode::Rewrite, &out)?;
         Ok(Draft { tables: vec![change], ..Default::default() })
     };
     env.commit(text, rewrite).await?;
-    Ok(StatementResult::ok())
+    Ok(true)
 }

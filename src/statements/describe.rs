@@ -81,6 +81,9 @@ pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<S
             push("PartitionNum", t.partitions.len().to_string(), "");
             push("LifecycleDisabledPartitions", disabled.to_string(), "");
         }
+        for (key, value) in &t.properties {
+            push(key, value.clone(), "table property");
+        }
     }
     let column = |i: usize| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i].clone()))) as _;
     let batch = RecordBatch::try_new(describe_schema(), vec![column(0), column(1), column(2)])?;

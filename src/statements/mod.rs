@@ -3,6 +3,7 @@
 //! their rows as a stream).
 
 mod alter;
+mod auto_merge;
 mod clone;
 mod compact;
 pub(crate) mod ddl;
@@ -41,7 +42,7 @@ use crate::sql::Statement;
 
 /// Runs `request` (its text is recorded in the log); `input` holds the rows of INSERT and
 /// CREATE TABLE … AS (one stream per partition of the query, written in parallel) and MERGE (one
-/// stream). After a change, starts the automatic purge.
+/// stream). After a change, starts the automatic merge and purge.
 pub async fn run(
     env: &Env,
     text: &str,
@@ -52,6 +53,7 @@ pub async fn run(
     if let Request::Done(result) = request {
         return Ok(result.clone());
     }
+    let background = Arc::clone(&context);
     let result = match (request, input) {
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
@@ -64,6 +66,8 @@ pub async fn run(
         _ => Err(Error::invalid("internal: a statement got rows it does not take, or none it needs")),
     }?;
     if result.kind != ResultKind::Query {
+        // A merge that is due runs first: the purge waits for the next statement.
+        auto_merge::spawn(env, background);
         crate::purge::spawn_auto(&env.project);
     }
     Ok(result)
