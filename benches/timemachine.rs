@@ -481,6 +481,29 @@ async fn bench_merge(a: &Args) {
             "ratio <= 2 (incl. rewrite)",
         );
     }
+    // The change feed of that 1% MERGE reads its change files, not the table.
+    exec(&tm, update).await;
+    tm.project().wait_background().await;
+    let lsn = tm.project().state().live_table("li").unwrap().current.lsn;
+    let feed = format!("SELECT count(*), sum(tax) FROM table_changes('li', {lsn}, {lsn})");
+    let scan = "SELECT count(*), sum(tax) FROM li";
+    let (mut feeds, mut scans) = (vec![], vec![]);
+    for _ in 0..a.runs {
+        let start = Instant::now();
+        exec(&tm, &feed).await;
+        feeds.push(start.elapsed());
+        let start = Instant::now();
+        exec(&tm, scan).await;
+        scans.push(start.elapsed());
+    }
+    let (t_feed, t_scan) = (median(feeds), median(scans));
+    row(
+        &format!("table_changes of that MERGE vs a scan of the {n} rows"),
+        ms(t_feed),
+        ms(t_scan),
+        format!("{:.3}", t_feed.as_secs_f64() / t_scan.as_secs_f64()),
+        "reads the change files only",
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -2,7 +2,8 @@
 //! file that holds a row some WHEN MATCHED clause acts on (each with its file and what happens
 //! to it), then the source rows that WHEN NOT MATCHED inserts. The target is read through
 //! `timemachine_row_files`, which tags rows with their file, so the statement rewrites only the
-//! files it touches.
+//! files it touches, and with `file_row_index()` (`__tm_pos`), which names each row (a DELETE or
+//! UPDATE planned as a MERGE joins on it).
 
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::LogicalPlan;
@@ -12,8 +13,8 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
-use crate::sql::MaxComputeDialect;
-use crate::state::model::ColumnDef;
+use crate::sql::{MaxComputeDialect, MergeKind, rows_with_position};
+use crate::state::model::{ColumnDef, Operation};
 use crate::statements::merge::act;
 use crate::statements::{Env, MergeTarget, live_table};
 use crate::table::FILE_COLUMN;
@@ -27,6 +28,7 @@ pub(super) async fn plan_merge(
     state: &SessionState,
     table: &str,
     merge: &Merge,
+    kind: MergeKind,
 ) -> Result<(MergeTarget, LogicalPlan)> {
     let base = live_table(&env.project.statement_state(), table)?;
     let TableFactor::Table { alias, .. } = &merge.table else {
@@ -37,7 +39,9 @@ pub(super) async fn plan_merge(
     }
     let a = alias.as_ref().map_or_else(|| table.to_string(), |al| al.name.to_string());
     let (source, b) = source_relation(&merge.source)?;
-    let target = format!("timemachine_row_files('{table}') AS {a}");
+    // The target's rows with their file and position (a DELETE or UPDATE planned as a MERGE
+    // names its rows by them).
+    let target = format!("{} AS {a}", rows_with_position(table));
     let on = &merge.on;
     let schema = &base.schema;
     let mut matched: Vec<MatchedClause> = vec![];
@@ -146,7 +150,12 @@ pub(super) async fn plan_merge(
         updated.iter().map(|&i| ColumnDef::new(format!("__tm_old_{i}"), targets[i].data_type.clone())).collect();
     targets.extend(olds);
     let plan = super::query::cast_to(plan, table, &targets, targets.len())?;
-    Ok((MergeTarget { base, updated }, plan))
+    let operation = match kind {
+        MergeKind::Merge => Operation::Merge,
+        MergeKind::Delete => Operation::Delete,
+        MergeKind::Update => Operation::Update,
+    };
+    Ok((MergeTarget { base, updated, operation }, plan))
 }
 
 /// The source as a relation with the marker column `__tm_src`, and the name its columns go by.

@@ -5,7 +5,9 @@
 //! so a WHERE with a correlated subquery (planned as a join; uncorrelated ones were answered
 //! before, see `subqueries.rs`) or one the optimizer folded away (`WHERE
 //! false` becomes an empty relation) would reach the provider as "no filter": every row. Here
-//! the whole input is checked: only a filter over the table's own columns is accepted.
+//! the whole input is checked: only a filter over the table's own columns is accepted. What
+//! needs a join ([`needs_join`]) is planned as a MERGE before it gets here (`statement.rs`);
+//! only a plan built by plain `ctx.sql` still meets the refusal.
 
 use std::sync::Arc;
 
@@ -54,9 +56,9 @@ fn versioned_target(dml: &DmlStatement) -> Option<Arc<VersionedTable>> {
 
 fn not_supported(table: &str, what: &str) -> Error {
     Error::not_supported(format!(
-        "DELETE or UPDATE on {table} with {what}: the WHERE clause and the new values may use the table's own \
-         columns, constants, functions and uncorrelated subqueries (no join, FROM or correlated subquery); \
-         MERGE INTO covers changes driven by another table"
+        "DELETE or UPDATE on {table} with {what}: through plain DataFusion the WHERE clause and the new values may \
+         use the table's own columns, constants and functions; run it through TimeMachine::execute or \
+         TimeMachine::sql, which plan subqueries and joins (or use MERGE INTO)"
     ))
 }
 
@@ -76,6 +78,35 @@ fn has_subquery(e: &Expr) -> bool {
         ))
     })
     .unwrap_or(true)
+}
+
+/// True when a DELETE or UPDATE on a versioned table in `plan` still holds a subquery (a
+/// correlated one: the uncorrelated ones were answered) or a join: no filter over the table's
+/// own columns expresses it, and it is planned as a MERGE instead.
+pub(super) fn needs_join(plan: &LogicalPlan) -> bool {
+    plan.exists(|node| {
+        let LogicalPlan::Dml(dml) = node else { return Ok(false) };
+        if versioned_target(dml).is_none() {
+            return Ok(false);
+        }
+        dml.input.exists(|n| {
+            let simple = matches!(
+                n,
+                LogicalPlan::Filter(_)
+                    | LogicalPlan::TableScan(_)
+                    | LogicalPlan::Projection(_)
+                    | LogicalPlan::SubqueryAlias(_)
+                    | LogicalPlan::EmptyRelation(_)
+            );
+            let mut subquery = false;
+            n.apply_expressions(|e| {
+                subquery |= has_subquery(e);
+                Ok(TreeNodeRecursion::Continue)
+            })?;
+            Ok(!simple || subquery)
+        })
+    })
+    .unwrap_or(false)
 }
 
 fn row_change(

@@ -5,12 +5,13 @@
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast;
 
 use super::node::StatementNode;
 use super::query::{cast_to, name_by_position, query_plan};
 use super::{merge, privileges, rowlevel, subqueries};
 use crate::error::{Error, Result};
-use crate::sql::Statement;
+use crate::sql::{Statement, as_merge};
 use crate::statements::{Env, Request, ResultKind, ddl, dml};
 
 /// A planned statement and what it returns.
@@ -27,10 +28,10 @@ pub struct Planned {
 /// Fails, before anything runs, when the session's user lacks a privilege the statement needs.
 pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
     privileges::check_statement(env, &statement)?;
-    let merge_target = match &statement {
-        Statement::Merge { table, .. } => env.project.statement_state().live_table(table).map(|t| t.id.clone()),
-        _ => None,
-    };
+    // The table a MERGE (or a DELETE or UPDATE, which may become one) writes: reading it is
+    // part of writing it.
+    let merge_target = written_table(&statement)
+        .and_then(|table| env.project.statement_state().live_table(&table).map(|t| t.id.clone()));
     let planned = plan_checked_statement(env, state, text, statement).await?;
     privileges::check_local_files(env, &planned.plan)?;
     privileges::check_reads(env, &planned.plan, merge_target.as_deref())?;
@@ -44,12 +45,32 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
     };
     match statement {
         Statement::DataFusion(stmt) => {
+            let original = match stmt.as_ref() {
+                DfStatement::Statement(s) => Some(s.as_ref().clone()),
+                _ => None,
+            };
+            // DELETE … USING joins from the start: a MERGE (DataFusion plans no such DELETE).
+            if let Some(delete @ ast::Statement::Delete(d)) = &original
+                && d.using.is_some()
+                && let Some(merge) = as_merge(delete)?
+            {
+                privileges::check_statement(env, &merge)?;
+                return Box::pin(plan_checked_statement(env, state, text, merge)).await;
+            }
             let planned = datafusion_plan(state, *stmt).await?;
             let LogicalPlan::Dml(_) = &planned.plan else { return Ok(planned) };
             // Types are coerced (`v * 2` on a DOUBLE) before the expressions are taken out.
             let analyzed = state.analyzer().execute_and_check(planned.plan, state.config_options(), |_, _| {})?;
             privileges::check_writes(env, &analyzed)?;
             let resolved = subqueries::resolve(env, state, analyzed).await?;
+            // What is still a join (a correlated subquery) is planned as the MERGE it means,
+            // on a versioned table.
+            if rowlevel::needs_join(&resolved)
+                && let Some(merge) = original.as_ref().map(as_merge).transpose()?.flatten()
+            {
+                privileges::check_statement(env, &merge)?;
+                return Box::pin(plan_checked_statement(env, state, text, merge)).await;
+            }
             let plan = rowlevel::plan_row_changes(resolved, Some(text), state)?;
             Ok(Planned { plan, ..planned })
         }
@@ -92,8 +113,8 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
                 None => node(Request::Statement(Statement::CreateTable(c)), None),
             }
         }
-        Statement::Merge { table, merge } => {
-            let (target, query) = merge::plan_merge(env, state, &table, &merge).await?;
+        Statement::Merge { table, merge, kind } => {
+            let (target, query) = merge::plan_merge(env, state, &table, &merge, kind).await?;
             node(Request::Merge(target), Some(query))
         }
         Statement::Explain { analyze, verbose, statement } => {
@@ -102,6 +123,30 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             Ok(Planned { plan, kind: ResultKind::Query })
         }
         other => node(Request::Statement(other), None),
+    }
+}
+
+/// The versioned table a MERGE writes, or that a DELETE or UPDATE names.
+fn written_table(statement: &Statement) -> Option<String> {
+    let relation = match statement {
+        Statement::Merge { table, .. } => return Some(table.clone()),
+        Statement::DataFusion(stmt) => match stmt.as_ref() {
+            DfStatement::Statement(s) => match s.as_ref() {
+                ast::Statement::Update(u) => &u.table.relation,
+                ast::Statement::Delete(d) => {
+                    let (ast::FromTable::WithFromKeyword(from) | ast::FromTable::WithoutKeyword(from)) = &d.from;
+                    &from.first()?.relation
+                }
+                _ => return None,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let ast::TableFactor::Table { name, .. } = relation else { return None };
+    match name.0.as_slice() {
+        [part] => part.as_ident().map(|i| i.value.to_lowercase()),
+        _ => None,
     }
 }
 

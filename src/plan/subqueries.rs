@@ -1,8 +1,8 @@
 //! Subqueries in DELETE and UPDATE (`DELETE FROM orders WHERE o_orderkey IN (SELECT …)`, TPC-H's
 //! refresh): an uncorrelated subquery is run first, with the session's privileges checked on
 //! what it reads, and its answer becomes constants (an IN list, a scalar, true or false), so
-//! that the row change sees a filter over the table's own columns. A correlated subquery stays
-//! and is refused with a clear error (`plan/rowlevel.rs`).
+//! that the row change sees a filter over the table's own columns. A correlated subquery stays:
+//! the statement is planned as a MERGE (`sql/dml_merge.rs`).
 
 use datafusion::arrow::array::Array;
 use datafusion::common::ScalarValue;

@@ -123,6 +123,8 @@ pub enum Statement {
         table: String,
         /// The statement as sqlparser read it (its clauses are planned as SQL).
         merge: Box<datafusion::sql::sqlparser::ast::Merge>,
+        /// What the user wrote: a MERGE, or a DELETE or UPDATE planned as one (see `dml_merge.rs`).
+        kind: MergeKind,
     },
     /// `ADD USER u [IDENTIFIED BY 'password']` / `REMOVE USER u`.
     User {
@@ -184,6 +186,17 @@ pub struct ColumnSpec {
     pub data_type: String,
     /// COMMENT '…', or empty.
     pub comment: String,
+}
+
+/// The statement a [`Statement::Merge`] came from (the history shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeKind {
+    /// `MERGE INTO`.
+    Merge,
+    /// A DELETE that needs a join (a correlated subquery, `USING`).
+    Delete,
+    /// An UPDATE that needs a join (a correlated subquery, `FROM`).
+    Update,
 }
 
 /// The change of an `ALTER TABLE t …` that is not a rename or a partition drop.

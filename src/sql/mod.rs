@@ -7,6 +7,7 @@
 mod ast;
 mod ddl;
 mod dialect;
+mod dml_merge;
 mod grants;
 mod parser;
 mod script;
@@ -15,10 +16,11 @@ mod version_clauses;
 mod words;
 
 pub use ast::{
-    AlterChange, CloneTable, ColumnSpec, CreateTable, GrantObject, Insert, OnExisting, PartitionSpec, Restore, Secret,
-    Statement,
+    AlterChange, CloneTable, ColumnSpec, CreateTable, GrantObject, Insert, MergeKind, OnExisting, PartitionSpec,
+    Restore, Secret, Statement,
 };
 pub use dialect::MaxComputeDialect;
+pub use dml_merge::{POSITION_COLUMN, as_merge, rows_with_position};
 pub use parser::parse;
 pub use script::split_statements;
 pub use type_names::normalize_type;

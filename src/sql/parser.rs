@@ -9,7 +9,7 @@ use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr as AstExpr, Tab
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use super::ast::{CloneTable, Insert, OnExisting, Restore, Statement};
+use super::ast::{CloneTable, Insert, MergeKind, OnExisting, Restore, Statement};
 use super::ddl::{parse_alter, parse_create_table, parse_partition_specs, parse_spec, table_name};
 use super::dialect::MaxComputeDialect;
 use super::grants::{identified_by, parse_grant, user_name};
@@ -174,12 +174,16 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
                 let ident = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?;
                 let table = ident.value.to_lowercase();
                 validate_identifier("table", &table)?;
-                Ok(Statement::Merge { table, merge: Box::new(merge) })
+                Ok(Statement::Merge { table, merge: Box::new(merge), kind: MergeKind::Merge })
             }
             other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
         },
         ("UPDATE", _) => match p.parse_statement()? {
-            ast::Statement::Update(update) if update.from.is_some() => update_from(update),
+            // `UPDATE … FROM` joins: planned as the MERGE it means (a target row matched twice is
+            // an error rather than an arbitrary pick).
+            stmt @ ast::Statement::Update(ast::Update { from: Some(_), .. }) => {
+                super::as_merge(&stmt)?.ok_or_else(|| Error::invalid("internal: UPDATE … FROM not rewritten"))
+            }
             other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
         },
         ("INSERT", _) => {
@@ -191,46 +195,6 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         }
         _ => Ok(Statement::DataFusion(Box::new(df.parse_statement()?))),
     }
-}
-
-/// `UPDATE t SET c = s.x, … FROM s WHERE …` is the MERGE `MERGE INTO t USING s ON … WHEN MATCHED
-/// THEN UPDATE SET …`, planned as MERGE is (and recorded as MERGE in the history): a target row
-/// that two source rows match is an error rather than an arbitrary pick.
-fn update_from(update: ast::Update) -> Result<Statement> {
-    let from = match &update.from {
-        Some(ast::UpdateTableFromKind::AfterSet(f) | ast::UpdateTableFromKind::BeforeSet(f)) => f,
-        None => return Err(Error::invalid("internal: UPDATE … FROM without FROM")),
-    };
-    let [source] = from.as_slice() else {
-        return Err(Error::not_supported(
-            "UPDATE … FROM of more than one table: join them in a subquery, or use MERGE INTO",
-        ));
-    };
-    if !source.joins.is_empty() || !update.table.joins.is_empty() {
-        return Err(Error::not_supported("UPDATE … FROM with a join: put the join in a subquery, or use MERGE INTO"));
-    }
-    if update.returning.is_some() || update.output.is_some() || !update.order_by.is_empty() || update.limit.is_some() {
-        return Err(Error::not_supported("UPDATE … FROM with RETURNING, OUTPUT, ORDER BY or LIMIT"));
-    }
-    let assignments = update
-        .assignments
-        .iter()
-        .map(|a| match &a.target {
-            // The target's columns, named without their table (`SET t.c = …` is `SET c = …`).
-            ast::AssignmentTarget::ColumnName(name) => match name.0.last().and_then(|p| p.as_ident()) {
-                Some(column) => Ok(format!("{column} = {}", a.value)),
-                None => Err(Error::Syntax(format!("invalid column {name}"))),
-            },
-            ast::AssignmentTarget::Tuple(_) => Err(Error::not_supported("UPDATE … FROM with a tuple assignment")),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let on = update.selection.as_ref().map_or("TRUE".to_string(), ToString::to_string);
-    let merge = format!(
-        "MERGE INTO {} USING {source} ON {on} WHEN MATCHED THEN UPDATE SET {}",
-        update.table,
-        assignments.join(", ")
-    );
-    parse(&merge)
 }
 
 /// `('id'='…')` after a table name, if present.

@@ -42,6 +42,8 @@ pub struct MergeTarget {
     /// The columns (index among data, then partition columns) that some WHEN MATCHED … UPDATE
     /// sets: the rows carry their old values after the act, in this order (`__tm_old_<i>`).
     pub updated: Vec<usize>,
+    /// What the history calls it: MERGE, or the DELETE or UPDATE planned as one.
+    pub operation: Operation,
 }
 
 #[derive(Default)]
@@ -85,7 +87,7 @@ pub(crate) async fn run(
     }
     let touched: Vec<String> = tally.per_file.into_keys().collect();
     env.commit(text, |state| {
-        let mut table = draft(state, base, &touched, &written)?;
+        let mut table = draft(state, base, &touched, &written, target.operation)?;
         let changed = super::rowlevel::change_data(&table.actions, &changes);
         table.actions.extend(changed);
         Ok(Draft { tables: vec![table], ..Default::default() })
@@ -154,7 +156,13 @@ fn tallied(
     Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, kept)))
 }
 
-fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written: &WriteOutput) -> Result<TableChange> {
+fn draft(
+    state: &ProjectState,
+    base: &TableSnapshot,
+    touched: &[String],
+    written: &WriteOutput,
+    operation: Operation,
+) -> Result<TableChange> {
     let name = &base.name;
     let cur = match state.tables.get(&base.id) {
         Some(t) if !t.current.dropped && t.current.schema == base.schema => &t.current,
@@ -202,7 +210,7 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
                 object_type: ObjectType::Partition,
                 object_id: id,
                 object_name: spec,
-                operation: Operation::Merge,
+                operation,
             });
         }
     }
@@ -211,7 +219,7 @@ fn draft(state: &ProjectState, base: &TableSnapshot, touched: &[String], written
             object_type: ObjectType::Table,
             object_id: cur.id.clone(),
             object_name: cur.name.clone(),
-            operation: Operation::Merge,
+            operation,
         });
     }
     Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })

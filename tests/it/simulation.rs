@@ -243,7 +243,8 @@ async fn simulate(seed: u64) -> Outcome {
             tm.project().wait_background().await;
         }));
     }
-    let (m_ok, m_attempted): (Arc<Mutex<BTreeSet<String>>>, Arc<Mutex<BTreeSet<String>>>) = Default::default();
+    let m_ok: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let m_attempted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     {
         // Appends to m while a compactor merges its small files (MERGE SMALLFILES rebases over
         // the appends; a merge that loses a race fails cleanly).
