@@ -1,5 +1,6 @@
 //! Embedded use: a partitioned table on a temporary local warehouse, overwritten and queried,
-//! with every version kept; the past read in FROM and a bad overwrite undone.
+//! with every version kept; the past read in FROM, a bad overwrite undone, and the change feed
+//! of what happened since.
 //!
 //! `cargo run --example embedded`
 
@@ -33,6 +34,12 @@ async fn main() -> Result<()> {
     tm.sql("SELECT * FROM sales VERSION AS OF 3 WHERE ds = '20200101'").await?.show().await?;
     tm.execute("RESTORE TABLE sales PARTITION (ds='20200101') TO LSN '0000000000000003'").await?;
     tm.sql("SELECT item, amount FROM sales WHERE ds = '20200101' ORDER BY item").await?.show().await?;
+
+    // The change feed: what each version since the bad overwrite inserted, deleted or updated.
+    tm.execute("UPDATE sales SET amount = amount + 1 WHERE item = 'pear'").await?;
+    let changes = "SELECT _commit_version, _change_type, item, amount, ds FROM table_changes('sales', 4, 6) \
+                   ORDER BY _commit_version, _change_type, item";
+    tm.sql(changes).await?.show().await?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -25,6 +25,26 @@ pub fn validate_identifier(kind: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The columns `table_changes` adds to a table's (and change files hold).
+const CHANGE_FEED_COLUMNS: [&str; 3] = ["_change_type", "_commit_version", "_commit_timestamp"];
+
+/// Checks that `name` is a valid column name: an identifier that is not one of the change feed's
+/// columns nor of the `__tm_` columns that MERGE and row-level changes use inside their plans.
+pub fn validate_column_name(name: &str) -> Result<()> {
+    validate_identifier("column", name)?;
+    if CHANGE_FEED_COLUMNS.contains(&name) {
+        return Err(Error::invalid(format!(
+            "column name {name} is reserved: table_changes adds it to the table's columns; choose another name"
+        )));
+    }
+    if name.starts_with("__tm_") {
+        return Err(Error::invalid(format!(
+            "column name {name} is reserved: names starting with __tm_ are the time machine's own; choose another name"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a partition value for column `column`.
 pub fn validate_partition_value(column: &str, value: &str) -> Result<()> {
     let bad = |why: &str| Err(Error::invalid(format!("invalid value {value:?} for partition column {column}: {why}")));

@@ -1,8 +1,9 @@
-//! `table_changes('t', start, end)`: the change feed. Every row that the versions start..=end of
-//! table t inserted, deleted or updated, with t's columns as of `end` and `_change_type`
-//! (`insert`, `delete`, `update_preimage`, `update_postimage`), `_commit_version` (the LSN) and
-//! `_commit_timestamp`. It reads only the files those versions added or removed and the change
-//! files of their row-level changes (see `state/changes.rs`), and streams them.
+//! `table_changes('t', start [, end])`: the change feed. Every row that the versions start..=end
+//! of table t (end: the current one when not given) inserted, deleted or updated, with t's
+//! columns as of `end` and `_change_type` (`insert`, `delete`, `update_preimage`,
+//! `update_postimage`), `_commit_version` (the LSN) and `_commit_timestamp`. It reads only the
+//! files those versions added or removed and the change files of their row-level changes (see
+//! `state/changes.rs`), and streams them.
 
 use std::sync::Arc;
 
@@ -28,8 +29,8 @@ use crate::state::{ProjectState, TableHistory, TableSnapshot};
 use crate::table::{ChangeKind, VersionedTable, change_schema};
 use crate::time_travel::lsn_at;
 
-const USAGE: &str = "usage: table_changes('table', start, end): the changes of the versions start..end (both \
-                     included), each an LSN, a timestamp or a tag name";
+const USAGE: &str = "usage: table_changes('table', start [, end]): the changes of the versions start..end (both \
+                     included; end defaults to the current version), each an LSN, a timestamp or a tag name";
 
 /// `table_changes('t', start, end)` over a project, for the session of a user.
 #[derive(Debug)]
@@ -54,14 +55,18 @@ enum Bound {
 
 impl TableFunctionImpl for ChangesFunction {
     fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
-        let [name, start, end] = args else { return Err(DataFusionError::Plan(USAGE.into())) };
+        let (name, start, end) = match args {
+            [name, start] => (name, start, None),
+            [name, start, end] => (name, start, Some(end)),
+            _ => return Err(DataFusionError::Plan(USAGE.into())),
+        };
         let name = match constant(name)? {
             ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
                 s.to_lowercase()
             }
             other => return Err(DataFusionError::Plan(format!("{USAGE}; the table is a string, got {other}"))),
         };
-        let (start, end) = (bound(start)?, bound(end)?);
+        let (start, end) = (bound(start)?, end.map(bound).transpose()?);
         let state = self.project.statement_state();
         let table = state.live_table(&name).ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
         let user = self.user.as_deref();
@@ -70,7 +75,11 @@ impl TableFunctionImpl for ChangesFunction {
         }
         state.check_decodable(&table.id, true)?;
         let now = self.project.clock().now();
-        let (from, to) = (start_lsn(&state, table, start, now)?, end_lsn(&state, table, end, now)?);
+        let to = match end {
+            Some(end) => end_lsn(&state, table, end, now)?,
+            None => table.current.lsn,
+        };
+        let from = start_lsn(&state, table, start, now)?;
         Ok(feed(&self.project, &state, table, from, to, now)?)
     }
 }

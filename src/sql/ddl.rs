@@ -8,7 +8,7 @@ use super::ast::{AlterChange, ColumnSpec, CreateTable, PartitionSpec, Statement}
 use super::type_names::normalize_type;
 use super::words::{expect_word, take_word, word};
 use crate::error::{Error, Result};
-use crate::names::validate_identifier;
+use crate::names::{validate_column_name, validate_identifier};
 
 /// A table name: one identifier, lowercased (names are case-insensitive).
 pub(super) fn table_name(p: &mut Parser) -> Result<String> {
@@ -29,7 +29,7 @@ pub(super) fn parse_column(p: &mut Parser) -> Result<ColumnSpec> {
     let name = p.parse_identifier()?.value.to_lowercase();
     let data_type = type_text(p)?;
     let comment = if take_word(p, "COMMENT") { p.parse_literal_string()? } else { String::new() };
-    validate_identifier("column", &name)?;
+    validate_column_name(&name)?;
     Ok(ColumnSpec { name, data_type: normalize_type(&data_type)?, comment })
 }
 
@@ -87,7 +87,7 @@ pub(super) fn lifecycle_days(p: &mut Parser) -> Result<u64> {
 /// A column name, lowercased.
 pub(super) fn column_name(p: &mut Parser) -> Result<String> {
     let name = p.parse_identifier()?.value.to_lowercase();
-    validate_identifier("column", &name)?;
+    validate_column_name(&name)?;
     Ok(name)
 }
 

@@ -12,7 +12,7 @@ use super::env::{Env, live_table};
 use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::names::validate_identifier;
+use crate::names::validate_column_name;
 use crate::sql::{ColumnSpec, CreateTable, PartitionSpec};
 use crate::state::model::{
     Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
@@ -66,7 +66,7 @@ pub(crate) fn spec_values(table: &str, schema: &TableSchema, spec: &PartitionSpe
 fn check_columns(columns: &[ColumnDef], partition_columns: &[ColumnDef]) -> Result<()> {
     let mut seen = HashSet::new();
     for c in columns.iter().chain(partition_columns) {
-        validate_identifier("column", &c.name)?;
+        validate_column_name(&c.name)?;
         if !seen.insert(c.name.as_str()) {
             return Err(Error::invalid(format!("duplicate column name {}", c.name)));
         }

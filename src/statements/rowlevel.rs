@@ -1,7 +1,6 @@
 //! DELETE and UPDATE on a versioned table: each statement is one version that replaces only the
 //! files holding rows it changes (copy-on-write).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::execution::TaskContext;
@@ -11,11 +10,9 @@ use super::env::Env;
 use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::state::model::{
-    Action, DataFile, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec,
-};
+use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
 use crate::state::{ProjectState, TableSnapshot};
-use crate::table::{Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
+use crate::table::{ChangeFiles, Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
 /// A DELETE or UPDATE planned against one version of a table.
 #[derive(Debug, Clone)]
@@ -114,7 +111,7 @@ pub(crate) fn replace_files(
 
 /// The [`Action::ChangeData`] of a version whose `actions` put the partitions of `changes`
 /// (change files per partition).
-pub(crate) fn change_data(actions: &[Action], changes: &BTreeMap<Vec<String>, Vec<DataFile>>) -> Vec<Action> {
+pub(crate) fn change_data(actions: &[Action], changes: &ChangeFiles) -> Vec<Action> {
     let id = |values: &Vec<String>| {
         actions.iter().find_map(|a| match a {
             Action::PutPartition { partition, .. } if &partition.values == values => Some(partition.id.clone()),

@@ -17,7 +17,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{StreamExt, TryStreamExt};
 
-use super::changes::{ChangeKind, ChangeRows, change_writer};
+use super::changes::{ChangeFiles, ChangeKind, ChangeRows, change_writer};
 use super::provider::VersionedTable;
 use super::writer::PartitionWriter;
 use crate::error::Result;
@@ -95,7 +95,7 @@ pub struct Rewritten {
     pub partitions: BTreeMap<Vec<String>, (Vec<String>, Vec<DataFile>)>,
     /// Partition values → the change files holding the rows that changed (empty when the rows
     /// did not change: MERGE SMALLFILES).
-    pub changes: BTreeMap<Vec<String>, Vec<DataFile>>,
+    pub changes: ChangeFiles,
     /// Rows deleted or updated.
     pub rows: u64,
 }
