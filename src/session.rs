@@ -247,6 +247,10 @@ impl TimeMachine {
     /// Like [`TimeMachine::sql`], also saying what kind of result the DataFrame holds (for
     /// writes, the number of rows written).
     pub async fn run(&self, sql: &str) -> Result<(ResultKind, DataFrame)> {
+        failing_on_panic(self.run_unguarded(sql)).await
+    }
+
+    async fn run_unguarded(&self, sql: &str) -> Result<(ResultKind, DataFrame)> {
         let statement = crate::sql::parse(sql)?;
         let text = sql.trim().trim_end_matches(';').trim();
         let state = self.ctx.state();
@@ -283,10 +287,34 @@ impl TimeMachine {
 
     /// Runs one statement to completion and collects its result.
     pub async fn execute(&self, sql: &str) -> Result<StatementResult> {
-        let (kind, df) = self.run(sql).await?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        Ok(StatementResult { schema, batches, kind })
+        failing_on_panic(async {
+            let (kind, df) = self.run_unguarded(sql).await?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            Ok(StatementResult { schema, batches, kind })
+        })
+        .await
+    }
+}
+
+/// Runs one statement's `work`, a panic in it (a bug, a user function that panics, a checkpoint
+/// part that only fails to decode when a statement first reads it) becoming this statement's
+/// error: the session, the CLI or the server goes on. Nothing was committed by a statement that
+/// panicked before its commit, and a commit is atomic.
+async fn failing_on_panic<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            Err(Error::DataFusion(datafusion::error::DataFusionError::Internal(format!(
+                "the statement failed with a panic: {what}"
+            ))))
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Safety, round two: values that would brick a table are refused, and a writer stalled across
-//! log compaction never reports a commit that nobody can see.
+//! log compaction never reports a commit that nobody can see; a panic fails its statement, not
+//! the session.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -325,4 +326,31 @@ async fn parallel_writers_of_one_insert_fail_together_and_leave_no_file() {
     }
     assert_eq!(data_files(dir.path()), files);
     assert_eq!(rows(&tm, "SELECT count(*) FROM p").await, vec!["342858"]);
+}
+
+#[tokio::test]
+async fn a_panic_in_a_statement_fails_that_statement_and_the_session_goes_on() {
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(&tm, &["CREATE TABLE t (v BIGINT)", "INSERT INTO t VALUES (1), (2)"]).await;
+    // A user function with a bug: it panics on every call.
+    let boom = create_udf(
+        "boom",
+        vec![DataType::Int64],
+        DataType::Int64,
+        Volatility::Volatile,
+        Arc::new(|_: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> { panic!("boom went off") }),
+    );
+    tm.context().register_udf(boom);
+    for sql in ["SELECT boom(v) FROM t", "INSERT INTO t SELECT boom(v) FROM t", "UPDATE t SET v = boom(v)"] {
+        let e = tm.execute(sql).await.expect_err(sql).to_string();
+        assert!(e.contains("boom went off"), "{sql}: {e}");
+    }
+    // Nothing was written, and the session (its project handle) still works.
+    assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["1", "2"]);
+    let versions = rows(&tm, "SELECT count(*) FROM timemachine_history('t')").await;
+    assert_eq!(versions, vec!["2"]);
+    run(&tm, &["INSERT INTO t VALUES (3)"]).await;
+    assert_eq!(rows(&tm, "SELECT count(*) FROM t").await, vec!["3"]);
 }
