@@ -195,7 +195,12 @@ impl TimeMachine {
         ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project), user.clone())));
         ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
-        ctx.register_udtf("table_changes", Arc::new(ChangesFunction::new(Arc::clone(&project), user.clone())));
+        #[cfg(feature = "ballista")]
+        let distributed = crate::distributed::is_ballista(&ctx);
+        #[cfg(not(feature = "ballista"))]
+        let distributed = false;
+        let changes = ChangesFunction::new(Arc::clone(&project), user.clone()).in_process_only(distributed);
+        ctx.register_udtf("table_changes", Arc::new(changes));
         ctx.register_udtf("timemachine_row_files", Arc::new(RowFilesFunction::new(Arc::clone(&project))));
         for latest in [Latest::Version, Latest::Timestamp] {
             let function = LatestFunction::new(latest, Arc::clone(&project));

@@ -37,12 +37,20 @@ const USAGE: &str = "usage: table_changes('table', start [, end]): the changes o
 pub struct ChangesFunction {
     project: Arc<Project>,
     user: Option<String>,
+    /// The session runs its queries on a Ballista cluster, which does not run the feed yet.
+    distributed: bool,
 }
 
 impl ChangesFunction {
     /// The function over `project`, for the session of `user`.
     pub fn new(project: Arc<Project>, user: Option<String>) -> Self {
-        Self { project, user }
+        Self { project, user, distributed: false }
+    }
+
+    /// Refuses to run (with an error saying so) when `distributed`: a Ballista session.
+    pub fn in_process_only(mut self, distributed: bool) -> Self {
+        self.distributed = distributed;
+        self
     }
 }
 
@@ -55,6 +63,13 @@ enum Bound {
 
 impl TableFunctionImpl for ChangesFunction {
     fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        if self.distributed {
+            return Err(DataFusionError::NotImplemented(
+                "table_changes on a Ballista session: read the change feed from a session without --ballista \
+                 (the same warehouse)"
+                    .into(),
+            ));
+        }
         let (name, start, end) = match args {
             [name, start] => (name, start, None),
             [name, start, end] => (name, start, Some(end)),

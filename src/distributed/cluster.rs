@@ -37,6 +37,11 @@ pub async fn ballista_context(url: &str) -> Result<SessionContext> {
     SessionContext::remote_with_state(url, state).await
 }
 
+/// True when `ctx` sends its queries to a Ballista scheduler.
+pub fn is_ballista(ctx: &SessionContext) -> bool {
+    ctx.state_ref().read().config().options().extensions.get::<ballista_core::config::BallistaConfig>().is_some()
+}
+
 /// Where a scheduler listens.
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {

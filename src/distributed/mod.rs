@@ -11,7 +11,7 @@ mod codec;
 mod stores;
 
 pub use cluster::{
-    ExecutorOptions, SchedulerOptions, ballista_context, run_executor, run_scheduler, standalone_context,
+    ExecutorOptions, SchedulerOptions, ballista_context, is_ballista, run_executor, run_scheduler, standalone_context,
 };
 pub use codec::TimeMachineCodec;
 pub use stores::WarehouseStores;

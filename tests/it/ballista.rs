@@ -132,6 +132,10 @@ async fn a_standalone_cluster_over_s3_returns_what_local_execution_returns() {
     let ctx = standalone_context(2).await.unwrap();
     let cluster = TimeMachine::builder().location(&location).session_context(ctx).build().await.unwrap();
     same_rows_as_local(&local, &cluster).await;
+    // The change feed runs in process: on the cluster it says so (rather than failing there).
+    let e = cluster.execute("SELECT * FROM table_changes('sales', 2, 4)").await.unwrap_err().to_string();
+    assert!(e.contains("table_changes on a Ballista session"), "{e}");
+    assert_eq!(rows(&local, "SELECT count(*) FROM table_changes('sales', 2, 4)").await, vec!["7"]);
     // A query keeps the version it planned against while another process commits.
     let planned = cluster.sql("SELECT sum(amount) AS total FROM sales").await.unwrap();
     run(&local, &["INSERT OVERWRITE TABLE sales PARTITION (ds='2') VALUES ('kiwi', 100)"]).await;
