@@ -80,6 +80,19 @@ fn has_subquery(e: &Expr) -> bool {
     .unwrap_or(true)
 }
 
+/// True for the plan steps of a DELETE's or UPDATE's input that [`row_change`] reads as a
+/// filter (and new values) over the table's own rows.
+fn own_rows_step(node: &LogicalPlan) -> bool {
+    matches!(
+        node,
+        LogicalPlan::Filter(_)
+            | LogicalPlan::TableScan(_)
+            | LogicalPlan::Projection(_)
+            | LogicalPlan::SubqueryAlias(_)
+            | LogicalPlan::EmptyRelation(_)
+    )
+}
+
 /// True when a DELETE or UPDATE on a versioned table in `plan` still holds a subquery (a
 /// correlated one: the uncorrelated ones were answered) or a join: no filter over the table's
 /// own columns expresses it, and it is planned as a MERGE instead.
@@ -90,14 +103,7 @@ pub(super) fn needs_join(plan: &LogicalPlan) -> bool {
             return Ok(false);
         }
         dml.input.exists(|n| {
-            let simple = matches!(
-                n,
-                LogicalPlan::Filter(_)
-                    | LogicalPlan::TableScan(_)
-                    | LogicalPlan::Projection(_)
-                    | LogicalPlan::SubqueryAlias(_)
-                    | LogicalPlan::EmptyRelation(_)
-            );
+            let simple = own_rows_step(n);
             let mut subquery = false;
             n.apply_expressions(|e| {
                 subquery |= has_subquery(e);
@@ -130,8 +136,8 @@ fn row_change(
             LogicalPlan::Projection(p) => {
                 projection.get_or_insert_with(|| p.expr.clone());
             }
-            LogicalPlan::SubqueryAlias(_) | LogicalPlan::EmptyRelation(_) => {}
-            other => refused = Some(other.display().to_string()),
+            other if !own_rows_step(other) => refused = Some(other.display().to_string()),
+            _ => {}
         }
         Ok(TreeNodeRecursion::Continue)
     })?;

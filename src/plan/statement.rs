@@ -11,7 +11,7 @@ use super::node::StatementNode;
 use super::query::{cast_to, name_by_position, query_plan};
 use super::{merge, privileges, rowlevel, subqueries};
 use crate::error::{Error, Result};
-use crate::sql::{Statement, as_merge};
+use crate::sql::{Statement, as_merge, single_table};
 use crate::statements::{Env, Request, ResultKind, ddl, dml};
 
 /// A planned statement and what it returns.
@@ -144,10 +144,7 @@ fn written_table(statement: &Statement) -> Option<String> {
         _ => return None,
     };
     let ast::TableFactor::Table { name, .. } = relation else { return None };
-    match name.0.as_slice() {
-        [part] => part.as_ident().map(|i| i.value.to_lowercase()),
-        _ => None,
-    }
+    single_table(name).ok()
 }
 
 /// The statement after `EXPLAIN [ANALYZE] [VERBOSE]`.

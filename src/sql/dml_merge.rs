@@ -22,6 +22,14 @@ pub fn rows_with_position(table: &str) -> String {
     format!("(SELECT *, file_row_index() AS {POSITION_COLUMN} FROM timemachine_row_files('{table}'))")
 }
 
+/// The table `name` designates (one part, lowercased): what MERGE, DELETE and UPDATE write to.
+pub fn single_table(name: &ast::ObjectName) -> Result<String> {
+    let [part] = name.0.as_slice() else {
+        return Err(Error::not_supported(format!("qualified table name {name}")));
+    };
+    Ok(part.as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?.value.to_lowercase())
+}
+
 /// `stmt` (a DELETE or UPDATE) as a MERGE on the rows it changes; None for other statements.
 pub fn as_merge(stmt: &ast::Statement) -> Result<Option<Statement>> {
     match stmt {
@@ -74,10 +82,7 @@ fn merge(
     let TableFactor::Table { name, alias, .. } = &target.relation else {
         return Err(Error::not_supported(format!("{kind:?} of {}: name a table", target.relation)));
     };
-    let [part] = name.0.as_slice() else {
-        return Err(Error::not_supported(format!("qualified table name {name}")));
-    };
-    let table = part.as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?.value.to_lowercase();
+    let table = single_table(name)?;
     let a = alias.as_ref().map_or_else(|| table.clone(), |al| al.name.to_string());
     // The target's own joins (`UPDATE t JOIN s ON …`) stay with it in the source.
     let joins: String = target.joins.iter().map(|j| format!(" {j}")).collect();

@@ -20,7 +20,7 @@ pub use ast::{
     Restore, Secret, Statement,
 };
 pub use dialect::MaxComputeDialect;
-pub use dml_merge::{POSITION_COLUMN, as_merge, rows_with_position};
+pub use dml_merge::{POSITION_COLUMN, as_merge, rows_with_position, single_table};
 pub use parser::parse;
 pub use script::split_statements;
 pub use type_names::normalize_type;

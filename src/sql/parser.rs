@@ -168,11 +168,7 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
                 let ast::TableFactor::Table { name, .. } = &merge.table else {
                     return Err(Error::not_supported("MERGE INTO something other than a table"));
                 };
-                if name.0.len() != 1 {
-                    return Err(Error::not_supported(format!("qualified table name {name}")));
-                }
-                let ident = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?;
-                let table = ident.value.to_lowercase();
+                let table = super::single_table(name)?;
                 validate_identifier("table", &table)?;
                 Ok(Statement::Merge { table, merge: Box::new(merge), kind: MergeKind::Merge })
             }
