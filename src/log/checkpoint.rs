@@ -208,10 +208,17 @@ mod tests {
 
     fn state(appends: u64) -> ProjectState {
         let mut s = ProjectState::default();
-        let schema = TableSchema { columns: vec![ColumnDef::new("v", "bigint")], partition_columns: vec![] };
+        let schema =
+            TableSchema { columns: vec![ColumnDef::new("v", "bigint")], partition_columns: vec![], clustering: None };
         s.apply(&commit(1, 1, vec![Action::Create { name: "t".into(), schema, lifecycle: None }])).unwrap();
         for i in 0..appends {
-            let file = DataFile { path: format!("data/{i}.parquet"), size: 10, rows: 1, stats: Default::default() };
+            let file = DataFile {
+                path: format!("data/{i}.parquet"),
+                size: 10,
+                rows: 1,
+                stats: Default::default(),
+                bucket: None,
+            };
             let partition = Partition { id: "t".repeat(32), files: imbl::vector![file], ..Default::default() };
             s.apply(&commit(i + 2, i + 2, vec![Action::PutPartition { partition, mode: PutMode::Append }])).unwrap();
         }

@@ -267,10 +267,25 @@ pub struct CreateTable {
     pub partition_columns: Vec<ColumnSpec>,
     /// LIFECYCLE in days.
     pub lifecycle: Option<u64>,
+    /// `[RANGE] CLUSTERED BY (…) [SORTED BY (…)] [INTO n BUCKETS]`.
+    pub cluster: Option<ClusterSpec>,
     /// `LIKE t`: the columns, partition columns and lifecycle of t.
     pub like: Option<String>,
     /// The query of CREATE TABLE … AS.
     pub query: Option<Box<Query>>,
+}
+
+/// `[RANGE] CLUSTERED BY (c, …) [SORTED BY (c [ASC|DESC], …)] [INTO n BUCKETS]`, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// RANGE CLUSTERED rather than (hash) CLUSTERED.
+    pub range: bool,
+    /// The key columns, lowercase.
+    pub columns: Vec<String>,
+    /// SORTED BY: each column and whether it is DESC.
+    pub sorted_by: Vec<(String, bool)>,
+    /// INTO n BUCKETS.
+    pub buckets: Option<u64>,
 }
 
 /// `INSERT`.

@@ -4,7 +4,7 @@
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::ast::{AlterChange, ColumnSpec, CreateTable, PartitionSpec, Statement};
+use super::ast::{AlterChange, ClusterSpec, ColumnSpec, CreateTable, PartitionSpec, Statement};
 use super::type_names::normalize_type;
 use super::words::{expect_word, take_word, word};
 use crate::error::{Error, Result};
@@ -104,7 +104,16 @@ pub(super) fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
         let like = Some(table_name(p)?);
         let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
         let (columns, partition_columns, query) = (vec![], vec![], None);
-        return Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like, query });
+        return Ok(CreateTable {
+            name,
+            if_not_exists,
+            columns,
+            partition_columns,
+            lifecycle,
+            cluster: None,
+            like,
+            query,
+        });
     }
     let columns = if p.peek_token().token == Token::LParen { parse_columns(p)? } else { vec![] };
     if take_word(p, "COMMENT") {
@@ -116,12 +125,61 @@ pub(super) fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
     } else {
         vec![]
     };
+    let cluster = parse_cluster(p)?;
     let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
     let query = if take_word(p, "AS") { Some(p.parse_query()?) } else { None };
     if query.is_none() && columns.is_empty() {
         return Err(Error::Syntax(format!("CREATE TABLE {name} needs columns or AS SELECT …")));
     }
-    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, like: None, query })
+    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, cluster, like: None, query })
+}
+
+/// `[RANGE] CLUSTERED BY (c, …) [SORTED BY (c [ASC|DESC], …)] [INTO n BUCKETS]`, if present.
+fn parse_cluster(p: &mut Parser) -> Result<Option<ClusterSpec>> {
+    let range = word(p, 0).as_deref() == Some("RANGE") && word(p, 1).as_deref() == Some("CLUSTERED");
+    if range {
+        p.next_token();
+    }
+    if !take_word(p, "CLUSTERED") {
+        return Ok(None);
+    }
+    expect_word(p, "BY")?;
+    p.expect_token(&Token::LParen)?;
+    let mut columns = vec![column_name(p)?];
+    while p.consume_token(&Token::Comma) {
+        columns.push(column_name(p)?);
+    }
+    p.expect_token(&Token::RParen)?;
+    let mut sorted_by = vec![];
+    if take_word(p, "SORTED") {
+        expect_word(p, "BY")?;
+        p.expect_token(&Token::LParen)?;
+        loop {
+            let column = column_name(p)?;
+            let descending = take_word(p, "DESC");
+            if !descending {
+                take_word(p, "ASC");
+            }
+            sorted_by.push((column, descending));
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        p.expect_token(&Token::RParen)?;
+    }
+    let buckets = if take_word(p, "INTO") {
+        let n = p.parse_literal_uint()?;
+        expect_word(p, "BUCKETS")?;
+        Some(n)
+    } else {
+        None
+    };
+    if buckets.is_none() && !range {
+        return Err(Error::Syntax(
+            "CLUSTERED BY (…) needs INTO n BUCKETS (hash clustering places each row in one of n buckets)".into(),
+        ));
+    }
+    Ok(Some(ClusterSpec { range, columns, sorted_by, buckets }))
 }
 
 pub(super) fn parse_alter(p: &mut Parser) -> Result<Statement> {
@@ -248,6 +306,14 @@ pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
         // CHANGE COLUMN a b <type> [COMMENT '…']: a rename (when b differs) and a widening.
         let spec = parse_column(p)?;
         return Ok(AlterChange::ChangeColumn { column: from, spec });
+    }
+    let clustering = ["CLUSTERED", "RANGE", "NOT"].iter().any(|w| word(p, 0).as_deref() == Some(*w))
+        && [word(p, 1), word(p, 2)].iter().any(|w| w.as_deref() == Some("CLUSTERED") || w.as_deref() == Some("BY"));
+    if clustering {
+        return Err(Error::not_supported(
+            "changing a table's clustering with ALTER TABLE: declare CLUSTERED BY at CREATE TABLE, then copy the rows \
+             (CREATE TABLE u (…) CLUSTERED BY (…) INTO n BUCKETS; INSERT OVERWRITE TABLE u SELECT * FROM t)",
+        ));
     }
     if take_word(p, "TOUCH") {
         let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };

@@ -16,8 +16,8 @@ mod version_clauses;
 mod words;
 
 pub use ast::{
-    AlterChange, CloneTable, ColumnSpec, CreateTable, GrantObject, Insert, MergeKind, OnExisting, PartitionSpec,
-    Restore, Secret, Statement,
+    AlterChange, CloneTable, ClusterSpec, ColumnSpec, CreateTable, GrantObject, Insert, MergeKind, OnExisting,
+    PartitionSpec, Restore, Secret, Statement,
 };
 pub use dialect::MaxComputeDialect;
 pub use dml_merge::{POSITION_COLUMN, as_merge, rows_with_position, single_table};

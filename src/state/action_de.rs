@@ -168,8 +168,10 @@ mod tests {
     use crate::state::model::{ColumnDef, DataFile};
 
     fn every_action() -> Vec<Action> {
-        let schema = TableSchema { columns: vec![ColumnDef::new("a", "string")], partition_columns: vec![] };
-        let file = DataFile { path: "data/x.parquet".into(), size: 3, rows: 1, stats: Default::default() };
+        let schema =
+            TableSchema { columns: vec![ColumnDef::new("a", "string")], partition_columns: vec![], clustering: None };
+        let file =
+            DataFile { path: "data/x.parquet".into(), size: 3, rows: 1, stats: Default::default(), bucket: None };
         let partition =
             Partition { id: "p".into(), values: vec!["1".into()], files: imbl::vector![file], ..Default::default() };
         vec![

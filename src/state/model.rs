@@ -39,14 +39,79 @@ impl ColumnDef {
     }
 }
 
-/// The schema of a table: data columns, then partition columns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The schema of a table: data columns, then partition columns, and how rows are laid out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSchema {
     /// Columns stored in the data files.
     pub columns: Vec<ColumnDef>,
     /// Partition columns (values live in metadata, not in the files).
     #[serde(default)]
     pub partition_columns: Vec<ColumnDef>,
+    /// `[RANGE] CLUSTERED BY …`: how the rows of a partition are placed in files and sorted.
+    /// Part of the version, so a restore brings back the layout with the files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clustering: Option<Clustering>,
+}
+
+/// MaxCompute's clustered tables. Hash: `CLUSTERED BY (c, …) [SORTED BY (…)] INTO n BUCKETS`,
+/// each row goes to the bucket its key hashes to, each file holds one bucket, sorted. Range:
+/// `RANGE CLUSTERED BY (c, …) [SORTED BY (…)] [INTO n BUCKETS]`, the rows a statement writes to
+/// a partition are sorted by the key and cut into files of consecutive key ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clustering {
+    /// Hash or range.
+    pub kind: ClusterKind,
+    /// The clustering key (data columns, by their names in the table).
+    pub columns: Vec<String>,
+    /// `SORTED BY`: the order of rows within each file (after the key, for range clustering).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sorted_by: Vec<SortKey>,
+    /// `INTO n BUCKETS` (required for hash clustering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<u32>,
+}
+
+/// Hash or range clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterKind {
+    /// `CLUSTERED BY`.
+    Hash,
+    /// `RANGE CLUSTERED BY`.
+    Range,
+}
+
+/// A column of `SORTED BY`, ascending unless `descending`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKey {
+    /// The column's name in the table.
+    pub column: String,
+    /// DESC.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub descending: bool,
+}
+
+impl Clustering {
+    /// The order of rows within each file: for range clustering the key (ascending) first.
+    pub fn file_order(&self) -> Vec<SortKey> {
+        let mut order: Vec<SortKey> = match self.kind {
+            ClusterKind::Hash => vec![],
+            ClusterKind::Range => {
+                self.columns.iter().map(|c| SortKey { column: c.clone(), descending: false }).collect()
+            }
+        };
+        for key in &self.sorted_by {
+            if !order.iter().any(|k| k.column == key.column) {
+                order.push(key.clone());
+            }
+        }
+        order
+    }
+
+    /// True when `column` is part of the clustering key or of the sort order.
+    pub fn uses(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column) || self.sorted_by.iter().any(|k| k.column == column)
+    }
 }
 
 impl TableSchema {
@@ -90,6 +155,11 @@ pub struct DataFile {
     /// Shared: replaying versions (time travel) copies files without copying their statistics.
     #[serde(default, skip_serializing_if = "no_stats")]
     pub stats: std::sync::Arc<BTreeMap<String, ColumnStats>>,
+    /// Written by the clustered writer (so its rows are in the table's file order): for hash
+    /// clustering the bucket its rows hash to, for range clustering the file's rank among the
+    /// files one statement wrote to the partition. None for files of unclustered tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<u32>,
 }
 
 fn no_stats(stats: &std::sync::Arc<BTreeMap<String, ColumnStats>>) -> bool {

@@ -206,10 +206,14 @@ mod tests {
     fn put(s: &mut ProjectState, path: &str, mode: PutMode) {
         let lsn = s.tables.values().next().map_or(1, |t| t.current.lsn + 1);
         let actions = if lsn == 1 {
-            let schema = TableSchema { columns: vec![ColumnDef::new("v", "bigint")], partition_columns: vec![] };
+            let schema = TableSchema {
+                columns: vec![ColumnDef::new("v", "bigint")],
+                partition_columns: vec![],
+                clustering: None,
+            };
             vec![Action::Create { name: "t".into(), schema, lifecycle: None }]
         } else {
-            let file = DataFile { path: path.into(), size: 1, rows: 1, stats: Default::default() };
+            let file = DataFile { path: path.into(), size: 1, rows: 1, stats: Default::default(), bucket: None };
             vec![Action::PutPartition {
                 partition: Partition { id: "p".into(), files: imbl::vector![file], ..Default::default() },
                 mode,

@@ -52,7 +52,7 @@ impl TableSnapshot {
             lsn: 0,
             time: DateTime::<Utc>::MIN_UTC,
             name: String::new(),
-            schema: TableSchema { columns: vec![], partition_columns: vec![] },
+            schema: TableSchema { columns: vec![], partition_columns: vec![], clustering: None },
             partitions: Lazy::default(),
             dropped: false,
             lifecycle: None,

@@ -147,6 +147,14 @@ fn drop_columns(cur: &TableSnapshot, names: &[String]) -> Result<TableSchema> {
     let mut schema = cur.schema.clone();
     for name in names {
         find(cur, name)?;
+        if let Some(clustering) = &cur.schema.clustering
+            && clustering.uses(name)
+        {
+            return Err(Error::invalid(format!(
+                "column {name} of table {} is part of its CLUSTERED BY / SORTED BY clause and cannot be dropped",
+                cur.name
+            )));
+        }
         schema.columns.retain(|c| &c.name != name);
     }
     if schema.columns.is_empty() {
@@ -170,11 +178,31 @@ fn rename_column(cur: &TableSnapshot, from: &str, to: &str) -> Result<TableSchem
         c.field = (field != to).then_some(field);
         c.name = to.to_string();
     }
+    // The layout names columns by their names in the table.
+    if let Some(clustering) = &mut schema.clustering {
+        for c in clustering.columns.iter_mut().filter(|c| *c == from) {
+            *c = to.to_string();
+        }
+        for k in clustering.sorted_by.iter_mut().filter(|k| k.column == from) {
+            k.column = to.to_string();
+        }
+    }
     Ok(schema)
 }
 
 fn change_column(cur: &TableSnapshot, column: &str, spec: &ColumnSpec) -> Result<TableSchema> {
     let col = find(cur, column)?;
+    // A row's bucket is the hash of its key's value as its type spells it: 5 as an INT and 5.0 as
+    // a DOUBLE would land in different buckets, and bucket pruning would miss rows.
+    if col.data_type != spec.data_type
+        && let Some(clustering) = &cur.schema.clustering
+        && clustering.columns.iter().any(|c| c == column)
+    {
+        return Err(Error::invalid(format!(
+            "column {column} of table {} is its clustering key: its type cannot change",
+            cur.name
+        )));
+    }
     if !types::is_safe_widening(&col.data_type, &spec.data_type)? {
         return Err(Error::not_supported(format!(
             "changing column {column} of table {} from {} to {}: only widenings that keep every value \

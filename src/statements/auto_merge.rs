@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::log::MaintenanceEvent;
 use crate::state::model::{Partition, partition_spec};
 use crate::state::{ProjectState, TableSnapshot};
-use crate::table::small_files;
+use crate::table::{merges_by_bucket, small_files};
 
 /// The table property that turns automatic merging on (`true`) or off (`false`, the default).
 pub(crate) const AUTO_KEY: &str = "timemachine.merge.auto";
@@ -48,7 +48,8 @@ fn due<'a>(state: &ProjectState, table: &'a TableSnapshot) -> Vec<&'a Partition>
     }
     let limit = table.properties.get(AUTO_FILES_KEY).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_AUTO_FILES);
     let target = table_merge_target(state, table);
-    table.partitions.values().filter(|p| small_files(p, target).len() > limit).collect()
+    let by_bucket = merges_by_bucket(table);
+    table.partitions.values().filter(|p| small_files(p, target, by_bucket).len() > limit).collect()
 }
 
 /// After a statement: merges, in the background, the due partitions of every live table that

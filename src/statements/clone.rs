@@ -75,6 +75,14 @@ fn draft(env: &Env, state: &ProjectState, c: &CloneTable) -> Result<Option<Draft
             dst.name
         )));
     }
+    // Files carry the bucket of the source's hash layout: only the same layout reads them right.
+    if src.schema.clustering != dst.schema.clustering {
+        return Err(Error::invalid(format!(
+            "CLONE TABLE failed because the clusterings differ: {} and {} must have the same CLUSTERED BY / SORTED BY \
+             / INTO n BUCKETS (or none)",
+            src.name, dst.name
+        )));
+    }
     Ok(into_existing(parts, dst, mode).map(|change| Draft { tables: vec![change], ..Default::default() }))
 }
 

@@ -139,7 +139,8 @@ pub(crate) async fn prepare_create_as(
         .map(|(name, t)| Ok(ColumnDef::new(name.to_lowercase(), types::from_arrow(t)?)))
         .collect::<Result<Vec<_>>>()?;
     check_columns(&columns, &[])?;
-    let schema = TableSchema { columns, partition_columns: vec![] };
+    let clustering = c.cluster.as_ref().map(|spec| super::clustering::clustering(spec, &columns, &[])).transpose()?;
+    let schema = TableSchema { columns, partition_columns: vec![], clustering };
     Ok(Some(CreateAsTarget { name: c.name.clone(), if_not_exists: c.if_not_exists, schema, lifecycle: c.lifecycle }))
 }
 
@@ -158,13 +159,19 @@ pub(crate) async fn create_table(env: &Env, text: &str, c: &CreateTable) -> Resu
             let schema = TableSchema {
                 columns: plain(&src.schema.columns),
                 partition_columns: plain(&src.schema.partition_columns),
+                clustering: src.schema.clustering.clone(),
             };
             (schema, c.lifecycle.or(src.lifecycle))
         }
         None => {
             let (columns, partition_columns) = (to_columns(&c.columns), to_columns(&c.partition_columns));
             check_columns(&columns, &partition_columns)?;
-            (TableSchema { columns, partition_columns }, c.lifecycle)
+            let clustering = c
+                .cluster
+                .as_ref()
+                .map(|spec| super::clustering::clustering(spec, &columns, &partition_columns))
+                .transpose()?;
+            (TableSchema { columns, partition_columns, clustering }, c.lifecycle)
         }
     };
     let id = uuid::Uuid::new_v4().simple().to_string();

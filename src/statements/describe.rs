@@ -81,6 +81,17 @@ pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<S
             push("PartitionNum", t.partitions.len().to_string(), "");
             push("LifecycleDisabledPartitions", disabled.to_string(), "");
         }
+        if let Some(c) = &t.schema.clustering {
+            let (kind, columns, sorted) = super::clustering::describe(c);
+            push("ClusterType", kind, "");
+            if let Some(n) = c.buckets {
+                push("BucketNum", n.to_string(), "");
+            }
+            push("ClusterColumns", columns, "");
+            if !c.sorted_by.is_empty() {
+                push("SortColumns", sorted, "");
+            }
+        }
         for (key, value) in &t.properties {
             push(key, value.clone(), "table property");
         }

@@ -5,6 +5,7 @@
 mod alter;
 mod auto_merge;
 mod clone;
+mod clustering;
 mod compact;
 pub(crate) mod ddl;
 mod describe;

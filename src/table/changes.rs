@@ -48,7 +48,7 @@ impl ChangeKind {
 /// The schema of change files: the table's data columns, `_change_type`, then its partition
 /// columns (the order a [`PartitionWriter`] takes rows in).
 pub fn change_schema(schema: &TableSchema) -> TableSchema {
-    let mut schema = schema.clone();
+    let mut schema = TableSchema { clustering: None, ..schema.clone() };
     schema.columns.push(ColumnDef::new(CHANGE_TYPE_COLUMN, "string"));
     schema
 }

@@ -13,10 +13,22 @@ use crate::log::Project;
 use crate::state::model::{DataFile, Partition};
 
 /// The files of `partition` that MERGE SMALLFILES rewrites for `target` bytes: those under
-/// three quarters of it (a file near the target is left alone), when there are two or more.
-pub fn small_files(partition: &Partition, target: u64) -> Vec<&DataFile> {
+/// three quarters of it (a file near the target is left alone), when there are two or more. In
+/// a hash-clustered table (`by_bucket`) files merge within their bucket only (a file holds one
+/// bucket), so a bucket's one small file is left alone.
+pub fn small_files(partition: &Partition, target: u64, by_bucket: bool) -> Vec<&DataFile> {
     let small: Vec<&DataFile> = partition.files.iter().filter(|f| f.size < target / 4 * 3).collect();
-    if small.len() < 2 { vec![] } else { small }
+    let group = |f: &DataFile| if by_bucket { f.bucket } else { None };
+    let mut per_group: std::collections::HashMap<Option<u32>, usize> = Default::default();
+    for f in &small {
+        *per_group.entry(group(f)).or_default() += 1;
+    }
+    small.into_iter().filter(|f| per_group[&group(f)] >= 2).collect()
+}
+
+/// True when the files of `table` merge within their bucket (see [`small_files`]).
+pub fn merges_by_bucket(table: &crate::state::TableSnapshot) -> bool {
+    table.schema.clustering.as_ref().is_some_and(|c| c.kind == crate::state::model::ClusterKind::Hash)
 }
 
 /// Rewrites the small files of each of `partitions` of `table` into files of about `target`
@@ -32,7 +44,7 @@ pub async fn merge_small_files(
     let target_bytes = Some(usize::try_from(target).unwrap_or(usize::MAX));
     let mut out = Rewritten::default();
     for partition in partitions {
-        let small = small_files(partition, target);
+        let small = small_files(partition, target, merges_by_bucket(table.snapshot()));
         if small.is_empty() {
             continue;
         }

@@ -4,6 +4,7 @@
 mod changes;
 mod compact;
 mod field_names;
+mod layout;
 mod provider;
 mod rewrite;
 mod session_tables;
@@ -13,7 +14,7 @@ mod write_commit;
 mod writer;
 
 pub use changes::{ChangeFiles, ChangeKind, ChangeRows, change_schema, change_writer};
-pub use compact::{merge_small_files, small_files};
+pub use compact::{merge_small_files, merges_by_bucket, small_files};
 pub use provider::{FILE_COLUMN, ScanLocation, VersionedTable};
 pub use rewrite::{Rewritten, RowChange, replaced_files, rewrite};
 pub use session_tables::SessionTables;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
@@ -15,7 +16,7 @@ use datafusion::datasource::TableProvider;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::listing::helpers::expr_applicable_for_cols;
 use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema as DfTableSchema;
@@ -26,14 +27,16 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::create_physical_expr;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr, create_physical_expr};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 
 use crate::error::Result;
 use crate::log::Project;
 use crate::state::TableSnapshot;
+use crate::state::model::ClusterKind;
+use crate::table::layout;
 use crate::table::write_commit::{WriteMode, commit_write};
 use crate::table::writer::PartitionWriter;
 use crate::types;
@@ -169,16 +172,16 @@ impl VersionedTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
             .with_partition_values(self.partition_values(partition)?);
-        self.scan_files(vec![vec![pf]], None, None, (options, predicate), runtime)
+        self.scan_files(vec![vec![pf]], None, (None, vec![]), (options, predicate), runtime)
     }
 
     /// A scan of `groups` of files (one DataFusion partition each) under the table's names,
-    /// with Parquet `options` and a pruning predicate.
+    /// with a limit, the order of each group's rows, Parquet `options` and a pruning predicate.
     fn scan_files(
         &self,
         groups: Vec<Vec<PartitionedFile>>,
         projection: Option<&Vec<usize>>,
-        limit: Option<usize>,
+        (limit, ordering): (Option<usize>, Vec<LexOrdering>),
         (options, predicate): (TableParquetOptions, Option<Arc<dyn PhysicalExpr>>),
         runtime: &RuntimeEnv,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
@@ -222,6 +225,7 @@ impl VersionedTable {
             )
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
+            .with_output_ordering(ordering)
             .build();
         Ok(DataSourceExec::from_data_source(config))
     }
@@ -241,12 +245,23 @@ impl VersionedTable {
         fields
     }
 
-    /// Files of the partitions that pass `filters` (which use partition columns only).
-    fn pruned_files(&self, filters: &[Expr]) -> DfResult<Vec<PartitionedFile>> {
+    /// Files of the partitions that pass `partition_filters` (which use partition columns only)
+    /// and, in a hash-clustered table, of the buckets that `filters` leave; and whether every
+    /// file is in the table's file order.
+    fn pruned_files(&self, partition_filters: &[Expr], filters: &[Expr]) -> DfResult<(Vec<PartitionedFile>, bool)> {
+        let clustering = self.snapshot.schema.clustering.as_ref();
+        let buckets = clustering.and_then(|c| layout::wanted_buckets(c, &self.schema, filters));
         let mut files = Vec::new();
-        for partition in self.pruned_partitions(filters)? {
+        let mut ordered = clustering.is_some_and(|c| !c.file_order().is_empty());
+        for partition in self.pruned_partitions(partition_filters)? {
             let values = self.partition_values(partition)?;
             for f in &partition.files {
+                if let (Some(wanted), Some(bucket)) = (&buckets, f.bucket)
+                    && !wanted.contains(&bucket)
+                {
+                    continue;
+                }
+                ordered &= f.bucket.is_some();
                 let path = self.location.path(&f.path);
                 let mut values = values.clone();
                 if self.file_column {
@@ -256,7 +271,42 @@ impl VersionedTable {
                 files.push(PartitionedFile::new(path, f.size).with_partition_values(values).with_statistics(stats));
             }
         }
-        Ok(files)
+        Ok((files, ordered))
+    }
+
+    /// The order rows of each file of a clustered table are in, over the scan's columns.
+    fn file_order(&self) -> Option<LexOrdering> {
+        let order = self.snapshot.schema.clustering.as_ref()?.file_order();
+        let keys = order.iter().map(|k| {
+            let index = self.schema.index_of(&k.column).ok()?;
+            let expr = Arc::new(Column::new(&k.column, index)) as Arc<dyn PhysicalExpr>;
+            Some(PhysicalSortExpr::new(expr, SortOptions { descending: k.descending, nulls_first: k.descending }))
+        });
+        LexOrdering::new(keys.collect::<Option<Vec<_>>>()?)
+    }
+
+    /// `files` in `groups` groups: round robin, or, when the files are each in the file order,
+    /// into groups of files whose key ranges follow one another, so that DataFusion can read a
+    /// group as sorted (it checks the files' statistics and drops the order where they overlap).
+    fn group_files(
+        &self,
+        files: Vec<PartitionedFile>,
+        groups: usize,
+        ordered: bool,
+    ) -> (Vec<Vec<PartitionedFile>>, Vec<LexOrdering>) {
+        if ordered && let Some(order) = self.file_order() {
+            let all = [FileGroup::new(files.clone())];
+            if let Ok(split) =
+                FileScanConfig::split_groups_by_statistics_with_target_partitions(&self.schema, &all, &order, groups)
+            {
+                return (split.into_iter().map(|g| g.into_inner()).collect(), vec![order]);
+            }
+        }
+        let mut out: Vec<Vec<PartitionedFile>> = vec![Vec::new(); groups];
+        for (i, f) in files.into_iter().enumerate() {
+            out[i % groups].push(f);
+        }
+        (out, vec![])
     }
 
     /// The partitions that pass `filters`; those of the filters that use partition columns only
@@ -310,7 +360,7 @@ impl TableProvider for VersionedTable {
         let names = self.partition_names();
         let partition_filters: Vec<Expr> =
             filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned().collect();
-        let files = self.pruned_files(&partition_filters)?;
+        let (files, ordered) = self.pruned_files(&partition_filters, filters)?;
         if files.is_empty() {
             let projected = match projection {
                 Some(p) => Arc::new(self.schema.project(p)?),
@@ -319,25 +369,29 @@ impl TableProvider for VersionedTable {
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
         let groups_wanted = state.config().target_partitions().max(1).min(files.len());
-        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); groups_wanted];
-        for (i, f) in files.into_iter().enumerate() {
-            groups[i % groups_wanted].push(f);
-        }
+        let (groups, ordering) = self.group_files(files, groups_wanted, ordered);
         // The session's Parquet options (pruning, page index, bloom filters, pushdown …) apply,
         // as they do to DataFusion's own Parquet tables: `SET datafusion.execution.parquet.…`
         // changes the session config, which `default_table_options` lays over the table options
         // (`table_options()` alone misses it).
         let options = state.default_table_options().parquet;
-        self.scan_files(groups, projection, limit, (options, None), state.runtime_env())
+        self.scan_files(groups, projection, (limit, ordering), (options, None), state.runtime_env())
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
         let names = self.partition_names();
+        // A hash-clustered table reads the filters on its key to skip buckets; they still run.
+        let key: Vec<&str> = match &self.snapshot.schema.clustering {
+            Some(c) if c.kind == ClusterKind::Hash => c.columns.iter().map(String::as_str).collect(),
+            _ => vec![],
+        };
         Ok(filters
             .iter()
             .map(|f| {
                 if !names.is_empty() && expr_applicable_for_cols(&names, f) {
                     TableProviderFilterPushDown::Exact
+                } else if !key.is_empty() && f.column_refs().iter().any(|c| key.contains(&c.name.as_str())) {
+                    TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }

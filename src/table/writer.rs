@@ -18,7 +18,8 @@ use object_store::ObjectStoreExt;
 
 use crate::error::{Error, Result};
 use crate::log::Project;
-use crate::state::model::{DataFile, TableSchema};
+use crate::state::model::{ClusterKind, DataFile, TableSchema};
+use crate::table::layout::Layout;
 use crate::table::upload::Upload;
 use crate::types;
 
@@ -32,6 +33,11 @@ const MAX_OPEN_FILES: usize = 16;
 /// Rows waiting for a file (bytes of Arrow memory); beyond this the partition with the most
 /// waiting rows is written out as a file of its own.
 const WAITING_LIMIT: usize = 64 << 20;
+/// The same for a clustered table, whose rows all wait to be sorted before they are written:
+/// larger, so that a statement's rows make few sorted runs.
+const CLUSTERED_WAITING_LIMIT: usize = 256 << 20;
+/// Rows handed to the Parquet encoder at once when writing sorted rows.
+const SORTED_SLICE: usize = 8192;
 
 /// The files a statement wrote, by partition values.
 #[derive(Debug, Default)]
@@ -50,6 +56,10 @@ struct OpenFile {
     rows: u64,
 }
 
+/// Where rows are routed: a partition (by its values) and, in a clustered table, the bucket
+/// (hash) or rank (range) of the file.
+type Slot = (Vec<String>, Option<u32>);
+
 /// Routes rows to per-partition Parquet files under `data/<table>/<partition>/`.
 pub struct PartitionWriter {
     project: Arc<Project>,
@@ -61,9 +71,11 @@ pub struct PartitionWriter {
     /// Partition ids by values: those that exist, and those this statement's writers created
     /// (shared by the writers of one statement, so that they agree on a new partition's id).
     ids: Arc<Mutex<BTreeMap<Vec<String>, String>>>,
-    open: HashMap<Vec<String>, OpenFile>,
+    open: HashMap<Slot, OpenFile>,
     /// Rows of partitions without an open file, and their size.
-    waiting: HashMap<Vec<String>, (Vec<RecordBatch>, usize)>,
+    waiting: HashMap<Slot, (Vec<RecordBatch>, usize)>,
+    /// A clustered table's layout: rows wait per bucket and are sorted before they are written.
+    layout: Option<Layout>,
     waiting_bytes: usize,
     out: WriteOutput,
     /// Close a file once its encoded size reaches this many bytes (MERGE SMALLFILES' target).
@@ -82,7 +94,9 @@ impl PartitionWriter {
         static_values: Vec<Option<String>>,
         existing_ids: BTreeMap<Vec<String>, String>,
     ) -> Result<Self> {
+        let layout = schema.clustering.as_ref().map(|c| Layout::new(c, &schema.columns)).transpose()?;
         Ok(Self {
+            layout,
             file_schema: crate::types::file_schema(schema)?,
             project,
             table_id: table_id.to_string(),
@@ -110,6 +124,15 @@ impl PartitionWriter {
         self,
         mut streams: Vec<datafusion::execution::SendableRecordBatchStream>,
     ) -> Result<WriteOutput> {
+        if self.layout.is_some() && streams.len() > 1 {
+            // A clustered table's rows are sorted per bucket (or range) before they are written:
+            // one writer sees them all, so that a statement writes each bucket as one file, and
+            // a range-clustered partition as one series of consecutive ranges.
+            let schema = Arc::clone(&self.file_schema);
+            let all = futures::stream::select_all(streams);
+            let one = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, all);
+            return self.write_stream(Box::pin(one)).await;
+        }
         if streams.len() <= 1 {
             let empty =
                 || Box::pin(datafusion::physical_plan::EmptyRecordBatchStream::new(Arc::clone(&self.file_schema))) as _;
@@ -161,6 +184,7 @@ impl PartitionWriter {
             ids: Arc::clone(&self.ids),
             open: HashMap::new(),
             waiting: HashMap::new(),
+            layout: self.layout.clone(),
             waiting_bytes: 0,
             out: WriteOutput::default(),
             target_bytes: self.target_bytes,
@@ -289,8 +313,29 @@ impl PartitionWriter {
     async fn write_to(&mut self, key: Vec<String>, batch: &RecordBatch) -> Result<()> {
         let partition_id = self.partition_id(&key)?;
         self.out.rows += batch.num_rows() as u64;
+        let Some(layout) = &self.layout else {
+            return self.route((key, None), &partition_id, batch).await;
+        };
+        if layout.kind == ClusterKind::Range {
+            // Ranks are given when the partition's rows are sorted and cut into files.
+            return self.route((key, Some(0)), &partition_id, batch).await;
+        }
+        let mut rows: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (row, bucket) in layout.row_buckets(batch)?.into_iter().enumerate() {
+            rows.entry(bucket).or_default().push(row as u32);
+        }
+        for (bucket, rows) in rows {
+            let part = take_record_batch(batch, &UInt32Array::from(rows))?;
+            self.route((key.clone(), Some(bucket)), &partition_id, &part).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends `batch` to the open file of `slot`, or makes it wait (always, in a clustered table).
+    async fn route(&mut self, key: Slot, partition_id: &str, batch: &RecordBatch) -> Result<()> {
         if !self.open.contains_key(&key) {
-            if self.open.len() >= MAX_OPEN_FILES || self.waiting.contains_key(&key) {
+            let limit = if self.layout.is_some() { CLUSTERED_WAITING_LIMIT } else { WAITING_LIMIT };
+            if self.layout.is_some() || self.open.len() >= MAX_OPEN_FILES || self.waiting.contains_key(&key) {
                 // Bounded memory: wait in memory, or spill the partition with most rows waiting.
                 let entry = self.waiting.entry(key).or_default();
                 entry.0.push(batch.clone());
@@ -305,21 +350,21 @@ impl PartitionWriter {
                 self.waiting_bytes = self.waiting_bytes - before + entry.1;
                 // Over the limit: write out the largest waiting partitions until half of it is
                 // free, so that spills are few and their files large.
-                if self.waiting_bytes > WAITING_LIMIT {
-                    while self.waiting_bytes > WAITING_LIMIT / 2 {
+                if self.waiting_bytes > limit {
+                    while self.waiting_bytes > limit / 2 {
                         self.spill_largest().await?;
                     }
                 }
                 return Ok(());
             }
-            let file = self.open_file(&partition_id)?;
+            let file = self.open_file(partition_id)?;
             self.open.insert(key.clone(), file);
         }
         self.append(key, batch).await
     }
 
     /// Writes `batch` to the open file of `key`, closing it when it is full.
-    async fn append(&mut self, key: Vec<String>, batch: &RecordBatch) -> Result<()> {
+    async fn append(&mut self, key: Slot, batch: &RecordBatch) -> Result<()> {
         let Some(file) = self.open.get_mut(&key) else {
             return Err(Error::invalid("internal: a partition's file was not opened before writing"));
         };
@@ -341,10 +386,14 @@ impl PartitionWriter {
         self.spill(key).await
     }
 
-    async fn spill(&mut self, key: Vec<String>) -> Result<()> {
+    async fn spill(&mut self, key: Slot) -> Result<()> {
         let Some((batches, bytes)) = self.waiting.remove(&key) else { return Ok(()) };
         self.waiting_bytes -= bytes;
-        let partition_id = self.partition_id(&key)?;
+        let partition_id = self.partition_id(&key.0)?;
+        if let Some(layout) = self.layout.clone() {
+            let sorted = layout.sort(&concat_batches(&self.file_schema, &batches)?)?;
+            return self.write_sorted(&layout, key, &partition_id, &sorted).await;
+        }
         let mut file = self.open_file(&partition_id)?;
         for batch in &batches {
             file.writer.write(batch).await?;
@@ -353,7 +402,47 @@ impl PartitionWriter {
         self.close(key, file).await
     }
 
-    async fn close(&mut self, key: Vec<String>, file: OpenFile) -> Result<()> {
+    /// Writes the sorted rows of `slot` into files in order: files close when full and, in a
+    /// range-clustered table, at each of the `INTO n BUCKETS` cut points, each file taking the
+    /// next rank.
+    async fn write_sorted(
+        &mut self,
+        layout: &Layout,
+        slot: Slot,
+        partition_id: &str,
+        rows: &RecordBatch,
+    ) -> Result<()> {
+        let total = rows.num_rows();
+        let per_file = match (layout.kind, layout.buckets) {
+            (ClusterKind::Range, Some(n)) => total.div_ceil(n as usize).max(1),
+            _ => total.max(1),
+        };
+        let mut rank = slot.1.unwrap_or(0);
+        let mut start = 0;
+        while start < total {
+            let mut file = self.open_file(partition_id)?;
+            let end = (start + per_file).min(total);
+            let mut at = start;
+            while at < end {
+                let len = SORTED_SLICE.min(end - at);
+                file.writer.write(&rows.slice(at, len)).await?;
+                file.rows += len as u64;
+                at += len;
+                let size = file.writer.bytes_written() + file.writer.in_progress_size();
+                if file.rows >= MAX_ROWS_PER_FILE || self.target_bytes.is_some_and(|t| size >= t) {
+                    break;
+                }
+            }
+            self.close((slot.0.clone(), Some(rank)), file).await?;
+            if layout.kind == ClusterKind::Range {
+                rank += 1;
+            }
+            start = at;
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self, (key, bucket): Slot, file: OpenFile) -> Result<()> {
         let meta = file.writer.close().await?;
         let stats = crate::table::stats::collect(&meta, &self.file_schema);
         let size = self.project.store().head(&self.project.path(&file.path)).await?.size;
@@ -362,6 +451,7 @@ impl PartitionWriter {
             size,
             rows: file.rows,
             stats: stats.into(),
+            bucket,
         });
         Ok(())
     }

@@ -167,3 +167,114 @@ async fn the_session_parquet_options_reach_the_scan() {
     }
     assert_eq!(crate::rows(&tm, "SELECT a FROM t WHERE b > 1").await, vec!["y"]);
 }
+
+/// Whether `plan` sorts (a `SortExec` anywhere in it).
+fn sorts(plan: &dyn ExecutionPlan) -> bool {
+    plan.name() == "SortExec" || plan.children().iter().any(|c| sorts(c.as_ref()))
+}
+
+#[tokio::test]
+async fn a_hash_clustered_table_reads_only_the_buckets_a_filter_names_and_its_order_saves_sorts() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE c (k BIGINT, s STRING, v BIGINT) CLUSTERED BY (k) SORTED BY (v DESC) INTO 8 BUCKETS",
+            "CREATE TABLE plain (k BIGINT, s STRING, v BIGINT)",
+        ],
+    )
+    .await;
+    for sql in [
+        "INSERT INTO {} SELECT value % 97, 's' || CAST(value % 13 AS STRING), (value * 7919) % 1000 FROM generate_series(1, 3000)",
+        "INSERT INTO {} SELECT value, 'x', value FROM generate_series(5000, 5100)",
+    ] {
+        tm.execute(&sql.replace("{}", "c")).await.unwrap();
+        tm.execute(&sql.replace("{}", "plain")).await.unwrap();
+    }
+    // Each write put each bucket in one file, its rows in the declared order.
+    let table = tm.project().state().live_table("c").unwrap().current.clone();
+    let files: Vec<_> = table.partitions.values().flat_map(|p| p.files.iter().cloned()).collect();
+    assert_eq!(files.len(), 16, "two writes of 8 buckets");
+    assert!(files.iter().all(|f| f.bucket.is_some_and(|b| b < 8)));
+    let count = |sql: String| {
+        let tm = tm.clone();
+        async move {
+            let df = tm.sql(&sql).await.unwrap();
+            let plan = df.create_physical_plan().await.unwrap();
+            let n = files_scanned(plan.as_ref());
+            let rows: usize = collect(plan, tm.context().task_ctx()).await.unwrap().iter().map(|b| b.num_rows()).sum();
+            (n, rows)
+        }
+    };
+    // Equality and IN on the key read the files of their buckets only, with the same rows as
+    // the unclustered table.
+    for (filter, most) in [("k = 42", 2), ("k = 5050", 2), ("k IN (1, 2, 3)", 6), ("k = 1 OR k = 96", 4), ("k = -1", 2)]
+    {
+        let (files, rows) = count(format!("SELECT * FROM c WHERE {filter}")).await;
+        let (all, same) = count(format!("SELECT * FROM plain WHERE {filter}")).await;
+        assert!(files <= most && files < 16, "{filter}: {files} files");
+        assert_eq!(rows, same, "{filter}");
+        assert_eq!(all, 2);
+    }
+    // Other filters cannot name a bucket: every file, still the right rows.
+    for filter in ["k > 90", "k = 4 OR v = 3", "abs(k) = 4", "k IS NULL"] {
+        let (files, rows) = count(format!("SELECT * FROM c WHERE {filter}")).await;
+        assert_eq!((files, rows), (16, count(format!("SELECT * FROM plain WHERE {filter}")).await.1), "{filter}");
+    }
+    for sql in ["SELECT k, s, v FROM c WHERE k = 7", "SELECT count(*), sum(v) FROM c WHERE k IN (3, 4)"] {
+        assert_eq!(crate::rows(&tm, sql).await, crate::rows(&tm, &sql.replace(" c ", " plain ")).await, "{sql}");
+    }
+    // A bucket read alone comes in its order: ORDER BY v DESC needs no sort.
+    let df = tm.sql("SELECT v FROM c WHERE k = 42 ORDER BY v DESC").await.unwrap();
+    let plan = df.create_physical_plan().await.unwrap();
+    assert!(!sorts(plan.as_ref()), "{}", datafusion::physical_plan::displayable(plan.as_ref()).indent(true));
+    let df = tm.sql("SELECT v FROM plain WHERE k = 42 ORDER BY v DESC").await.unwrap();
+    assert!(sorts(df.create_physical_plan().await.unwrap().as_ref()));
+    // The buckets survive time travel, UPDATE (a row whose key changes moves bucket) and MERGE
+    // SMALLFILES (files merge within their bucket).
+    run(&tm, &["UPDATE c SET k = k + 1000 WHERE k = 42", "UPDATE plain SET k = k + 1000 WHERE k = 42"]).await;
+    run(&tm, &["ALTER TABLE c MERGE SMALLFILES"]).await;
+    for filter in ["k = 42", "k = 1042", "k IN (5, 6, 5050)"] {
+        let (files, rows) = count(format!("SELECT * FROM c WHERE {filter}")).await;
+        assert!(files <= 3, "{filter}: {files} files");
+        assert_eq!(rows, count(format!("SELECT * FROM plain WHERE {filter}")).await.1, "{filter}");
+    }
+    let (files, rows) = count("SELECT * FROM c VERSION AS OF 2 WHERE k = 42".into()).await;
+    assert_eq!((files, rows), (1, 31));
+}
+
+#[tokio::test]
+async fn a_range_clustered_table_is_cut_into_sorted_ranges_that_statistics_prune() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE r (k BIGINT, v STRING) RANGE CLUSTERED BY (k) INTO 4 BUCKETS",
+            "INSERT INTO r SELECT (value * 7919) % 10000, 'v' || CAST(value AS STRING) FROM generate_series(0, 9999)",
+        ],
+    )
+    .await;
+    let table = tm.project().state().live_table("r").unwrap().current.clone();
+    let files: Vec<_> = table.partitions.values().flat_map(|p| p.files.iter().cloned()).collect();
+    assert_eq!(files.len(), 4);
+    // Consecutive, disjoint ranges of the key.
+    let mut ranges: Vec<(i64, i64)> = files
+        .iter()
+        .map(|f| {
+            let s = &f.stats["k"];
+            (s.min.as_ref().unwrap().parse().unwrap(), s.max.as_ref().unwrap().parse().unwrap())
+        })
+        .collect();
+    ranges.sort();
+    assert!(ranges.windows(2).all(|w| w[0].1 < w[1].0), "{ranges:?}");
+    let df = tm.sql("SELECT * FROM r WHERE k BETWEEN 100 AND 200").await.unwrap();
+    let plan = df.create_physical_plan().await.unwrap();
+    let rows: usize = collect(plan, tm.context().task_ctx()).await.unwrap().iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 101);
+    // Sorted, non-overlapping files: ORDER BY k is a merge of sorted groups, no sort.
+    let df = tm.sql("SELECT k FROM r ORDER BY k").await.unwrap();
+    let plan = df.create_physical_plan().await.unwrap();
+    assert!(!sorts(plan.as_ref()), "{}", datafusion::physical_plan::displayable(plan.as_ref()).indent(true));
+    let sorted: Vec<String> = crate::rows(&tm, "SELECT k FROM r ORDER BY k LIMIT 3").await;
+    assert_eq!(sorted, ["0", "1", "2"]);
+}
