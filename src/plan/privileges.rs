@@ -51,7 +51,8 @@ pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
             on(Permission::Alter, table, format!("merge the small files of table {table}"))
         }
         Statement::Describe { table, .. } => on(Permission::Describe, table, format!("describe table {table}")),
-        Statement::ListPartitions { table } => {
+        Statement::ShowCreateTable { table } => on(Permission::Describe, table, format!("show create table {table}")),
+        Statement::ListPartitions { table, .. } => {
             on(Permission::Describe, table, format!("list the partitions of table {table}"))
         }
         Statement::Truncate { table, .. } => on(Permission::Update, table, format!("truncate table {table}")),

@@ -76,6 +76,45 @@ pub(super) fn cast_to(plan: LogicalPlan, table: &str, targets: &[ColumnDef], tex
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }
 
+/// The rows of `plan`, which give the columns `listed` in that order, as rows of every column of
+/// `targets` (in table order): a column not listed is NULL.
+pub(super) fn by_names(
+    plan: LogicalPlan,
+    table: &str,
+    listed: &[String],
+    targets: &[ColumnDef],
+) -> Result<LogicalPlan> {
+    let got = plan.schema().fields().len();
+    if got != listed.len() {
+        return Err(Error::invalid(format!(
+            "INSERT into {table} names {} columns ({}) but the query gives {got} values per row",
+            listed.len(),
+            listed.join(", ")
+        )));
+    }
+    for (i, name) in listed.iter().enumerate() {
+        if !targets.iter().any(|t| &t.name == name) {
+            let all: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "INSERT into {table} names column {name}, which it cannot take (columns: {})",
+                all.join(", ")
+            )));
+        }
+        if listed[..i].contains(name) {
+            return Err(Error::invalid(format!("INSERT into {table} names column {name} twice")));
+        }
+    }
+    let columns = plan.schema().columns();
+    let exprs: Vec<Expr> = targets
+        .iter()
+        .map(|t| match listed.iter().position(|n| n == &t.name) {
+            Some(j) => Expr::Column(columns[j].clone()).alias(&t.name),
+            None => lit(ScalarValue::Null).alias(&t.name),
+        })
+        .collect();
+    Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
+}
+
 /// A struct whose field names differ from the target's (`struct(1, 'a')` names them c0, c1) goes
 /// in by position, as values go into a table: DataFusion casts structs by field name only.
 fn by_position(expr: Expr, from: &DataType, to: &DataType) -> Expr {

@@ -8,7 +8,7 @@ use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast;
 
 use super::node::StatementNode;
-use super::query::{cast_to, name_by_position, query_plan};
+use super::query::{by_names, cast_to, name_by_position, query_plan};
 use super::{merge, privileges, rowlevel, subqueries};
 use crate::error::{Error, Result};
 use crate::sql::{Statement, as_merge, single_table};
@@ -92,7 +92,10 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             let target = dml::prepare_insert(env, &ins).await?;
             let mut source = ins.source;
             name_by_position(&mut source, false);
-            let query = query_plan(state, source).await?;
+            let mut query = query_plan(state, source).await?;
+            if !ins.columns.is_empty() {
+                query = by_names(query, &ins.table, &ins.columns, &target.columns)?;
+            }
             let query = cast_to(query, &ins.table, &target.columns, target.base.schema.columns.len())?;
             node(Request::Insert(target), Some(query))
         }

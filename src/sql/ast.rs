@@ -32,12 +32,14 @@ pub enum Statement {
         /// What changes.
         change: AlterChange,
     },
-    /// `DESC [EXTENDED] t`.
+    /// `DESC [EXTENDED] t [PARTITION (…)]`.
     Describe {
         /// Table name.
         table: String,
         /// EXTENDED given.
         extended: bool,
+        /// `PARTITION (…)`: that partition's size and times instead.
+        partition: Option<PartitionSpec>,
     },
     /// `ALTER TABLE t DROP [IF EXISTS] PARTITION (…)[, PARTITION (…)]`.
     DropPartitions {
@@ -48,10 +50,24 @@ pub enum Statement {
         /// The partitions.
         specs: Vec<PartitionSpec>,
     },
-    /// `LIST PARTITIONS t`.
+    /// `LIST PARTITIONS t`, `SHOW PARTITIONS t [PARTITION (…)]`.
     ListPartitions {
         /// Table name.
         table: String,
+        /// `PARTITION (…)`: only the partitions with these values (some of the columns may be named).
+        filter: Option<PartitionSpec>,
+    },
+    /// `SHOW CREATE TABLE t`: the statement that creates t as it is.
+    ShowCreateTable {
+        /// Table name.
+        table: String,
+    },
+    /// `SET odps.… = …`: a MaxCompute session flag (accepted; the engine's behaviour is fixed).
+    SessionFlag {
+        /// The flag's name, lowercase.
+        key: String,
+        /// Its value, as written.
+        value: String,
     },
     /// `INSERT {INTO|OVERWRITE} [TABLE] t [PARTITION (…)] {VALUES …|SELECT …}`.
     Insert(Insert),
@@ -204,6 +220,13 @@ pub enum MergeKind {
 pub enum AlterChange {
     /// `ADD COLUMNS (c T [COMMENT '…'], …)`.
     AddColumns(Vec<ColumnSpec>),
+    /// `ADD [IF NOT EXISTS] PARTITION (…) [PARTITION (…)…]`: empty partitions.
+    AddPartitions {
+        /// The partitions.
+        specs: Vec<PartitionSpec>,
+        /// IF NOT EXISTS given (an existing partition is skipped).
+        if_not_exists: bool,
+    },
     /// `DROP COLUMNS c[, …]`.
     DropColumns(Vec<String>),
     /// `CHANGE [COLUMN] a RENAME TO b`.
@@ -267,6 +290,8 @@ pub struct CreateTable {
     pub partition_columns: Vec<ColumnSpec>,
     /// LIFECYCLE in days.
     pub lifecycle: Option<u64>,
+    /// `TBLPROPERTIES ('k'='v', …)` (keys lowercase).
+    pub properties: Vec<(String, String)>,
     /// `[RANGE] CLUSTERED BY (…) [SORTED BY (…)] [INTO n BUCKETS]`.
     pub cluster: Option<ClusterSpec>,
     /// `LIKE t`: the columns, partition columns and lifecycle of t.
@@ -297,6 +322,9 @@ pub struct Insert {
     pub overwrite: bool,
     /// `PARTITION (k='v', k2)`: a value per static column, None for dynamic ones.
     pub partition: Option<Vec<(String, Option<String>)>>,
+    /// `(c, …)` after the table: the columns the rows give, in order (the others get NULL);
+    /// empty: every column, in table order.
+    pub columns: Vec<String>,
     /// The rows.
     pub source: Box<Query>,
     /// The original sqlparser statement (for inserts into session-only tables).

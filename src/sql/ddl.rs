@@ -110,15 +110,15 @@ pub(super) fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
             columns,
             partition_columns,
             lifecycle,
+            properties: vec![],
             cluster: None,
             like,
             query,
         });
     }
     let columns = if p.peek_token().token == Token::LParen { parse_columns(p)? } else { vec![] };
-    if take_word(p, "COMMENT") {
-        p.parse_literal_string()?;
-    }
+    // The table's comment is its property `comment` (as Hive and Spark keep it).
+    let comment = if take_word(p, "COMMENT") { Some(p.parse_literal_string()?) } else { None };
     let partition_columns = if take_word(p, "PARTITIONED") {
         expect_word(p, "BY")?;
         parse_columns(p)?
@@ -126,12 +126,51 @@ pub(super) fn parse_create_table(p: &mut Parser) -> Result<CreateTable> {
         vec![]
     };
     let cluster = parse_cluster(p)?;
+    if take_word(p, "STORED") {
+        expect_word(p, "AS")?;
+        let format = p.parse_identifier()?.value;
+        if !["PARQUET", "CFILE", "ALIORC", "ORC"].iter().any(|f| format.eq_ignore_ascii_case(f)) {
+            return Err(Error::not_supported(format!(
+                "STORED AS {format}: the time machine's tables are stored as Parquet (for files in another format, \
+                 CREATE EXTERNAL TABLE)"
+            )));
+        }
+    }
+    let mut properties = if take_word(p, "TBLPROPERTIES") { parse_properties(p)? } else { vec![] };
+    if let Some(comment) = comment {
+        properties.insert(0, (TABLE_COMMENT.to_string(), comment));
+    }
     let lifecycle = if take_word(p, "LIFECYCLE") { Some(lifecycle_days(p)?) } else { None };
     let query = if take_word(p, "AS") { Some(p.parse_query()?) } else { None };
     if query.is_none() && columns.is_empty() {
         return Err(Error::Syntax(format!("CREATE TABLE {name} needs columns or AS SELECT …")));
     }
-    Ok(CreateTable { name, if_not_exists, columns, partition_columns, lifecycle, cluster, like: None, query })
+    Ok(CreateTable {
+        name,
+        if_not_exists,
+        columns,
+        partition_columns,
+        lifecycle,
+        properties,
+        cluster,
+        like: None,
+        query,
+    })
+}
+
+/// The table property that holds the table's COMMENT.
+pub const TABLE_COMMENT: &str = "comment";
+
+/// `('k'='v', …)` of TBLPROPERTIES (keys lowercase).
+fn parse_properties(p: &mut Parser) -> Result<Vec<(String, String)>> {
+    p.expect_token(&Token::LParen)?;
+    let pairs = p.parse_comma_separated(|p| {
+        let key = p.parse_literal_string()?.to_lowercase();
+        p.expect_token(&Token::Eq)?;
+        Ok((key, p.parse_literal_string()?))
+    })?;
+    p.expect_token(&Token::RParen)?;
+    Ok(pairs)
 }
 
 /// `[RANGE] CLUSTERED BY (c, …) [SORTED BY (c [ASC|DESC], …)] [INTO n BUCKETS]`, if present.
@@ -282,6 +321,18 @@ fn merges_small_files(p: &Parser) -> bool {
 
 pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
     if take_word(p, "ADD") {
+        if word(p, 0).as_deref() == Some("IF") || word(p, 0).as_deref() == Some("PARTITION") {
+            let if_not_exists = take_word(p, "IF") && {
+                expect_word(p, "NOT")?;
+                expect_word(p, "EXISTS")?;
+                true
+            };
+            let specs = parse_partition_specs(p, true)?;
+            if specs.is_empty() {
+                return Err(Error::Syntax(format!("expected PARTITION (…), found {}", p.peek_token().token)));
+            }
+            return Ok(AlterChange::AddPartitions { specs, if_not_exists });
+        }
         expect_word(p, "COLUMNS")?;
         return Ok(AlterChange::AddColumns(parse_columns(p)?));
     }
@@ -321,14 +372,10 @@ pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
     }
     if take_word(p, "SET") {
         if take_word(p, "TBLPROPERTIES") {
-            p.expect_token(&Token::LParen)?;
-            let pairs = p.parse_comma_separated(|p| {
-                let key = p.parse_literal_string()?.to_lowercase();
-                p.expect_token(&Token::Eq)?;
-                Ok((key, p.parse_literal_string()?))
-            })?;
-            p.expect_token(&Token::RParen)?;
-            return Ok(AlterChange::SetProperties(pairs));
+            return Ok(AlterChange::SetProperties(parse_properties(p)?));
+        }
+        if take_word(p, "COMMENT") {
+            return Ok(AlterChange::SetProperties(vec![(TABLE_COMMENT.to_string(), p.parse_literal_string()?)]));
         }
         expect_word(p, "LIFECYCLE")?;
         return Ok(AlterChange::SetLifecycle(lifecycle_days(p)?));

@@ -19,6 +19,7 @@ pub use ast::{
     AlterChange, CloneTable, ClusterSpec, ColumnSpec, CreateTable, GrantObject, Insert, MergeKind, OnExisting,
     PartitionSpec, Restore, Secret, Statement,
 };
+pub use ddl::TABLE_COMMENT;
 pub use dialect::MaxComputeDialect;
 pub use dml_merge::{POSITION_COLUMN, as_merge, rows_with_position, single_table};
 pub use parser::parse;

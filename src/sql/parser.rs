@@ -32,7 +32,51 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
         }
     }
     rewrite_version_clauses(&mut tokens)?;
+    columns_before_partition(&mut tokens);
     Ok(tokens)
+}
+
+/// The end (one past the closing parenthesis) of the parenthesized group opening at `open`.
+fn group_end(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `[WITH …] INSERT … t PARTITION (…) (c, …) SELECT …` (MaxCompute and Hive put the column list after the
+/// partition) becomes `INSERT … t (c, …) PARTITION (…) SELECT …`, the order sqlparser reads.
+fn columns_before_partition(tokens: &mut Vec<TokenWithSpan>) {
+    let first = next_significant(tokens, 0);
+    if !first.is_some_and(|i| is_word(&tokens[i].token, "INSERT") || is_word(&tokens[i].token, "WITH")) {
+        return;
+    }
+    let Some(insert) = tokens.iter().position(|t| is_word(&t.token, "INSERT")) else { return };
+    let Some(partition) = (insert..tokens.len()).find(|&i| is_word(&tokens[i].token, "PARTITION")) else { return };
+    let Some(open) = next_significant(tokens, partition + 1).filter(|&i| tokens[i].token == Token::LParen) else {
+        return;
+    };
+    let Some(end) = group_end(tokens, open) else { return };
+    let Some(list) = next_significant(tokens, end).filter(|&i| tokens[i].token == Token::LParen) else { return };
+    let query_words = ["SELECT", "WITH", "VALUES", "FROM"];
+    let is_columns = next_significant(tokens, list + 1).is_some_and(|i| {
+        matches!(&tokens[i].token, Token::Word(_)) && !query_words.iter().any(|w| is_word(&tokens[i].token, w))
+    });
+    let Some(list_end) = group_end(tokens, list).filter(|_| is_columns) else { return };
+    let columns: Vec<TokenWithSpan> = tokens.drain(list..list_end).collect();
+    let mut moved = columns;
+    moved.push(TokenWithSpan::wrap(Token::Whitespace(datafusion::sql::sqlparser::tokenizer::Whitespace::Space)));
+    tokens.splice(partition..partition, moved);
 }
 
 /// Parses one statement (a trailing `;` is optional).
@@ -102,13 +146,30 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         ("DESC" | "DESCRIBE", _) => {
             p.next_token();
             let extended = take_word(p, "EXTENDED");
-            Ok(Statement::Describe { table: table_name(p)?, extended })
+            let table = table_name(p)?;
+            let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+            Ok(Statement::Describe { table, extended, partition })
         }
-        ("LIST", "PARTITIONS") => {
+        ("LIST" | "SHOW", "PARTITIONS") => {
             p.next_token();
             p.next_token();
-            Ok(Statement::ListPartitions { table: table_name(p)? })
+            let table = table_name(p)?;
+            let filter = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+            Ok(Statement::ListPartitions { table, filter })
         }
+        ("SHOW", "CREATE") => {
+            p.next_token();
+            p.next_token();
+            expect_word(p, "TABLE")?;
+            Ok(Statement::ShowCreateTable { table: table_name(p)? })
+        }
+        ("SHOW", "TABLES") if word(p, 2).as_deref() == Some("LIKE") => {
+            p.next_token();
+            p.next_token();
+            p.next_token();
+            show_tables_like(&p.parse_literal_string()?)
+        }
+        ("SET", "ODPS") => parse_session_flag(p),
         ("TRUNCATE", _) => {
             p.next_token();
             take_word(p, "TABLE");
@@ -182,6 +243,31 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
             }
             other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
         },
+        // MaxCompute's `WITH a AS (…), b AS (…) INSERT {INTO|OVERWRITE} TABLE t … SELECT … FROM a`:
+        // the INSERT whose query has those common table expressions.
+        ("WITH", _) => match p.parse_statement()? {
+            ast::Statement::Query(query) => match *query {
+                ast::Query { with: Some(with), body, .. } if matches!(*body, ast::SetExpr::Insert(_)) => {
+                    let ast::SetExpr::Insert(ast::Statement::Insert(mut insert)) = *body else {
+                        return Err(Error::not_supported("WITH … before a statement other than INSERT"));
+                    };
+                    let source = insert.source.as_mut().ok_or_else(|| Error::Syntax("INSERT needs SELECT".into()))?;
+                    match &mut source.with {
+                        Some(own) => {
+                            let mut tables = with.cte_tables;
+                            tables.append(&mut own.cte_tables);
+                            own.cte_tables = tables;
+                        }
+                        none => *none = Some(with),
+                    }
+                    convert_insert(insert)
+                }
+                query => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(ast::Statement::Query(
+                    Box::new(query),
+                )))))),
+            },
+            other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
+        },
         ("INSERT", _) => {
             let stmt = p.parse_statement()?;
             match stmt {
@@ -191,6 +277,40 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         }
         _ => Ok(Statement::DataFusion(Box::new(df.parse_statement()?))),
     }
+}
+
+/// `SHOW TABLES LIKE 'pattern'` (MaxCompute's `*` is any text, as SQL's `%` is): DataFusion's
+/// SHOW TABLES, filtered by name.
+fn show_tables_like(pattern: &str) -> Result<Statement> {
+    let like = pattern.replace('*', "%").replace('\'', "''");
+    let sql = format!(
+        "SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables \
+         WHERE table_name LIKE '{like}' ORDER BY table_schema, table_name"
+    );
+    let dialect = MaxComputeDialect;
+    let statement = DFParser::parse_sql_with_dialect(&sql, &dialect)?.pop_front();
+    statement.map(|s| Statement::DataFusion(Box::new(s))).ok_or_else(|| Error::invalid("internal: SHOW TABLES LIKE"))
+}
+
+/// `SET odps.<name> = <value>`: everything up to the end of the statement.
+fn parse_session_flag(p: &mut Parser) -> Result<Statement> {
+    p.next_token();
+    let mut key = String::new();
+    loop {
+        match p.next_token().token {
+            Token::Eq => break,
+            Token::EOF | Token::SemiColon => {
+                return Err(Error::Syntax(format!("SET {key}: expected = and a value")));
+            }
+            t => key.push_str(&t.to_string()),
+        }
+    }
+    let mut value = String::new();
+    while !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
+        value.push_str(&p.next_token().token.to_string());
+    }
+    let value = value.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
+    Ok(Statement::SessionFlag { key: key.trim().to_lowercase(), value })
 }
 
 /// `('id'='…')` after a table name, if present.
@@ -308,9 +428,17 @@ fn convert_insert(insert: ast::Insert) -> Result<Statement> {
         return Err(Error::not_supported(format!("qualified table name {name}")));
     }
     let table = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?.value.to_lowercase();
-    if !insert.columns.is_empty() {
-        return Err(Error::not_supported("an INSERT column list; give a value for every column, in table order"));
-    }
+    let columns = insert
+        .columns
+        .iter()
+        .map(|c| {
+            match c.0.as_slice() {
+                [part] => part.as_ident().map(|i| i.value.to_lowercase()),
+                _ => None,
+            }
+            .ok_or_else(|| Error::Syntax(format!("invalid column {c}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let source = insert.source.clone().ok_or_else(|| Error::Syntax("INSERT needs VALUES or SELECT".into()))?;
     let partition = match &insert.partitioned {
         None => None,
@@ -332,7 +460,7 @@ fn convert_insert(insert: ast::Insert) -> Result<Statement> {
                 .collect::<Result<Vec<_>>>()?,
         ),
     };
-    Ok(Statement::Insert(Insert { table, overwrite: insert.overwrite, partition, source, original }))
+    Ok(Statement::Insert(Insert { table, overwrite: insert.overwrite, partition, columns, source, original }))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::log::Draft;
 use crate::sql::{AlterChange, ColumnSpec, PartitionSpec};
 use crate::state::TableSnapshot;
 use crate::state::model::{
-    Action, ColumnDef, HistoryRow, ObjectType, Operation, TableChange, TableSchema, partition_spec,
+    Action, ColumnDef, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, TableSchema, partition_spec,
 };
 use crate::types;
 
@@ -21,16 +21,56 @@ pub(crate) async fn alter(env: &Env, text: &str, table: &str, change: &AlterChan
     let base = live_table(&project.state(), table)?;
     // Validate against what we saw (so bad input fails before any commit), then again against the
     // table as it is when the commit lands.
-    draft(&base, change)?;
+    let draft = |cur: &TableSnapshot| match change {
+        AlterChange::AddPartitions { specs, if_not_exists } => add_partitions(cur, specs, *if_not_exists),
+        _ => draft(cur, change).map(Some),
+    };
+    if draft(&base)?.is_none() {
+        return Ok(StatementResult::ok());
+    }
     env.commit(text, |state| {
         let cur = match state.tables.get(&base.id) {
             Some(t) if !t.current.dropped && t.current.name == base.name => &t.current,
             _ => return Err(Error::conflict(format!("table {table} was dropped or renamed by another statement"))),
         };
-        Ok(Draft { tables: vec![draft(cur, change)?], ..Default::default() })
+        Ok(Draft { tables: draft(cur)?.into_iter().collect(), ..Default::default() })
     })
     .await?;
     Ok(StatementResult::ok())
+}
+
+/// `ADD [IF NOT EXISTS] PARTITION (…) …`: each partition created empty, in one version; None
+/// when IF NOT EXISTS finds them all.
+fn add_partitions(cur: &TableSnapshot, specs: &[PartitionSpec], if_not_exists: bool) -> Result<Option<TableChange>> {
+    let (mut history, mut actions) = (vec![], vec![]);
+    let mut added: Vec<Vec<String>> = vec![];
+    for spec in specs {
+        let values = spec_values(&cur.name, &cur.schema, spec)?;
+        let name = partition_spec(&cur.schema.partition_columns, &values);
+        if cur.partitions.contains_key(&values) || added.contains(&values) {
+            if if_not_exists {
+                continue;
+            }
+            return Err(Error::AlreadyExists(format!(
+                "partition {name} of table {} already exists (ADD IF NOT EXISTS PARTITION skips it)",
+                cur.name
+            )));
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        history.push(HistoryRow {
+            object_type: ObjectType::Partition,
+            object_id: id.clone(),
+            object_name: name,
+            operation: Operation::Create,
+        });
+        let partition = Partition { id, values: values.clone(), ..Default::default() };
+        actions.push(Action::PutPartition { partition, mode: PutMode::Append });
+        added.push(values);
+    }
+    if actions.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false }))
 }
 
 fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
@@ -43,6 +83,7 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
     };
     let action = match change {
         AlterChange::AddColumns(cols) => Action::AlterSchema { schema: add_columns(cur, cols, lsn)? },
+        AlterChange::AddPartitions { .. } => return Err(Error::invalid("internal: ADD PARTITION drafted as a change")),
         AlterChange::DropColumns(names) => Action::AlterSchema { schema: drop_columns(cur, names)? },
         AlterChange::RenameColumn { from, to } => Action::AlterSchema { schema: rename_column(cur, from, to)? },
         AlterChange::ChangeColumn { column, spec } if &spec.name != column => {

@@ -98,6 +98,8 @@ pub struct CreateAsTarget {
     pub schema: TableSchema,
     /// LIFECYCLE n.
     pub lifecycle: Option<u64>,
+    /// TBLPROPERTIES (checked).
+    pub properties: Vec<(String, String)>,
 }
 
 fn to_columns(specs: &[ColumnSpec]) -> Vec<ColumnDef> {
@@ -141,7 +143,21 @@ pub(crate) async fn prepare_create_as(
     check_columns(&columns, &[])?;
     let clustering = c.cluster.as_ref().map(|spec| super::clustering::clustering(spec, &columns, &[])).transpose()?;
     let schema = TableSchema { columns, partition_columns: vec![], clustering };
-    Ok(Some(CreateAsTarget { name: c.name.clone(), if_not_exists: c.if_not_exists, schema, lifecycle: c.lifecycle }))
+    let properties = checked_properties(&c.properties)?;
+    let (name, if_not_exists, lifecycle) = (c.name.clone(), c.if_not_exists, c.lifecycle);
+    Ok(Some(CreateAsTarget { name, if_not_exists, schema, lifecycle, properties }))
+}
+
+/// The TBLPROPERTIES of CREATE TABLE, each key once and the values of the keys we read valid.
+fn checked_properties(pairs: &[(String, String)]) -> Result<Vec<(String, String)>> {
+    let mut seen = HashSet::new();
+    for (key, value) in pairs {
+        if !seen.insert(key.as_str()) {
+            return Err(Error::invalid(format!("TBLPROPERTIES sets {key} twice")));
+        }
+        super::auto_merge::check_property(key, value)?;
+    }
+    Ok(pairs.to_vec())
 }
 
 /// CREATE TABLE (without AS).
@@ -174,8 +190,9 @@ pub(crate) async fn create_table(env: &Env, text: &str, c: &CreateTable) -> Resu
             (TableSchema { columns, partition_columns, clustering }, c.lifecycle)
         }
     };
+    let properties = checked_properties(&c.properties)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
-    commit_create(env, text, &c.name, c.if_not_exists, &id, (schema, lifecycle), None).await
+    commit_create(env, text, &c.name, c.if_not_exists, &id, (schema, lifecycle, properties), None).await
 }
 
 /// CREATE TABLE … AS: writes the rows, then commits the table with them as LSN 1.
@@ -188,7 +205,7 @@ pub(crate) async fn create_as(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let writer = PartitionWriter::new(Arc::clone(&env.project), &id, &target.schema, vec![], Default::default())?;
     let out = writer.write_streams(rows).await?;
-    let definition = (target.schema.clone(), target.lifecycle);
+    let definition = (target.schema.clone(), target.lifecycle, target.properties.clone());
     commit_create(env, text, &target.name, target.if_not_exists, &id, definition, Some(out)).await
 }
 
@@ -198,10 +215,13 @@ async fn commit_create(
     name: &str,
     if_not_exists: bool,
     id: &str,
-    (schema, lifecycle): (TableSchema, Option<u64>),
+    (schema, lifecycle, properties): (TableSchema, Option<u64>, Vec<(String, String)>),
     written: Option<WriteOutput>,
 ) -> Result<StatementResult> {
     let mut actions = vec![Action::Create { name: name.to_string(), schema, lifecycle }];
+    if !properties.is_empty() {
+        actions.push(Action::SetProperties { set: properties.into_iter().collect(), unset: vec![] });
+    }
     if let Some(out) = &written {
         actions.push(put_written(id, out));
     }
@@ -359,15 +379,29 @@ pub(crate) fn partitions_schema() -> SchemaRef {
 }
 
 /// LIST PARTITIONS t: one row per partition, its spec.
-pub(crate) async fn list_partitions(env: &Env, table: &str) -> Result<StatementResult> {
+pub(crate) async fn list_partitions(env: &Env, table: &str, filter: Option<&PartitionSpec>) -> Result<StatementResult> {
     let project = &env.project;
     project.refresh().await?;
     let snapshot = live_table(&project.state(), table)?;
     if !snapshot.schema.is_partitioned() {
         return Err(Error::invalid(format!("table {table} is not partitioned")));
     }
-    let specs: Vec<String> =
-        snapshot.partitions.keys().map(|k| partition_spec(&snapshot.schema.partition_columns, k)).collect();
+    let cols = &snapshot.schema.partition_columns;
+    // `PARTITION (ds='1')` of a table partitioned by (ds, hr): the partitions with ds = 1.
+    let mut wanted: Vec<(usize, String)> = vec![];
+    for (k, v) in filter.into_iter().flatten() {
+        let i = cols
+            .iter()
+            .position(|c| &c.name == k)
+            .ok_or_else(|| Error::invalid(format!("table {table} has no partition column {k}")))?;
+        wanted.push((i, types::partition_value(&cols[i], v)?));
+    }
+    let specs: Vec<String> = snapshot
+        .partitions
+        .keys()
+        .filter(|k| wanted.iter().all(|(i, v)| &k[*i] == v))
+        .map(|k| partition_spec(cols, k))
+        .collect();
     Ok(StatementResult::query(RecordBatch::try_new(partitions_schema(), vec![Arc::new(StringArray::from(specs))])?))
 }
 

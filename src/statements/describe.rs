@@ -1,5 +1,6 @@
-//! `DESC [EXTENDED] t`: a table's columns, partition columns and metadata, as rows of
-//! (col_name, data_type, comment) in the layout Spark and Hive use, with MaxCompute's labels.
+//! `DESC [EXTENDED] t [PARTITION (…)]`: a table's columns, partition columns and metadata (or a
+//! partition's size and times), as rows of (col_name, data_type, comment) in the layout Spark and
+//! Hive use, with MaxCompute's labels.
 
 use std::sync::Arc;
 
@@ -7,12 +8,14 @@ use datafusion::arrow::array::StringArray;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::ddl::spec_values;
 use super::env::{Env, live_table};
-use super::history::format_time;
+use super::history::{format_time, lines};
 use super::result::StatementResult;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::sql::{PartitionSpec, TABLE_COMMENT};
 use crate::state::expiry::RETENTION_KEY;
-use crate::state::model::{ColumnDef, format_lsn};
+use crate::state::model::{ColumnDef, format_lsn, partition_spec};
 
 /// The columns of DESC's result.
 pub(crate) fn describe_schema() -> SchemaRef {
@@ -56,6 +59,9 @@ pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<S
     push("# Table Information", String::new(), "");
     push("Project", project.name().to_string(), "");
     push("TableName", t.name.clone(), "");
+    if let Some(comment) = t.properties.get(TABLE_COMMENT) {
+        push("TableComment", comment.clone(), "");
+    }
     push("ObjectId", t.id.clone(), "");
     let created = state.tables.get(&t.id).map(|h| h.created);
     push("CreateTime", time(created), "");
@@ -95,6 +101,52 @@ pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<S
         for (key, value) in &t.properties {
             push(key, value.clone(), "table property");
         }
+    }
+    let column = |i: usize| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i].clone()))) as _;
+    let batch = RecordBatch::try_new(describe_schema(), vec![column(0), column(1), column(2)])?;
+    Ok(StatementResult::query(batch))
+}
+
+/// `DESC [EXTENDED] t PARTITION (…)`: the partition's size and times (MaxCompute's
+/// PartitionSize, CreateTime, LastDDLTime, LastModifiedTime); EXTENDED adds its ObjectId, files,
+/// rows and lifecycle setting.
+pub(crate) async fn describe_partition(
+    env: &Env,
+    table: &str,
+    spec: &PartitionSpec,
+    extended: bool,
+) -> Result<StatementResult> {
+    let project = &env.project;
+    project.refresh().await?;
+    let state = project.state();
+    let t = live_table(&state, table)?;
+    let values = spec_values(table, &t.schema, spec)?;
+    let name = partition_spec(&t.schema.partition_columns, &values);
+    let p = t
+        .partitions
+        .get(&values)
+        .ok_or_else(|| Error::not_found(format!("partition {name} of table {table} does not exist")))?;
+    // Its first retained version (older ones have expired: then the table's creation bounds it).
+    let history = state.tables.get(&t.id).ok_or_else(|| Error::not_found(format!("table {table}")))?;
+    let created = lines(&state, history, project.clock().now())
+        .into_iter()
+        .filter(|l| l.object_id == p.id)
+        .map(|l| l.time)
+        .min()
+        .unwrap_or(history.created);
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(format_time).unwrap_or_default();
+    let mut rows: Vec<[String; 3]> = vec![];
+    let mut push = |a: &str, b: String, c: &str| rows.push([a.to_string(), b, c.to_string()]);
+    push("PartitionSize", p.files.iter().map(|f| f.size).sum::<u64>().to_string(), "bytes");
+    push("CreateTime", time(Some(created)), "");
+    push("LastDDLTime", time(Some(created)), "");
+    push("LastModifiedTime", time(p.modified), "");
+    if extended {
+        push("Partition", name.clone(), "");
+        push("ObjectId", p.id.clone(), "");
+        push("FileNum", p.files.len().to_string(), "");
+        push("RecordNum", p.files.iter().map(|f| f.rows).sum::<u64>().to_string(), "");
+        push("LifecycleDisabled", p.lifecycle_disabled.to_string(), "");
     }
     let column = |i: usize| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i].clone()))) as _;
     let batch = RecordBatch::try_new(describe_schema(), vec![column(0), column(1), column(2)])?;

@@ -22,6 +22,7 @@ mod restore;
 mod result;
 pub(crate) mod rowlevel;
 mod show;
+mod show_create;
 mod tags;
 
 use std::sync::Arc;
@@ -82,9 +83,14 @@ async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<S
         Statement::DropPartitions { table, if_exists, specs } => {
             ddl::drop_partitions(env, text, table, *if_exists, specs).await
         }
-        Statement::ListPartitions { table } => ddl::list_partitions(env, table).await,
+        Statement::ListPartitions { table, filter } => ddl::list_partitions(env, table, filter.as_ref()).await,
+        Statement::ShowCreateTable { table } => show_create::show_create_table(env, table).await,
+        Statement::SessionFlag { key, value } => properties::session_flag(key, value),
         Statement::Alter { table, change } => alter::alter(env, text, table, change).await,
-        Statement::Describe { table, extended } => describe::describe(env, table, *extended).await,
+        Statement::Describe { table, extended, partition: None } => describe::describe(env, table, *extended).await,
+        Statement::Describe { table, extended, partition: Some(spec) } => {
+            describe::describe_partition(env, table, spec, *extended).await
+        }
         Statement::Truncate { table, specs } => ddl::truncate(env, text, table, specs).await,
         Statement::ShowHistoryTables => show::show_tables(env).await,
         Statement::ShowHistory { table, id, specs } => show::show_table(env, table, id.as_deref(), specs).await,

@@ -87,3 +87,18 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
     .await?;
     Ok(StatementResult::ok())
 }
+
+/// `SET odps.<flag> = <value>`: MaxCompute's session flags (`odps.sql.allow.fullscan`,
+/// `odps.sql.type.system.odps2`, …) are accepted so that scripts written for MaxCompute run;
+/// none changes what a statement does here. The retention is a project property: said so.
+pub(crate) fn session_flag(key: &str, value: &str) -> Result<StatementResult> {
+    if key == RETENTION_KEY || key == GRACE_KEY {
+        return Err(Error::invalid(format!(
+            "{key} is a property of the project, not of the session: SETPROJECT {key}={value}"
+        )));
+    }
+    if value.is_empty() {
+        return Err(Error::Syntax(format!("SET {key}: expected a value after =")));
+    }
+    Ok(StatementResult::ok())
+}

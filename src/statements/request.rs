@@ -10,7 +10,7 @@ use super::dml::InsertTarget;
 use super::merge::MergeTarget;
 use super::result::{ResultKind, StatementResult, count_schema};
 use super::rowlevel::RowChangeTarget;
-use super::{ddl, describe, grants, history, properties, tags};
+use super::{ddl, describe, grants, history, properties, show_create, tags};
 use crate::sql::Statement;
 
 /// A statement of the time machine, ready to run.
@@ -46,6 +46,7 @@ impl Request {
                 | Statement::ShowHistory { .. }
                 | Statement::ListPartitions { .. }
                 | Statement::Describe { .. }
+                | Statement::ShowCreateTable { .. }
                 | Statement::ShowGrants { .. }
                 | Statement::ShowTags { .. }
                 | Statement::SetProject { property: None } => ResultKind::Query,
@@ -68,6 +69,7 @@ impl Request {
                 Statement::ShowHistory { .. } => history::history_schema(),
                 Statement::ListPartitions { .. } => ddl::partitions_schema(),
                 Statement::Describe { .. } => describe::describe_schema(),
+                Statement::ShowCreateTable { .. } => show_create::show_create_schema(),
                 Statement::ShowGrants { .. } => grants::grants_schema(),
                 Statement::ShowTags { .. } => tags::tags_schema(),
                 Statement::SetProject { property: None } => properties::properties_schema(),
