@@ -2,7 +2,7 @@
 //! data. Prints one table of figures and ratios, each measured in this run against its baseline.
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
-//! Sections: scan, write, restore, delete, merge, smallfiles, server, versions, purge, steady, partitions, memory, ballista; and
+//! Sections: scan, write, restore, delete, merge, smallfiles, clustering, server, versions, purge, steady, partitions, memory, ballista; and
 //! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines).
 
 use std::path::{Path, PathBuf};
@@ -28,6 +28,8 @@ use object_store::{
     PutOptions, PutPayload, PutResult,
 };
 
+#[path = "timemachine/clustering.rs"]
+mod clustering;
 #[path = "timemachine/server.rs"]
 mod server;
 #[path = "timemachine/smallfiles.rs"]
@@ -1140,6 +1142,9 @@ async fn main() {
     }
     if wanted("smallfiles") {
         smallfiles::bench_smallfiles(a.peer_appends, a.runs).await;
+    }
+    if wanted("clustering") {
+        clustering::bench_clustering(a.merge_rows, a.runs).await;
     }
     if wanted("server") {
         server::bench_server(a.server_rows, a.runs).await;

@@ -216,6 +216,7 @@ impl TimeMachine {
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
         let session_tables = Arc::clone(schema.session_tables());
         let env = Env { project, session_tables, progress: Arc::default(), user, local_files };
+        schema.set_view_planner(view_planner(&ctx));
         catalog.register_schema(&options.default_schema, schema)?;
         {
             let state = ctx.state_ref();
@@ -300,6 +301,26 @@ impl TimeMachine {
         })
         .await
     }
+}
+
+/// Plans a view's query in the session of `ctx` (a weak reference: the schema lives in the
+/// session) with this crate's parser, so its MaxCompute forms read as when it was created.
+fn view_planner(ctx: &SessionContext) -> crate::catalog::ViewPlanner {
+    let session = ctx.state_weak_ref();
+    Arc::new(move |sql: String| {
+        let session = std::sync::Weak::clone(&session);
+        Box::pin(async move {
+            let state = session
+                .upgrade()
+                .ok_or_else(|| datafusion::error::DataFusionError::Plan("the session has ended".into()))?
+                .read()
+                .clone();
+            match crate::sql::parse(&sql).map_err(datafusion::error::DataFusionError::from)? {
+                crate::sql::Statement::DataFusion(statement) => state.statement_to_plan(*statement).await,
+                _ => Err(datafusion::error::DataFusionError::Plan(format!("not a query: {sql}"))),
+            }
+        })
+    })
 }
 
 /// Runs one statement's `work`, a panic in it (a bug, a user function that panics, a checkpoint

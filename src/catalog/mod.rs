@@ -10,4 +10,4 @@ mod schema;
 pub use changes::ChangesFunction;
 pub use functions::{HistoryFunction, PurgesFunction, RowFilesFunction, TablesFunction};
 pub use latest::{Latest, LatestFunction};
-pub use schema::ProjectSchema;
+pub use schema::{ProjectSchema, ViewPlanner};

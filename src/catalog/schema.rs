@@ -1,22 +1,30 @@
 //! The DataFusion `SchemaProvider` of a project: its live tables, each resolved to its current
-//! version when a statement plans, plus session-only tables (views, external tables) that
-//! DataFusion registers itself.
+//! version when a statement plans, its views (planned by the session when a statement reads
+//! them), plus session-only tables (temporary views, external tables) that DataFusion registers
+//! itself.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::catalog::SchemaProvider;
-use datafusion::datasource::{MemTable, TableProvider};
+use datafusion::datasource::{MemTable, TableProvider, ViewTable};
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, col};
+use futures::future::BoxFuture;
 
 use crate::log::Project;
 use crate::table::{SessionTables, VersionedTable};
+
+/// Plans a view's query (in the dialect this crate parses) in the session that reads it.
+pub type ViewPlanner = Arc<dyn Fn(String) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync>;
 
 /// A project as a DataFusion schema.
 pub struct ProjectSchema {
     project: Arc<Project>,
     session_tables: Arc<SessionTables>,
+    /// Set once the session exists (`TimeMachine::attach`): without it, views do not resolve.
+    views: std::sync::OnceLock<ViewPlanner>,
 }
 
 impl fmt::Debug for ProjectSchema {
@@ -28,7 +36,36 @@ impl fmt::Debug for ProjectSchema {
 impl ProjectSchema {
     /// The schema of `project`.
     pub fn new(project: Arc<Project>) -> Self {
-        Self { project, session_tables: Arc::default() }
+        Self { project, session_tables: Arc::default(), views: std::sync::OnceLock::new() }
+    }
+
+    /// How this schema plans the project's views (once).
+    pub fn set_view_planner(&self, planner: ViewPlanner) {
+        let _ = self.views.set(planner);
+    }
+
+    /// The project's view `name` as DataFusion's view table, planned now.
+    async fn view(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let state = self.project.snapshot().await?;
+        let Some(view) = state.view(name) else { return Ok(None) };
+        // Refused when created; checked again so that no chain of views can recurse forever.
+        if let Some(through) = view.reads.iter().find(|r| state.reads_through(r, name)) {
+            return Err(DataFusionError::Plan(format!("view {name} reads itself (through {through})")));
+        }
+        let Some(planner) = self.views.get() else {
+            return Err(DataFusionError::Plan(format!("view {name} is read through a TimeMachine session")));
+        };
+        let plan = planner(view.sql.clone())
+            .await
+            .map_err(|e| DataFusionError::Plan(format!("view {name} no longer plans: {e}")))?;
+        let plan = if view.columns.is_empty() {
+            plan
+        } else {
+            // `CREATE VIEW v (a, b) AS …`: the query's columns under those names.
+            let renamed = plan.schema().columns().into_iter().zip(&view.columns).map(|(c, n)| col(c).alias(n));
+            LogicalPlanBuilder::from(plan).project(renamed)?.build()?
+        };
+        Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql)))))
     }
 
     /// The project behind the schema.
@@ -45,7 +82,9 @@ impl ProjectSchema {
 #[async_trait]
 impl SchemaProvider for ProjectSchema {
     fn table_names(&self) -> Vec<String> {
-        let mut names = self.project.state().live_names();
+        let state = self.project.state();
+        let mut names = state.live_names();
+        names.extend(state.view_names());
         names.extend(self.session_tables.names());
         names
     }
@@ -68,13 +107,19 @@ impl SchemaProvider for ProjectSchema {
         };
         match snapshot {
             Some(s) => Ok(Some(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), s)?))),
-            None => Ok(None),
+            None => self.view(name).await,
         }
     }
 
     fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if self.project.state().live_table(&name).is_some() {
             return Err(DataFusionError::Plan(format!("table {name} already exists")));
+        }
+        if self.project.state().view(&name).is_some() {
+            return Err(DataFusionError::Plan(format!(
+                "view {name} already exists in project {}",
+                self.project.name()
+            )));
         }
         // DataFusion's own CREATE TABLE makes an in-memory table: in a project that would be a
         // table without versions that vanishes with the process. Say where the real one is made.
@@ -98,10 +143,14 @@ impl SchemaProvider for ProjectSchema {
                 "table {name} is versioned: drop it with the time machine's DROP TABLE"
             )));
         }
+        if self.project.state().view(name).is_some() {
+            return Err(DataFusionError::Plan(format!("{name} is a view of the project: DROP VIEW {name}")));
+        }
         Ok(None)
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        self.session_tables.contains(name) || self.project.state().live_table(name).is_some()
+        let state = self.project.state();
+        self.session_tables.contains(name) || state.live_table(name).is_some() || state.view(name).is_some()
     }
 }

@@ -5,7 +5,7 @@
 //! state they commit on.
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::datasource::DefaultTableSource;
+use datafusion::datasource::{DefaultTableSource, ViewTable};
 use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
 
 use crate::error::Result;
@@ -37,6 +37,12 @@ pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
             }
         }
         Statement::DropTable { name, .. } => on(Permission::Drop, name, format!("drop table {name}")),
+        Statement::CreateView(v) if !env.session_tables.contains(&v.name) => {
+            require(env, &state, Permission::CreateTable, &format!("create view {}", v.name))
+        }
+        Statement::DropView { name, .. } if !env.session_tables.contains(name) => {
+            require(env, &state, Permission::CreateTable, &format!("drop view {name}"))
+        }
         Statement::Rename { from, .. } => on(Permission::Alter, from, format!("rename table {from}")),
         Statement::DropPartitions { table, .. } => {
             on(Permission::Alter, table, format!("drop partitions of table {table}"))
@@ -128,6 +134,17 @@ pub(super) fn check_reads(env: &Env, plan: &LogicalPlan, exempt: Option<&str>) -
     let state = env.project.statement_state();
     let mut failure = None;
     plan.apply_with_subqueries(|node| {
+        // A view reads with the reader's privileges: what it reads is checked as if read here.
+        if let LogicalPlan::TableScan(scan) = node
+            && let Some(view) = scan
+                .source
+                .downcast_ref::<DefaultTableSource>()
+                .and_then(|s| s.table_provider.downcast_ref::<ViewTable>())
+            && let Err(e) = check_reads(env, view.logical_plan(), exempt)
+        {
+            failure = Some(e);
+            return Ok(TreeNodeRecursion::Stop);
+        }
         if let LogicalPlan::TableScan(scan) = node
             && let Some(t) = versioned(scan.source.downcast_ref::<DefaultTableSource>())
         {

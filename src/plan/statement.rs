@@ -80,7 +80,38 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
             datafusion_plan(state, stmt).await
         }
-        Statement::Describe { table, .. } if env.session_tables.contains(&table) => {
+        Statement::DropView { name, .. } if env.session_tables.contains(&name) => {
+            let mut stmts = DFParser::parse_sql(text)?;
+            let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
+            datafusion_plan(state, stmt).await
+        }
+        Statement::CreateView(mut view) => {
+            // Planned now: a view that does not plan, or reads what its creator may not read,
+            // is refused before it is stored.
+            let mut query = view.query.clone();
+            name_by_position(&mut query, true);
+            let plan = query_plan(state, query).await?;
+            privileges::check_reads(env, &plan, None)?;
+            let width = plan.schema().fields().len();
+            if !view.columns.is_empty() && view.columns.len() != width {
+                return Err(Error::invalid(format!(
+                    "view {} names {} columns ({}) but its query gives {width}",
+                    view.name,
+                    view.columns.len(),
+                    view.columns.join(", ")
+                )));
+            }
+            // What the query names (a view it reads is inlined in `plan`, so named here).
+            let statement = DfStatement::Statement(Box::new(ast::Statement::Query(view.query.clone())));
+            let mut reads: Vec<String> =
+                state.resolve_table_references(&statement)?.iter().map(|r| r.table().to_lowercase()).collect();
+            reads.dedup();
+            view.reads = reads;
+            node(Request::Statement(Statement::CreateView(view)), None)
+        }
+        Statement::Describe { table, .. }
+            if env.session_tables.contains(&table) || env.project.statement_state().view(&table).is_some() =>
+        {
             let mut stmts = DFParser::parse_sql(&format!("DESCRIBE {table}"))?;
             let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;
             datafusion_plan(state, stmt).await

@@ -11,6 +11,15 @@ pub type PartitionSpec = Vec<(String, String)>;
 pub enum Statement {
     /// `CREATE TABLE [IF NOT EXISTS] t (…) [PARTITIONED BY (…)] [LIFECYCLE n] [AS SELECT …]`.
     CreateTable(CreateTable),
+    /// `CREATE [OR REPLACE] VIEW [IF NOT EXISTS] v [(c, …)] [COMMENT '…'] AS SELECT …`.
+    CreateView(CreateView),
+    /// `DROP VIEW [IF EXISTS] v`.
+    DropView {
+        /// View name.
+        name: String,
+        /// IF EXISTS given.
+        if_exists: bool,
+    },
     /// `DROP TABLE [IF EXISTS] t`.
     DropTable {
         /// Table name.
@@ -298,6 +307,25 @@ pub struct CreateTable {
     pub like: Option<String>,
     /// The query of CREATE TABLE … AS.
     pub query: Option<Box<Query>>,
+}
+
+/// `CREATE VIEW`: a named query of the project.
+#[derive(Debug, Clone)]
+pub struct CreateView {
+    /// View name.
+    pub name: String,
+    /// OR REPLACE given.
+    pub or_replace: bool,
+    /// IF NOT EXISTS given.
+    pub if_not_exists: bool,
+    /// `(c, …)`: names for the query's columns.
+    pub columns: Vec<String>,
+    /// COMMENT '…'.
+    pub comment: String,
+    /// The query.
+    pub query: Box<Query>,
+    /// The tables and views the query reads (filled in when it is planned).
+    pub reads: Vec<String>,
 }
 
 /// `[RANGE] CLUSTERED BY (c, …) [SORTED BY (c [ASC|DESC], …)] [INTO n BUCKETS]`, as written.

@@ -16,8 +16,8 @@ mod version_clauses;
 mod words;
 
 pub use ast::{
-    AlterChange, CloneTable, ClusterSpec, ColumnSpec, CreateTable, GrantObject, Insert, MergeKind, OnExisting,
-    PartitionSpec, Restore, Secret, Statement,
+    AlterChange, CloneTable, ClusterSpec, ColumnSpec, CreateTable, CreateView, GrantObject, Insert, MergeKind,
+    OnExisting, PartitionSpec, Restore, Secret, Statement,
 };
 pub use ddl::TABLE_COMMENT;
 pub use dialect::MaxComputeDialect;

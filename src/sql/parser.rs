@@ -9,8 +9,8 @@ use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr as AstExpr, Tab
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use super::ast::{CloneTable, Insert, MergeKind, OnExisting, Restore, Statement};
-use super::ddl::{parse_alter, parse_create_table, parse_partition_specs, parse_spec, table_name};
+use super::ast::{CloneTable, CreateView, Insert, MergeKind, OnExisting, Restore, Statement};
+use super::ddl::{column_name, parse_alter, parse_create_table, parse_partition_specs, parse_spec, table_name};
 use super::dialect::MaxComputeDialect;
 use super::grants::{identified_by, parse_grant, user_name};
 use super::version_clauses::{is_word, next_significant, rewrite_version_clauses};
@@ -133,6 +133,18 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
     let w1 = word(p, 1).unwrap_or_default();
     match (w0.as_str(), w1.as_str()) {
         ("CREATE", "TABLE") => parse_create_table(p).map(Statement::CreateTable),
+        ("CREATE", "VIEW") | ("CREATE", "OR") if w1 == "VIEW" || word(p, 3).as_deref() == Some("VIEW") => {
+            parse_create_view(p).map(Statement::CreateView)
+        }
+        ("DROP", "VIEW") => {
+            p.next_token();
+            p.next_token();
+            let if_exists = take_word(p, "IF") && {
+                expect_word(p, "EXISTS")?;
+                true
+            };
+            Ok(Statement::DropView { name: table_name(p)?, if_exists })
+        }
         ("DROP", "TABLE") => {
             p.next_token();
             p.next_token();
@@ -277,6 +289,42 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         }
         _ => Ok(Statement::DataFusion(Box::new(df.parse_statement()?))),
     }
+}
+
+/// `CREATE [OR REPLACE] VIEW [IF NOT EXISTS] v [(c [COMMENT '…'], …)] [COMMENT '…'] AS query`.
+fn parse_create_view(p: &mut Parser) -> Result<CreateView> {
+    p.next_token();
+    let or_replace = take_word(p, "OR") && {
+        expect_word(p, "REPLACE")?;
+        true
+    };
+    expect_word(p, "VIEW")?;
+    let if_not_exists = take_word(p, "IF") && {
+        expect_word(p, "NOT")?;
+        expect_word(p, "EXISTS")?;
+        true
+    };
+    let name = table_name(p)?;
+    let mut columns = vec![];
+    if p.consume_token(&Token::LParen) {
+        loop {
+            columns.push(column_name(p)?);
+            if take_word(p, "COMMENT") {
+                p.parse_literal_string()?;
+            }
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        p.expect_token(&Token::RParen)?;
+    }
+    let comment = if take_word(p, "COMMENT") { p.parse_literal_string()? } else { String::new() };
+    expect_word(p, "AS")?;
+    let query = p.parse_query()?;
+    if or_replace && if_not_exists {
+        return Err(Error::Syntax("CREATE VIEW takes OR REPLACE or IF NOT EXISTS, not both".into()));
+    }
+    Ok(CreateView { name, or_replace, if_not_exists, columns, comment, query, reads: vec![] })
 }
 
 /// `SHOW TABLES LIKE 'pattern'` (MaxCompute's `*` is any text, as SQL's `%` is): DataFusion's

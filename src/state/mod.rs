@@ -17,6 +17,7 @@ pub(crate) mod past;
 mod project;
 mod snapshot;
 pub mod tags;
+pub mod views;
 
 pub use changes::VersionChange;
 pub use history::{PastSummary, TableHistory};
@@ -24,3 +25,4 @@ pub use partitions::Partitions;
 pub use project::ProjectState;
 pub use snapshot::{Entries, TableSnapshot, VersionEntry};
 pub use tags::Tag;
+pub use views::View;

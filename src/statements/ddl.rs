@@ -114,7 +114,11 @@ fn name_free(env: &Env, name: &str, if_not_exists: bool) -> Result<bool> {
     if env.session_tables.contains(name) {
         return Err(Error::AlreadyExists(format!("table {name} already exists (session table)")));
     }
-    match env.project.state().live_table(name) {
+    let state = env.project.state();
+    if state.view(name).is_some() {
+        return Err(Error::AlreadyExists(format!("a view named {name} already exists")));
+    }
+    match state.live_table(name) {
         Some(_) if if_not_exists => Ok(false),
         Some(_) => Err(Error::AlreadyExists(format!("table {name} already exists"))),
         None => Ok(true),
@@ -261,6 +265,9 @@ fn put_written(table_id: &str, out: &WriteOutput) -> Action {
 pub(crate) async fn drop_table(env: &Env, text: &str, name: &str, if_exists: bool) -> Result<StatementResult> {
     let project = &env.project;
     project.refresh().await?;
+    if project.state().view(name).is_some() {
+        return Err(Error::invalid(format!("{name} is a view, not a table: DROP VIEW {name}")));
+    }
     let base = match live_table(&project.state(), name) {
         Ok(b) => b,
         Err(_) if if_exists => return Ok(StatementResult::ok()),

@@ -24,6 +24,7 @@ pub(crate) mod rowlevel;
 mod show;
 mod show_create;
 mod tags;
+mod views;
 
 use std::sync::Arc;
 
@@ -78,6 +79,8 @@ pub async fn run(
 async fn run_statement(env: &Env, text: &str, statement: &Statement) -> Result<StatementResult> {
     match statement {
         Statement::CreateTable(c) => ddl::create_table(env, text, c).await,
+        Statement::CreateView(c) => views::create_view(env, text, c).await,
+        Statement::DropView { name, if_exists } => views::drop_view(env, text, name, *if_exists).await,
         Statement::DropTable { name, if_exists } => ddl::drop_table(env, text, name, *if_exists).await,
         Statement::Rename { from, to } => ddl::rename(env, text, from, to).await,
         Statement::DropPartitions { table, if_exists, specs } => {

@@ -17,6 +17,7 @@ use crate::policy::acl::Permission;
 use crate::policy::retention::{MAX_GRACE_SECONDS, MAX_RETENTION_DAYS};
 use crate::state::expiry::{GRACE_KEY, RETENTION_KEY};
 use crate::state::tags::TAG_PREFIX;
+use crate::state::views::VIEW_PREFIX;
 
 /// The columns of `SETPROJECT`'s listing.
 pub(crate) fn properties_schema() -> SchemaRef {
@@ -31,7 +32,9 @@ pub(crate) async fn setproject(env: &Env, text: &str, property: Option<(String, 
         let state = project.state();
         // Users and grants have their own statement (SHOW GRANTS), tags theirs (SHOW TAGS).
         let mut props = state.properties.clone();
-        props.retain(|k, _| !k.starts_with("timemachine.acl.") && !k.starts_with(TAG_PREFIX));
+        props.retain(|k, _| {
+            !k.starts_with("timemachine.acl.") && !k.starts_with(TAG_PREFIX) && !k.starts_with(VIEW_PREFIX)
+        });
         props.insert(RETENTION_KEY.to_string(), state.retention_days().to_string());
         props.insert(GRACE_KEY.to_string(), state.grace().as_secs().to_string());
         let schema = properties_schema();

@@ -12,8 +12,8 @@ use super::env::{Env, live_table};
 use super::result::StatementResult;
 use crate::error::Result;
 use crate::sql::TABLE_COMMENT;
-use crate::state::TableSnapshot;
 use crate::state::model::{ClusterKind, ColumnDef};
+use crate::state::{TableSnapshot, View};
 
 /// The columns of SHOW CREATE TABLE's result.
 pub(crate) fn show_create_schema() -> SchemaRef {
@@ -26,10 +26,14 @@ pub(crate) fn show_create_schema() -> SchemaRef {
 /// SHOW CREATE TABLE t.
 pub(crate) async fn show_create_table(env: &Env, table: &str) -> Result<StatementResult> {
     env.project.refresh().await?;
-    let t = live_table(&env.project.state(), table)?;
+    let state = env.project.state();
+    let text = match state.view(table) {
+        Some(view) => view_definition(&view),
+        None => definition(&*live_table(&state, table)?),
+    };
     let batch = RecordBatch::try_new(
         show_create_schema(),
-        vec![Arc::new(StringArray::from(vec![t.name.clone()])), Arc::new(StringArray::from(vec![definition(&t)]))],
+        vec![Arc::new(StringArray::from(vec![table.to_string()])), Arc::new(StringArray::from(vec![text]))],
     )?;
     Ok(StatementResult::query(batch))
 }
@@ -78,5 +82,18 @@ fn definition(t: &TableSnapshot) -> String {
         out.push_str(&format!(" LIFECYCLE {days}"));
     }
     out.push(';');
+    out
+}
+
+/// `CREATE VIEW IF NOT EXISTS v [(c, …)] [COMMENT '…'] AS <query>;`.
+fn view_definition(view: &View) -> String {
+    let mut out = format!("CREATE VIEW IF NOT EXISTS `{}`", view.name);
+    if !view.columns.is_empty() {
+        out.push_str(&format!(" ({})", view.columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")));
+    }
+    if !view.comment.is_empty() {
+        out.push_str(&format!(" COMMENT {}", quoted(&view.comment)));
+    }
+    out.push_str(&format!(" AS {};", view.sql));
     out
 }

@@ -285,9 +285,11 @@ impl VersionedTable {
         LexOrdering::new(keys.collect::<Option<Vec<_>>>()?)
     }
 
-    /// `files` in `groups` groups: round robin, or, when the files are each in the file order,
-    /// into groups of files whose key ranges follow one another, so that DataFusion can read a
-    /// group as sorted (it checks the files' statistics and drops the order where they overlap).
+    /// `files` in `groups` groups: round robin, or, when the files are each in the file order and
+    /// their key ranges allow it, into at most `groups` groups of files whose ranges follow one
+    /// another, so that DataFusion can read each group as sorted (it checks the files'
+    /// statistics and drops the order where they overlap). Hash buckets each span the whole key
+    /// range: a scan of many of them is not split into one group per file.
     fn group_files(
         &self,
         files: Vec<PartitionedFile>,
@@ -298,6 +300,7 @@ impl VersionedTable {
             let all = [FileGroup::new(files.clone())];
             if let Ok(split) =
                 FileScanConfig::split_groups_by_statistics_with_target_partitions(&self.schema, &all, &order, groups)
+                && split.len() <= groups
             {
                 return (split.into_iter().map(|g| g.into_inner()).collect(), vec![order]);
             }
