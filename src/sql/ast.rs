@@ -229,6 +229,13 @@ pub enum MergeKind {
 pub enum AlterChange {
     /// `ADD COLUMNS (c T [COMMENT '…'], …)`.
     AddColumns(Vec<ColumnSpec>),
+    /// `PARTITION (…) RENAME TO PARTITION (…)`: the partition's rows under other values.
+    RenamePartition {
+        /// The partition.
+        from: PartitionSpec,
+        /// Its new values.
+        to: PartitionSpec,
+    },
     /// `ADD [IF NOT EXISTS] PARTITION (…) [PARTITION (…)…]`: empty partitions.
     AddPartitions {
         /// The partitions.

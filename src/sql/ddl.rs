@@ -392,6 +392,13 @@ pub(super) fn parse_alter_change(p: &mut Parser) -> Result<AlterChange> {
         return Ok(AlterChange::UnsetProperties { keys, if_exists });
     }
     let partition = if take_word(p, "PARTITION") { Some(parse_spec(p)?) } else { None };
+    if let Some(from) = &partition
+        && take_word(p, "RENAME")
+    {
+        expect_word(p, "TO")?;
+        expect_word(p, "PARTITION")?;
+        return Ok(AlterChange::RenamePartition { from: from.clone(), to: parse_spec(p)? });
+    }
     let enabled = if take_word(p, "ENABLE") {
         true
     } else if take_word(p, "DISABLE") {

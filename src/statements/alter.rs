@@ -23,6 +23,7 @@ pub(crate) async fn alter(env: &Env, text: &str, table: &str, change: &AlterChan
     // table as it is when the commit lands.
     let draft = |cur: &TableSnapshot| match change {
         AlterChange::AddPartitions { specs, if_not_exists } => add_partitions(cur, specs, *if_not_exists),
+        AlterChange::RenamePartition { from, to } => rename_partition(cur, from, to).map(Some),
         _ => draft(cur, change).map(Some),
     };
     if draft(&base)?.is_none() {
@@ -37,6 +38,41 @@ pub(crate) async fn alter(env: &Env, text: &str, table: &str, change: &AlterChan
     })
     .await?;
     Ok(StatementResult::ok())
+}
+
+/// `PARTITION (…) RENAME TO PARTITION (…)`: in one version the partition is dropped (its
+/// history stays, restorable by its id) and its files become a new partition under the new
+/// values, with no data copied; the change feed reads it as its rows moving.
+fn rename_partition(cur: &TableSnapshot, from: &PartitionSpec, to: &PartitionSpec) -> Result<TableChange> {
+    let old = spec_values(&cur.name, &cur.schema, from)?;
+    let new = spec_values(&cur.name, &cur.schema, to)?;
+    let cols = &cur.schema.partition_columns;
+    let (old_name, new_name) = (partition_spec(cols, &old), partition_spec(cols, &new));
+    let p = cur
+        .partitions
+        .get(&old)
+        .ok_or_else(|| Error::not_found(format!("partition {old_name} of table {} does not exist", cur.name)))?;
+    if cur.partitions.contains_key(&new) {
+        return Err(Error::AlreadyExists(format!("partition {new_name} of table {} already exists", cur.name)));
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let row = |object_id: &str, object_name: String| HistoryRow {
+        object_type: ObjectType::Partition,
+        object_id: object_id.to_string(),
+        object_name,
+        operation: Operation::Rename,
+    };
+    let renamed = Partition { id: id.clone(), values: new, modified: None, ..p.clone() };
+    Ok(TableChange {
+        table_id: cur.id.clone(),
+        lsn: cur.lsn + 1,
+        history: vec![row(&p.id, old_name), row(&id, new_name)],
+        actions: vec![
+            Action::DropPartition { values: old },
+            Action::PutPartition { partition: renamed, mode: PutMode::Replace },
+        ],
+        writes: false,
+    })
 }
 
 /// `ADD [IF NOT EXISTS] PARTITION (…) …`: each partition created empty, in one version; None
@@ -83,7 +119,9 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
     };
     let action = match change {
         AlterChange::AddColumns(cols) => Action::AlterSchema { schema: add_columns(cur, cols, lsn)? },
-        AlterChange::AddPartitions { .. } => return Err(Error::invalid("internal: ADD PARTITION drafted as a change")),
+        AlterChange::AddPartitions { .. } | AlterChange::RenamePartition { .. } => {
+            return Err(Error::invalid("internal: a partition change drafted as a table change"));
+        }
         AlterChange::DropColumns(names) => Action::AlterSchema { schema: drop_columns(cur, names)? },
         AlterChange::RenameColumn { from, to } => Action::AlterSchema { schema: rename_column(cur, from, to)? },
         AlterChange::ChangeColumn { column, spec } if &spec.name != column => {

@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 
@@ -305,7 +306,16 @@ impl PartitionWriter {
     fn open_file(&self, partition_id: &str) -> Result<OpenFile> {
         let path = format!("data/{}/{}/{}.parquet", self.table_id, partition_id, uuid::Uuid::new_v4().simple());
         let sink = Upload::new(Arc::clone(self.project.store()), self.project.path(&path));
-        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
+        // A hash-clustered table is read by its key (`k = c`): bloom filters on the key let a
+        // point lookup skip the row groups of its bucket's file that do not hold the value.
+        if let Some(layout) = self.layout.as_ref().filter(|l| l.kind == ClusterKind::Hash) {
+            for &i in &layout.key {
+                let column = ColumnPath::from(self.file_schema.field(i).name().as_str());
+                props = props.set_column_bloom_filter_enabled(column, true);
+            }
+        }
+        let props = props.build();
         let writer = AsyncArrowWriter::try_new(sink, Arc::clone(&self.file_schema), Some(props))?;
         Ok(OpenFile { writer, path, rows: 0 })
     }

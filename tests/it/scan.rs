@@ -5,6 +5,8 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion_timemachine::TimeMachine;
 
+use object_store::ObjectStoreExt;
+
 use crate::run;
 
 fn files_scanned(plan: &dyn ExecutionPlan) -> usize {
@@ -196,6 +198,13 @@ async fn a_hash_clustered_table_reads_only_the_buckets_a_filter_names_and_its_or
     let files: Vec<_> = table.partitions.values().flat_map(|p| p.files.iter().cloned()).collect();
     assert_eq!(files.len(), 16, "two writes of 8 buckets");
     assert!(files.iter().all(|f| f.bucket.is_some_and(|b| b < 8)));
+    // Each file carries a bloom filter on the key (and none on the other columns).
+    let store = tm.project().store();
+    let bytes = store.get(&tm.project().path(&files[0].path)).await.unwrap().bytes().await.unwrap();
+    let meta = datafusion::parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&bytes).unwrap();
+    let group = meta.row_group(0);
+    assert!(group.column(0).bloom_filter_offset().is_some(), "a bloom filter on k");
+    assert!(group.column(1).bloom_filter_offset().is_none(), "none on s");
     let count = |sql: String| {
         let tm = tm.clone();
         async move {
