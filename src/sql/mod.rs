@@ -9,10 +9,13 @@ mod ddl;
 mod dialect;
 mod dml_merge;
 mod grants;
+mod insert;
+mod odps;
 mod parser;
 mod script;
 mod type_names;
 mod version_clauses;
+mod views;
 mod words;
 
 pub use ast::{

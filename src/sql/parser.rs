@@ -5,15 +5,18 @@
 //! statements below are parsed here; everything else goes to DataFusion's parser unchanged.
 
 use datafusion::sql::parser::{DFParser, DFParserBuilder, Statement as DfStatement};
-use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr as AstExpr, TableObject, Value};
+use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-use super::ast::{CloneTable, CreateView, Insert, MergeKind, OnExisting, Restore, Statement};
-use super::ddl::{column_name, parse_alter, parse_create_table, parse_partition_specs, parse_spec, table_name};
+use super::ast::{CloneTable, MergeKind, OnExisting, Restore, Statement};
+use super::ddl::{parse_alter, parse_create_table, parse_partition_specs, parse_spec, table_name};
 use super::dialect::MaxComputeDialect;
 use super::grants::{identified_by, parse_grant, user_name};
+use super::insert::{columns_before_partition, convert_insert, with_insert};
+use super::odps::{parse_session_flag, show_tables_like};
 use super::version_clauses::{is_word, next_significant, rewrite_version_clauses};
+use super::views::parse_create_view;
 use super::words::{expect_word, take_word, word};
 
 use crate::error::{Error, Result};
@@ -34,49 +37,6 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
     rewrite_version_clauses(&mut tokens)?;
     columns_before_partition(&mut tokens);
     Ok(tokens)
-}
-
-/// The end (one past the closing parenthesis) of the parenthesized group opening at `open`.
-fn group_end(tokens: &[TokenWithSpan], open: usize) -> Option<usize> {
-    let mut depth = 0;
-    for (i, t) in tokens.iter().enumerate().skip(open) {
-        match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `[WITH …] INSERT … t PARTITION (…) (c, …) SELECT …` (MaxCompute and Hive put the column list after the
-/// partition) becomes `INSERT … t (c, …) PARTITION (…) SELECT …`, the order sqlparser reads.
-fn columns_before_partition(tokens: &mut Vec<TokenWithSpan>) {
-    let first = next_significant(tokens, 0);
-    if !first.is_some_and(|i| is_word(&tokens[i].token, "INSERT") || is_word(&tokens[i].token, "WITH")) {
-        return;
-    }
-    let Some(insert) = tokens.iter().position(|t| is_word(&t.token, "INSERT")) else { return };
-    let Some(partition) = (insert..tokens.len()).find(|&i| is_word(&tokens[i].token, "PARTITION")) else { return };
-    let Some(open) = next_significant(tokens, partition + 1).filter(|&i| tokens[i].token == Token::LParen) else {
-        return;
-    };
-    let Some(end) = group_end(tokens, open) else { return };
-    let Some(list) = next_significant(tokens, end).filter(|&i| tokens[i].token == Token::LParen) else { return };
-    let query_words = ["SELECT", "WITH", "VALUES", "FROM"];
-    let is_columns = next_significant(tokens, list + 1).is_some_and(|i| {
-        matches!(&tokens[i].token, Token::Word(_)) && !query_words.iter().any(|w| is_word(&tokens[i].token, w))
-    });
-    let Some(list_end) = group_end(tokens, list).filter(|_| is_columns) else { return };
-    let columns: Vec<TokenWithSpan> = tokens.drain(list..list_end).collect();
-    let mut moved = columns;
-    moved.push(TokenWithSpan::wrap(Token::Whitespace(datafusion::sql::sqlparser::tokenizer::Whitespace::Space)));
-    tokens.splice(partition..partition, moved);
 }
 
 /// Parses one statement (a trailing `;` is optional).
@@ -136,23 +96,19 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         ("CREATE", "VIEW") | ("CREATE", "OR") if w1 == "VIEW" || word(p, 3).as_deref() == Some("VIEW") => {
             parse_create_view(p).map(Statement::CreateView)
         }
-        ("DROP", "VIEW") => {
+        ("DROP", "TABLE" | "VIEW") => {
             p.next_token();
             p.next_token();
             let if_exists = take_word(p, "IF") && {
                 expect_word(p, "EXISTS")?;
                 true
             };
-            Ok(Statement::DropView { name: table_name(p)?, if_exists })
-        }
-        ("DROP", "TABLE") => {
-            p.next_token();
-            p.next_token();
-            let if_exists = take_word(p, "IF") && {
-                expect_word(p, "EXISTS")?;
-                true
-            };
-            Ok(Statement::DropTable { name: table_name(p)?, if_exists })
+            let name = table_name(p)?;
+            Ok(if w1 == "VIEW" {
+                Statement::DropView { name, if_exists }
+            } else {
+                Statement::DropTable { name, if_exists }
+            })
         }
         ("ALTER", "TABLE") => parse_alter(p),
         ("DESC" | "DESCRIBE", _) => {
@@ -257,29 +213,7 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         },
         // MaxCompute's `WITH a AS (…), b AS (…) INSERT {INTO|OVERWRITE} TABLE t … SELECT … FROM a`:
         // the INSERT whose query has those common table expressions.
-        ("WITH", _) => match p.parse_statement()? {
-            ast::Statement::Query(query) => match *query {
-                ast::Query { with: Some(with), body, .. } if matches!(*body, ast::SetExpr::Insert(_)) => {
-                    let ast::SetExpr::Insert(ast::Statement::Insert(mut insert)) = *body else {
-                        return Err(Error::not_supported("WITH … before a statement other than INSERT"));
-                    };
-                    let source = insert.source.as_mut().ok_or_else(|| Error::Syntax("INSERT needs SELECT".into()))?;
-                    match &mut source.with {
-                        Some(own) => {
-                            let mut tables = with.cte_tables;
-                            tables.append(&mut own.cte_tables);
-                            own.cte_tables = tables;
-                        }
-                        none => *none = Some(with),
-                    }
-                    convert_insert(insert)
-                }
-                query => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(ast::Statement::Query(
-                    Box::new(query),
-                )))))),
-            },
-            other => Ok(Statement::DataFusion(Box::new(DfStatement::Statement(Box::new(other))))),
-        },
+        ("WITH", _) => with_insert(p.parse_statement()?),
         ("INSERT", _) => {
             let stmt = p.parse_statement()?;
             match stmt {
@@ -289,76 +223,6 @@ fn parse_custom(df: &mut DFParser) -> Result<Statement> {
         }
         _ => Ok(Statement::DataFusion(Box::new(df.parse_statement()?))),
     }
-}
-
-/// `CREATE [OR REPLACE] VIEW [IF NOT EXISTS] v [(c [COMMENT '…'], …)] [COMMENT '…'] AS query`.
-fn parse_create_view(p: &mut Parser) -> Result<CreateView> {
-    p.next_token();
-    let or_replace = take_word(p, "OR") && {
-        expect_word(p, "REPLACE")?;
-        true
-    };
-    expect_word(p, "VIEW")?;
-    let if_not_exists = take_word(p, "IF") && {
-        expect_word(p, "NOT")?;
-        expect_word(p, "EXISTS")?;
-        true
-    };
-    let name = table_name(p)?;
-    let mut columns = vec![];
-    if p.consume_token(&Token::LParen) {
-        loop {
-            columns.push(column_name(p)?);
-            if take_word(p, "COMMENT") {
-                p.parse_literal_string()?;
-            }
-            if !p.consume_token(&Token::Comma) {
-                break;
-            }
-        }
-        p.expect_token(&Token::RParen)?;
-    }
-    let comment = if take_word(p, "COMMENT") { p.parse_literal_string()? } else { String::new() };
-    expect_word(p, "AS")?;
-    let query = p.parse_query()?;
-    if or_replace && if_not_exists {
-        return Err(Error::Syntax("CREATE VIEW takes OR REPLACE or IF NOT EXISTS, not both".into()));
-    }
-    Ok(CreateView { name, or_replace, if_not_exists, columns, comment, query, reads: vec![] })
-}
-
-/// `SHOW TABLES LIKE 'pattern'` (MaxCompute's `*` is any text, as SQL's `%` is): DataFusion's
-/// SHOW TABLES, filtered by name.
-fn show_tables_like(pattern: &str) -> Result<Statement> {
-    let like = pattern.replace('*', "%").replace('\'', "''");
-    let sql = format!(
-        "SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables \
-         WHERE table_name LIKE '{like}' ORDER BY table_schema, table_name"
-    );
-    let dialect = MaxComputeDialect;
-    let statement = DFParser::parse_sql_with_dialect(&sql, &dialect)?.pop_front();
-    statement.map(|s| Statement::DataFusion(Box::new(s))).ok_or_else(|| Error::invalid("internal: SHOW TABLES LIKE"))
-}
-
-/// `SET odps.<name> = <value>`: everything up to the end of the statement.
-fn parse_session_flag(p: &mut Parser) -> Result<Statement> {
-    p.next_token();
-    let mut key = String::new();
-    loop {
-        match p.next_token().token {
-            Token::Eq => break,
-            Token::EOF | Token::SemiColon => {
-                return Err(Error::Syntax(format!("SET {key}: expected = and a value")));
-            }
-            t => key.push_str(&t.to_string()),
-        }
-    }
-    let mut value = String::new();
-    while !matches!(p.peek_token().token, Token::EOF | Token::SemiColon) {
-        value.push_str(&p.next_token().token.to_string());
-    }
-    let value = value.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
-    Ok(Statement::SessionFlag { key: key.trim().to_lowercase(), value })
 }
 
 /// `('id'='…')` after a table name, if present.
@@ -454,61 +318,6 @@ fn parse_setproject(p: &mut Parser) -> Result<Statement> {
         other => return Err(Error::Syntax(format!("expected a value after {key}=, found {other}"))),
     };
     Ok(Statement::SetProject { property: Some((key, value)) })
-}
-
-fn literal(expr: &AstExpr) -> Option<String> {
-    match expr {
-        AstExpr::Value(v) => match &v.value {
-            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Some(s.clone()),
-            Value::Number(n, _) => Some(n.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn convert_insert(insert: ast::Insert) -> Result<Statement> {
-    let original = Box::new(DfStatement::Statement(Box::new(ast::Statement::Insert(insert.clone()))));
-    let TableObject::TableName(name) = &insert.table else {
-        return Err(Error::not_supported("INSERT INTO a table function"));
-    };
-    if name.0.len() != 1 {
-        return Err(Error::not_supported(format!("qualified table name {name}")));
-    }
-    let table = name.0[0].as_ident().ok_or_else(|| Error::Syntax(format!("invalid name {name}")))?.value.to_lowercase();
-    let columns = insert
-        .columns
-        .iter()
-        .map(|c| {
-            match c.0.as_slice() {
-                [part] => part.as_ident().map(|i| i.value.to_lowercase()),
-                _ => None,
-            }
-            .ok_or_else(|| Error::Syntax(format!("invalid column {c}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let source = insert.source.clone().ok_or_else(|| Error::Syntax("INSERT needs VALUES or SELECT".into()))?;
-    let partition = match &insert.partitioned {
-        None => None,
-        Some(exprs) => Some(
-            exprs
-                .iter()
-                .map(|e| match e {
-                    AstExpr::Identifier(id) => Ok((id.value.to_lowercase(), None)),
-                    AstExpr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
-                        let AstExpr::Identifier(id) = left.as_ref() else {
-                            return Err(Error::Syntax(format!("invalid partition spec item {e}")));
-                        };
-                        let v = literal(right)
-                            .ok_or_else(|| Error::Syntax(format!("partition value must be a literal in {e}")))?;
-                        Ok((id.value.to_lowercase(), Some(v)))
-                    }
-                    other => Err(Error::Syntax(format!("invalid partition spec item {other}"))),
-                })
-                .collect::<Result<Vec<_>>>()?,
-        ),
-    };
-    Ok(Statement::Insert(Insert { table, overwrite: insert.overwrite, partition, columns, source, original }))
 }
 
 #[cfg(test)]
