@@ -9,8 +9,8 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::catalog::{
-    ChangesFunction, HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction, RowFilesFunction,
-    TablesFunction,
+    ChangesFunction, DateFunction, DateUdf, HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction,
+    RowFilesFunction, TablesFunction,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -205,6 +205,9 @@ impl TimeMachine {
         for latest in [Latest::Version, Latest::Timestamp] {
             let function = LatestFunction::new(latest, Arc::clone(&project));
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(function));
+        }
+        for function in [DateFunction::Add, DateFunction::Diff, DateFunction::Trunc] {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(DateUdf::new(function)));
         }
         // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
         let now = datafusion::functions::datetime::now(ctx.state_ref().read().config().options());

@@ -1,13 +1,16 @@
 //! A project as DataFusion's catalog sees it: the schema provider of its tables, the table
 //! functions that serve its history to ordinary SQL, and MaxCompute's `get_latest_version` /
-//! `get_latest_timestamp` (`latest.rs`), and the change feed `table_changes` (`changes.rs`).
+//! `get_latest_timestamp` (`latest.rs`), the change feed `table_changes` (`changes.rs`) and
+//! MaxCompute's `dateadd`, `datediff`, `datetrunc` (`dates.rs`).
 
 mod changes;
+mod dates;
 mod functions;
 mod latest;
 mod schema;
 
 pub use changes::ChangesFunction;
+pub use dates::{DateFunction, DateUdf};
 pub use functions::{HistoryFunction, PurgesFunction, RowFilesFunction, TablesFunction};
 pub use latest::{Latest, LatestFunction};
 pub use schema::{ProjectSchema, ViewPlanner};
