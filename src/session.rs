@@ -206,9 +206,6 @@ impl TimeMachine {
             let function = LatestFunction::new(latest, Arc::clone(&project));
             ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(function));
         }
-        for function in [DateFunction::Add, DateFunction::Diff, DateFunction::Trunc] {
-            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(DateUdf::new(function)));
-        }
         // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
         let now = datafusion::functions::datetime::now(ctx.state_ref().read().config().options());
         ctx.register_udf(now.as_ref().clone().with_aliases(["getdate"]));
@@ -226,6 +223,11 @@ impl TimeMachine {
             let mut state = state.write();
             let installed: SessionState = install(&state, env.clone())?;
             *state = installed;
+        }
+        // After the state is rebuilt (which re-registers every function in no set order):
+        // DataFusion's date_trunc also answers to `datetrunc`, MaxCompute's name for ours.
+        for function in [DateFunction::Add, DateFunction::Diff, DateFunction::Trunc] {
+            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(DateUdf::new(function)));
         }
         Ok(Self { ctx, env })
     }
