@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use datafusion::catalog::SchemaProvider;
 use datafusion::datasource::{MemTable, TableProvider, ViewTable};
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, TableType, col};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, col};
 use futures::future::BoxFuture;
 
 use crate::log::Project;
@@ -109,19 +109,6 @@ impl SchemaProvider for ProjectSchema {
             Some(s) => Ok(Some(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), s)?))),
             None => self.view(name).await,
         }
-    }
-
-    /// Without building a provider: listing the project (`SHOW TABLES`, `information_schema`, a
-    /// BI tool's catalog call) plans no view, so a view that no longer plans does not break it.
-    async fn table_type(&self, name: &str) -> DfResult<Option<TableType>> {
-        if let Some(t) = self.session_tables.get(name) {
-            return Ok(Some(t.table_type()));
-        }
-        let state = self.project.state();
-        if state.live_table(name).is_some() {
-            return Ok(Some(TableType::Base));
-        }
-        Ok(state.view(name).map(|_| TableType::View))
     }
 
     fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
