@@ -8,6 +8,7 @@ mod dates;
 mod functions;
 mod latest;
 mod schema;
+mod stale_view;
 
 pub use changes::ChangesFunction;
 pub use dates::{DateFunction, DateUdf};

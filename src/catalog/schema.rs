@@ -10,9 +10,10 @@ use async_trait::async_trait;
 use datafusion::catalog::SchemaProvider;
 use datafusion::datasource::{MemTable, TableProvider, ViewTable};
 use datafusion::error::{DataFusionError, Result as DfResult};
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, col};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, TableType, col};
 use futures::future::BoxFuture;
 
+use super::stale_view::StaleView;
 use crate::log::Project;
 use crate::table::{SessionTables, VersionedTable};
 
@@ -55,9 +56,13 @@ impl ProjectSchema {
         let Some(planner) = self.views.get() else {
             return Err(DataFusionError::Plan(format!("view {name} is read through a TimeMachine session")));
         };
-        let plan = planner(view.sql.clone())
-            .await
-            .map_err(|e| DataFusionError::Plan(format!("view {name} no longer plans: {e}")))?;
+        let plan = match planner(view.sql.clone()).await {
+            Ok(plan) => plan,
+            // Listing the project asks for every table (DataFusion's URL-table wrapper answers
+            // `table_type` through `table`): the view is listed with its recorded columns, and a
+            // statement reading it fails with the reason.
+            Err(e) => return Ok(Some(Arc::new(StaleView::new(&view, format!("view {name} no longer plans: {e}"))))),
+        };
         let plan = if view.columns.is_empty() {
             plan
         } else {
@@ -109,6 +114,19 @@ impl SchemaProvider for ProjectSchema {
             Some(s) => Ok(Some(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), s)?))),
             None => self.view(name).await,
         }
+    }
+
+    /// Without building a provider: listing the project (`SHOW TABLES`, `information_schema`, a
+    /// BI tool's catalog call) plans no view, so a view that no longer plans does not break it.
+    async fn table_type(&self, name: &str) -> DfResult<Option<TableType>> {
+        if let Some(t) = self.session_tables.get(name) {
+            return Ok(Some(t.table_type()));
+        }
+        let state = self.project.state();
+        if state.live_table(name).is_some() {
+            return Ok(Some(TableType::Base));
+        }
+        Ok(state.view(name).map(|_| TableType::View))
     }
 
     fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {

@@ -107,6 +107,14 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
                 state.resolve_table_references(&statement)?.iter().map(|r| r.table().to_lowercase()).collect();
             reads.dedup();
             view.reads = reads;
+            // Its columns, so that listing the project shows them even when the view no longer plans.
+            view.fields = plan
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (view.columns.get(i).unwrap_or(f.name()).clone(), f.data_type().to_string()))
+                .collect();
             node(Request::Statement(Statement::CreateView(view)), None)
         }
         Statement::Describe { table, .. }

@@ -333,6 +333,8 @@ pub struct CreateView {
     pub query: Box<Query>,
     /// The tables and views the query reads (filled in when it is planned).
     pub reads: Vec<String>,
+    /// Its columns as `(name, Arrow type)` (filled in when it is planned).
+    pub fields: Vec<(String, String)>,
 }
 
 /// `[RANGE] CLUSTERED BY (c, …) [SORTED BY (c [ASC|DESC], …)] [INTO n BUCKETS]`, as written.

@@ -41,5 +41,5 @@ pub(super) fn parse_create_view(p: &mut Parser) -> Result<CreateView> {
     if or_replace && if_not_exists {
         return Err(Error::Syntax("CREATE VIEW takes OR REPLACE or IF NOT EXISTS, not both".into()));
     }
-    Ok(CreateView { name, or_replace, if_not_exists, columns, comment, query, reads: vec![] })
+    Ok(CreateView { name, or_replace, if_not_exists, columns, comment, query, reads: vec![], fields: vec![] })
 }

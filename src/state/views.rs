@@ -27,6 +27,10 @@ pub struct View {
     /// The tables and views its query reads (to refuse a view that would read itself).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<String>,
+    /// Its columns when it was created, as `(name, Arrow type)`: what listing the project shows
+    /// of a view that no longer plans (its table dropped).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
     /// When it was created or last replaced.
     pub created: DateTime<Utc>,
 }

@@ -22,6 +22,7 @@ pub(crate) async fn create_view(env: &Env, text: &str, c: &CreateView) -> Result
         columns: c.columns.clone(),
         comment: c.comment.clone(),
         reads: c.reads.clone(),
+        fields: c.fields.clone(),
         created: now,
     };
     let what = format!("create view {}", c.name);
