@@ -218,6 +218,7 @@ mod tests {
                 rows: 1,
                 stats: Default::default(),
                 bucket: None,
+                deleted: None,
             };
             let partition = Partition { id: "t".repeat(32), files: imbl::vector![file], ..Default::default() };
             s.apply(&commit(i + 2, i + 2, vec![Action::PutPartition { partition, mode: PutMode::Append }])).unwrap();

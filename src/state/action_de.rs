@@ -170,8 +170,14 @@ mod tests {
     fn every_action() -> Vec<Action> {
         let schema =
             TableSchema { columns: vec![ColumnDef::new("a", "string")], partition_columns: vec![], clustering: None };
-        let file =
-            DataFile { path: "data/x.parquet".into(), size: 3, rows: 1, stats: Default::default(), bucket: None };
+        let file = DataFile {
+            path: "data/x.parquet".into(),
+            size: 3,
+            rows: 1,
+            stats: Default::default(),
+            bucket: None,
+            deleted: None,
+        };
         let partition =
             Partition { id: "p".into(), values: vec!["1".into()], files: imbl::vector![file], ..Default::default() };
         vec![

@@ -5,9 +5,11 @@
 //! rows into new files, which a difference of file lists would report as deleted and inserted.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::deletions::Deletions;
 use super::history::TableHistory;
 use super::model::{Action, DataFile, Partition, PutMode};
 use super::snapshot::TableSnapshot;
@@ -95,14 +97,27 @@ fn live_files(s: &TableSnapshot) -> BTreeMap<Vec<String>, &Partition> {
     s.partitions.iter().map(|(k, p)| (k.clone(), p)).collect()
 }
 
-/// The files of `a` that `b` does not hold (by path), as a partition like `a`.
+/// The rows of `a` that `b` does not hold, as a partition like `a`: its files that `b` lacks,
+/// and of a file both hold with other deletion vectors, the rows `a` holds and `b` deleted.
 fn only_in(a: Option<&&Partition>, b: Option<&&Partition>) -> Partition {
     let Some(a) = a else { return Partition::default() };
     let files: Vec<DataFile> = match b {
         Some(b) if b.files.ptr_eq(&a.files) => vec![],
         Some(b) => {
-            let theirs: BTreeSet<&str> = b.files.iter().map(|f| f.path.as_str()).collect();
-            a.files.iter().filter(|f| !theirs.contains(f.path.as_str())).cloned().collect()
+            let theirs: BTreeMap<&str, &DataFile> = b.files.iter().map(|f| (f.path.as_str(), f)).collect();
+            a.files
+                .iter()
+                .filter_map(|f| match theirs.get(f.path.as_str()) {
+                    None => Some(f.clone()),
+                    Some(g) if g.key() == f.key() => None,
+                    Some(g) => {
+                        let rows = Deletions::minus(g.deleted.as_deref(), f.deleted.as_deref());
+                        let only = Some(Arc::new(Deletions::only(rows)));
+                        (!only.as_ref().is_some_and(|d| d.positions.is_empty()))
+                            .then(|| DataFile { deleted: only, ..f.clone() })
+                    }
+                })
+                .collect()
         }
         None => a.files.iter().cloned().collect(),
     };

@@ -8,6 +8,7 @@
 
 mod action_de;
 mod changes;
+pub mod deletions;
 pub mod expiry;
 mod history;
 pub mod lazy;
@@ -20,6 +21,7 @@ pub mod tags;
 pub mod views;
 
 pub use changes::VersionChange;
+pub use deletions::Deletions;
 pub use history::{PastSummary, TableHistory};
 pub use partitions::Partitions;
 pub use project::ProjectState;

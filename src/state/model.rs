@@ -160,6 +160,30 @@ pub struct DataFile {
     /// files one statement wrote to the partition. None for files of unclustered tables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<u32>,
+    /// The rows of the file this version no longer holds (merge-on-read DELETE, UPDATE, MERGE);
+    /// None when every row is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<std::sync::Arc<super::deletions::Deletions>>,
+}
+
+impl DataFile {
+    /// The rows the file holds in this version (its rows less those deleted).
+    pub fn live_rows(&self) -> u64 {
+        match &self.deleted {
+            Some(d) if d.only => d.count(),
+            Some(d) => self.rows.saturating_sub(d.count()),
+            None => self.rows,
+        }
+    }
+
+    /// What identifies this entry in conflict checks: its path, and its deletion vector if any
+    /// (deleting rows of a file replaces the entry under the same path).
+    pub fn key(&self) -> String {
+        match &self.deleted {
+            Some(d) => format!("{}#{}", self.path, d.id),
+            None => self.path.clone(),
+        }
+    }
 }
 
 fn no_stats(stats: &std::sync::Arc<BTreeMap<String, ColumnStats>>) -> bool {

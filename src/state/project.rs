@@ -213,7 +213,14 @@ mod tests {
             };
             vec![Action::Create { name: "t".into(), schema, lifecycle: None }]
         } else {
-            let file = DataFile { path: path.into(), size: 1, rows: 1, stats: Default::default(), bucket: None };
+            let file = DataFile {
+                path: path.into(),
+                size: 1,
+                rows: 1,
+                stats: Default::default(),
+                bucket: None,
+                deleted: None,
+            };
             vec![Action::PutPartition {
                 partition: Partition { id: "p".into(), files: imbl::vector![file], ..Default::default() },
                 mode,

@@ -127,7 +127,7 @@ impl TableSnapshot {
 
     /// Total rows over all partitions.
     pub fn row_count(&self) -> u64 {
-        self.partitions.values().flat_map(|p| &p.files).map(|f| f.rows).sum()
+        self.partitions.values().flat_map(|p| &p.files).map(|f| f.live_rows()).sum()
     }
 
     /// When the table's data last changed (MaxCompute's LastModifiedTime).

@@ -9,6 +9,7 @@ use datafusion::execution::TaskContext;
 
 use super::compact::{MAX_MERGE_TARGET, MERGE_TARGET_KEY, merge_partitions, table_merge_target};
 use super::env::Env;
+use super::rowlevel::DELETE_MODE_KEY;
 use crate::error::{Error, Result};
 use crate::log::MaintenanceEvent;
 use crate::state::model::{Partition, partition_spec};
@@ -28,6 +29,7 @@ pub(crate) fn check_property(key: &str, value: &str) -> Result<()> {
         AUTO_KEY => matches!(value.to_lowercase().as_str(), "true" | "false"),
         AUTO_FILES_KEY => value.parse::<usize>().is_ok_and(|n| (2..=1_000_000).contains(&n)),
         MERGE_TARGET_KEY => value.parse::<u64>().is_ok_and(|n| (1..=MAX_MERGE_TARGET).contains(&n)),
+        DELETE_MODE_KEY => matches!(value.to_lowercase().as_str(), "copy-on-write" | "merge-on-read"),
         _ => true,
     };
     if ok {
@@ -36,6 +38,7 @@ pub(crate) fn check_property(key: &str, value: &str) -> Result<()> {
     let wanted = match key {
         AUTO_KEY => "true or false".to_string(),
         AUTO_FILES_KEY => "a number of files from 2 to 1000000".to_string(),
+        DELETE_MODE_KEY => "copy-on-write or merge-on-read".to_string(),
         _ => format!("a number of bytes from 1 to {MAX_MERGE_TARGET}"),
     };
     Err(Error::invalid(format!("table property {key} takes {wanted}, got '{value}'")))

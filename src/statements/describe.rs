@@ -80,6 +80,12 @@ pub(crate) async fn describe(env: &Env, table: &str, extended: bool) -> Result<S
         push("# Extended Info", String::new(), "");
         push("LSN", format_lsn(t.lsn), "current version");
         push("FileNum", files.len().to_string(), "");
+        let vectors: Vec<u64> = files.iter().filter_map(|f| f.deleted.as_ref().map(|d| d.count())).collect();
+        if !vectors.is_empty() {
+            // Merge-on-read: rows the files still hold but the version does not.
+            push("DeletionVectors", vectors.len().to_string(), "files with deleted rows");
+            push("DeletedRows", vectors.iter().sum::<u64>().to_string(), "skipped by scans until MERGE SMALLFILES");
+        }
         push("StoredAs", "Parquet".to_string(), "");
         push(RETENTION_KEY, state.retention_days().to_string(), "project retention of backups");
         if t.schema.is_partitioned() {
@@ -145,7 +151,7 @@ pub(crate) async fn describe_partition(
         push("Partition", name.clone(), "");
         push("ObjectId", p.id.clone(), "");
         push("FileNum", p.files.len().to_string(), "");
-        push("RecordNum", p.files.iter().map(|f| f.rows).sum::<u64>().to_string(), "");
+        push("RecordNum", p.files.iter().map(|f| f.live_rows()).sum::<u64>().to_string(), "");
         push("LifecycleDisabled", p.lifecycle_disabled.to_string(), "");
     }
     let column = |i: usize| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i].clone()))) as _;

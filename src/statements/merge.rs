@@ -65,7 +65,7 @@ pub(crate) async fn run(
 ) -> Result<StatementResult> {
     let base = &target.base;
     let file_rows: Arc<HashMap<String, u64>> =
-        Arc::new(base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.clone(), f.rows)).collect());
+        Arc::new(base.partitions.values().flat_map(|p| &p.files).map(|f| (f.path.clone(), f.live_rows())).collect());
     let tally = Arc::new(Mutex::new(Tally::default()));
     let width = base.schema.columns.len() + base.schema.partition_columns.len();
     let existing: BTreeMap<Vec<String>, String> =
@@ -173,8 +173,7 @@ fn draft(
     // Partitions whose files change: those holding touched files, and those written to.
     let mut changes: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
     for (values, p) in base.partitions.iter() {
-        let removed: Vec<String> =
-            p.files.iter().filter(|f| touched.contains(&f.path)).map(|f| f.path.clone()).collect();
+        let removed: Vec<String> = p.files.iter().filter(|f| touched.contains(&f.path)).map(|f| f.key()).collect();
         if !removed.is_empty() {
             changes.insert(values.clone(), removed);
         }

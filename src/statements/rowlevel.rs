@@ -14,6 +14,15 @@ use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, 
 use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{ChangeFiles, Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
+/// The table property choosing how DELETE, UPDATE and MERGE change rows: `copy-on-write` (the
+/// default: files holding changed rows are written anew) or `merge-on-read` (deletion vectors).
+pub(crate) const DELETE_MODE_KEY: &str = "timemachine.delete.mode";
+
+/// True when `table` takes row-level changes as deletion vectors.
+pub(crate) fn merge_on_read(table: &TableSnapshot) -> bool {
+    table.properties.get(DELETE_MODE_KEY).is_some_and(|v| v.eq_ignore_ascii_case("merge-on-read"))
+}
+
 /// A DELETE or UPDATE planned against one version of a table.
 #[derive(Debug, Clone)]
 pub struct RowChangeTarget {
@@ -37,7 +46,8 @@ pub(crate) async fn run(
 ) -> Result<StatementResult> {
     let table = &target.table;
     let partitions = table.pruned_partitions(&target.filters)?;
-    let out = rewrite(&env.project, table, &partitions, Arc::clone(&target.change), ctx).await?;
+    let mor = merge_on_read(table.snapshot());
+    let out = rewrite(&env.project, table, &partitions, Arc::clone(&target.change), ctx, mor).await?;
     if out.partitions.is_empty() {
         return Ok(StatementResult::rows_affected(0));
     }

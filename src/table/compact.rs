@@ -17,13 +17,16 @@ use crate::state::model::{DataFile, Partition};
 /// a hash-clustered table (`by_bucket`) files merge within their bucket only (a file holds one
 /// bucket), so a bucket's one small file is left alone.
 pub fn small_files(partition: &Partition, target: u64, by_bucket: bool) -> Vec<&DataFile> {
-    let small: Vec<&DataFile> = partition.files.iter().filter(|f| f.size < target / 4 * 3).collect();
+    // A file with a deletion vector is rewritten whatever its size: the merge writes the
+    // vector into the data (its rows gone for good, scans no longer skip them).
+    let small: Vec<&DataFile> =
+        partition.files.iter().filter(|f| f.size < target / 4 * 3 || f.deleted.is_some()).collect();
     let group = |f: &DataFile| if by_bucket { f.bucket } else { None };
     let mut per_group: std::collections::HashMap<Option<u32>, usize> = Default::default();
     for f in &small {
         *per_group.entry(group(f)).or_default() += 1;
     }
-    small.into_iter().filter(|f| per_group[&group(f)] >= 2).collect()
+    small.into_iter().filter(|f| per_group[&group(f)] >= 2 || f.deleted.is_some()).collect()
 }
 
 /// True when the files of `table` merge within their bucket (see [`small_files`]).
@@ -51,7 +54,7 @@ pub async fn merge_small_files(
         // In the order the files were written, so that rows keep their order.
         let (files, rows) = write_again(project, table, partition, &small, &options, &ctx, Ok, target_bytes).await?;
         out.rows += rows;
-        let removed = small.iter().map(|f| f.path.clone()).collect();
+        let removed = small.iter().map(|f| f.key()).collect();
         out.partitions.insert(partition.values.clone(), (removed, files));
     }
     Ok(out)

@@ -3,6 +3,7 @@
 
 mod changes;
 mod compact;
+mod deleted_rows;
 mod field_names;
 mod layout;
 mod provider;
@@ -15,7 +16,7 @@ mod writer;
 
 pub use changes::{ChangeFiles, ChangeKind, ChangeRows, change_schema, change_writer};
 pub use compact::{merge_small_files, merges_by_bucket, small_files};
-pub use provider::{FILE_COLUMN, ScanLocation, VersionedTable};
+pub use provider::{FILE_COLUMN, POSITION_COLUMN, ScanLocation, VersionedTable};
 pub use rewrite::{Rewritten, RowChange, replaced_files, rewrite};
 pub use session_tables::SessionTables;
 pub use write_commit::{WriteMode, commit_write};

@@ -27,6 +27,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::parquet::arrow::RowNumber;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr::{LexOrdering, PhysicalExpr, PhysicalSortExpr, create_physical_expr};
 use datafusion::physical_plan::empty::EmptyExec;
@@ -36,9 +37,9 @@ use crate::error::Result;
 use crate::log::Project;
 use crate::state::TableSnapshot;
 use crate::state::model::ClusterKind;
-use crate::table::layout;
 use crate::table::write_commit::{WriteMode, commit_write};
 use crate::table::writer::PartitionWriter;
+use crate::table::{deleted_rows, layout};
 use crate::types;
 
 /// Where a table's files are, as DataFusion scans them: the object store URL and the path of
@@ -81,6 +82,9 @@ pub struct VersionedTable {
 
 /// The column naming, for each row, the data file that holds it (project-relative path).
 pub const FILE_COLUMN: &str = "__tm_file";
+
+/// The column of a row's position in its data file ([`VersionedTable::scan_file_positions`]).
+pub const POSITION_COLUMN: &str = "__tm_pos";
 
 impl fmt::Debug for VersionedTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -172,7 +176,31 @@ impl VersionedTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
             .with_partition_values(self.partition_values(partition)?);
+        let pf = deleted_rows::apply(pf, file);
         self.scan_files(vec![vec![pf]], None, (None, vec![]), (options, predicate), runtime)
+    }
+
+    /// [`Self::scan_file`] with the column [`POSITION_COLUMN`] last: each row's position in the
+    /// file (what a deletion vector records). `select` reads only those positions instead of the
+    /// file's live rows (the change feed reads the rows a vector deleted).
+    pub fn scan_file_positions(
+        &self,
+        partition: &crate::state::model::Partition,
+        file: &crate::state::model::DataFile,
+        options: TableParquetOptions,
+        predicate: Option<Arc<dyn PhysicalExpr>>,
+        runtime: &RuntimeEnv,
+        select: Option<&[u64]>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
+            .with_partition_values(self.partition_values(partition)?);
+        let pf = match select {
+            Some(wanted) => deleted_rows::select(pf, file, wanted),
+            None => deleted_rows::apply(pf, file),
+        };
+        let width = self.file_schema.fields().len() + self.scan_partition_fields().len();
+        let projection: Vec<usize> = (0..=width).collect();
+        self.scan_files_with(vec![vec![pf]], Some(&projection), (None, vec![]), (options, predicate), runtime, true)
     }
 
     /// A scan of `groups` of files (one DataFusion partition each) under the table's names,
@@ -185,9 +213,27 @@ impl VersionedTable {
         (options, predicate): (TableParquetOptions, Option<Arc<dyn PhysicalExpr>>),
         runtime: &RuntimeEnv,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
-            .with_table_partition_cols(self.scan_partition_fields())
-            .build();
+        self.scan_files_with(groups, projection, (limit, ordering), (options, predicate), runtime, false)
+    }
+
+    /// [`Self::scan_files`], with the rows' positions in their files as a last column when
+    /// `positions` (Parquet's row number, counted before any row is skipped).
+    fn scan_files_with(
+        &self,
+        groups: Vec<Vec<PartitionedFile>>,
+        projection: Option<&Vec<usize>>,
+        (limit, ordering): (Option<usize>, Vec<LexOrdering>),
+        (options, predicate): (TableParquetOptions, Option<Arc<dyn PhysicalExpr>>),
+        runtime: &RuntimeEnv,
+        positions: bool,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let mut table_schema = DfTableSchema::builder(Arc::clone(&self.file_schema))
+            .with_table_partition_cols(self.scan_partition_fields());
+        if positions {
+            let row_number = Field::new(POSITION_COLUMN, DataType::Int64, true).with_extension_type(RowNumber);
+            table_schema = table_schema.with_virtual_columns(vec![Arc::new(row_number)]);
+        }
+        let table_schema = table_schema.build();
         let url = ObjectStoreUrl::parse(&self.location.url)?;
         let mut source = ParquetSource::new(table_schema).with_table_parquet_options(options);
         // Data files never change: their footers are read once per process, through the
@@ -268,7 +314,8 @@ impl VersionedTable {
                     values.push(ScalarValue::Utf8(Some(f.path.clone())));
                 }
                 let stats = self.file_statistics(f);
-                files.push(PartitionedFile::new(path, f.size).with_partition_values(values).with_statistics(stats));
+                let pf = PartitionedFile::new(path, f.size).with_partition_values(values).with_statistics(stats);
+                files.push(deleted_rows::apply(pf, f));
             }
         }
         Ok((files, ordered))
@@ -364,6 +411,17 @@ impl TableProvider for VersionedTable {
         let partition_filters: Vec<Expr> =
             filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned().collect();
         let (files, ordered) = self.pruned_files(&partition_filters, filters)?;
+        if self.project.is_none()
+            && self.snapshot.partitions.values().any(|p| p.files.iter().any(|f| f.deleted.is_some()))
+        {
+            // The rows a deletion vector skips travel as an extension of each scanned file,
+            // which DataFusion's plan serialization (Ballista's executors) does not carry.
+            return Err(DataFusionError::NotImplemented(format!(
+                "reading table {} on a Ballista cluster: it has deletion vectors (merge-on-read DELETE, UPDATE or MERGE); \
+                 ALTER TABLE {} MERGE SMALLFILES writes them into the files, or query it without Ballista",
+                self.snapshot.name, self.snapshot.name
+            )));
+        }
         if files.is_empty() {
             let projected = match projection {
                 Some(p) => Arc::new(self.schema.project(p)?),

@@ -2,12 +2,13 @@
 //! and written anew; every other file stays shared with the previous
 //! version, so a change to a few rows of a big table writes one file's worth, not the table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::kernels::zip::zip;
 use datafusion::arrow::compute::{cast, filter_record_batch};
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::datasource::TableProvider;
 use datafusion::error::{DataFusionError, Result as DfResult};
@@ -22,6 +23,7 @@ use super::provider::VersionedTable;
 use super::writer::PartitionWriter;
 use crate::error::Result;
 use crate::log::Project;
+use crate::state::Deletions;
 use crate::state::model::{DataFile, Partition};
 
 /// What happens to the rows of a table.
@@ -65,23 +67,28 @@ impl RowChange {
     /// `batch` after the change, cast to the table's types; the rows it changes go to `changes`.
     fn apply(&self, batch: &RecordBatch, changes: &ChangeRows) -> DfResult<RecordBatch> {
         let mask = self.mask(batch)?;
+        self.apply_to(batch, &mask, changes)
+    }
+
+    /// [`Self::apply`] to the rows of `mask` (the rows the change touches).
+    fn apply_to(&self, batch: &RecordBatch, mask: &BooleanArray, changes: &ChangeRows) -> DfResult<RecordBatch> {
         let schema = batch.schema();
         match self {
             RowChange::Delete { .. } => {
-                changes.send(batch, &mask, ChangeKind::Delete)?;
+                changes.send(batch, mask, ChangeKind::Delete)?;
                 let keep: BooleanArray = mask.iter().map(|v| Some(v != Some(true))).collect();
                 Ok(filter_record_batch(batch, &keep)?)
             }
             RowChange::Update { assignments, .. } => {
                 let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
                 for (i, expr) in assignments {
-                    let new = expr.evaluate_selection(batch, &mask)?.into_array(batch.num_rows())?;
+                    let new = expr.evaluate_selection(batch, mask)?.into_array(batch.num_rows())?;
                     let new = cast(&new, schema.field(*i).data_type())?;
-                    columns[*i] = zip(&mask, &new.as_ref(), &columns[*i].as_ref())?;
+                    columns[*i] = zip(mask, &new.as_ref(), &columns[*i].as_ref())?;
                 }
                 let updated = RecordBatch::try_new(schema, columns)?;
-                changes.send(batch, &mask, ChangeKind::Preimage)?;
-                changes.send(&updated, &mask, ChangeKind::Postimage)?;
+                changes.send(batch, mask, ChangeKind::Preimage)?;
+                changes.send(&updated, mask, ChangeKind::Postimage)?;
                 Ok(updated)
             }
         }
@@ -101,46 +108,107 @@ pub struct Rewritten {
 }
 
 /// Applies `change` to the files of `partitions` of `table` (a version of a table of `project`):
-/// a first pass finds the files with rows it touches, a second writes those files anew.
+/// a first pass finds the rows it touches in each file (their positions), a second writes the
+/// change. Copy-on-write writes each touched file anew; with `merge_on_read`, a file keeps its
+/// data and gets a deletion vector of the touched rows (UPDATE writes their new images to new
+/// files), unless the change touches most of its rows: that file is rewritten.
 pub async fn rewrite(
     project: &Arc<Project>,
     table: &VersionedTable,
     partitions: &[&Partition],
     change: Arc<RowChange>,
     ctx: Arc<TaskContext>,
+    merge_on_read: bool,
 ) -> Result<Rewritten> {
     let options = parquet_options(&ctx);
     let mut out = Rewritten::default();
     for partition in partitions {
-        let mut touched: Vec<&DataFile> = vec![];
+        let mut copied: Vec<&DataFile> = vec![];
+        let mut marked: Vec<(&DataFile, Vec<u64>)> = vec![];
         for file in &partition.files {
-            let mut rows = table
-                .scan_file(partition, file, options.clone(), change.predicate(), &ctx.runtime_env())?
-                .execute(0, Arc::clone(&ctx))?;
-            let mut n = 0u64;
-            while let Some(batch) = rows.next().await {
-                n += change.mask(&batch?)?.true_count() as u64;
+            let positions = touched_rows(table, partition, file, &options, &change, &ctx).await?;
+            if positions.is_empty() {
+                continue;
             }
-            if n > 0 {
-                touched.push(file);
-                out.rows += n;
+            out.rows += positions.len() as u64;
+            if merge_on_read && (positions.len() as u64) * 2 <= file.live_rows() {
+                marked.push((file, positions));
+            } else {
+                copied.push(file);
             }
         }
-        if touched.is_empty() {
+        if copied.is_empty() && marked.is_empty() {
             continue;
         }
         let snapshot = table.snapshot();
         let statics = partition.values.iter().cloned().map(Some).collect();
         let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
         let (changes, changes_written) = change_writer(project, &snapshot.id, &snapshot.schema, statics, ids)?;
+        let mut plans = vec![];
+        for file in &copied {
+            let plan = table.scan_file(partition, file, options.clone(), None, &ctx.runtime_env())?;
+            plans.push((plan, false));
+        }
+        // The rows a vector deletes, read once: their change rows, and UPDATE's new images.
+        for (file, positions) in &marked {
+            let plan = table.scan_file_positions(
+                partition,
+                file,
+                options.clone(),
+                None,
+                &ctx.runtime_env(),
+                Some(positions),
+            )?;
+            plans.push((plan, true));
+        }
+        let width = TableProvider::schema(table).fields().len();
         let change = Arc::clone(&change);
-        let apply = move |b: RecordBatch| change.apply(&b, &changes);
-        let rewritten = write_again(project, table, partition, &touched, &options, &ctx, apply, None);
-        let ((files, _), mut changed) = futures::try_join!(rewritten, changes_written)?;
-        let removed = touched.iter().map(|f| f.path.clone()).collect();
+        let apply = move |b: RecordBatch, selected: bool| {
+            if !selected {
+                return change.apply(&b, &changes);
+            }
+            let b = b.project(&(0..width).collect::<Vec<_>>())?;
+            let all = BooleanArray::from(vec![true; b.num_rows()]);
+            change.apply_to(&b, &all, &changes)
+        };
+        let rewritten = write_plans(project, table, partition, plans, &ctx, apply, None);
+        let ((mut files, _), mut changed) = futures::try_join!(rewritten, changes_written)?;
+        let mut removed: Vec<String> = copied.iter().map(|f| f.key()).collect();
+        for (file, positions) in marked {
+            removed.push(file.key());
+            let mut all: BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.positions.iter().copied()).collect();
+            all.extend(positions);
+            files.push(DataFile { deleted: Some(Arc::new(Deletions::new(all))), ..file.clone() });
+        }
         out.partitions.insert(partition.values.clone(), (removed, files));
         out.changes.insert(partition.values.clone(), changed.remove(&partition.values).unwrap_or_default());
     }
+    Ok(out)
+}
+
+/// The positions of the rows of `file` that `change` touches (row groups that the predicate's
+/// statistics rule out are not read).
+async fn touched_rows(
+    table: &VersionedTable,
+    partition: &Partition,
+    file: &DataFile,
+    options: &TableParquetOptions,
+    change: &RowChange,
+    ctx: &Arc<TaskContext>,
+) -> Result<Vec<u64>> {
+    let plan =
+        table.scan_file_positions(partition, file, options.clone(), change.predicate(), &ctx.runtime_env(), None)?;
+    let mut rows = plan.execute(0, Arc::clone(ctx))?;
+    let mut out = vec![];
+    while let Some(batch) = rows.next().await {
+        let batch = batch?;
+        let width = batch.num_columns() - 1;
+        let mask = change.mask(&batch.project(&(0..width).collect::<Vec<_>>())?)?;
+        let positions = batch.column(width).as_primitive::<Int64Type>();
+        out.extend(mask.iter().zip(positions.iter()).filter(|(m, _)| *m == Some(true)).filter_map(|(_, p)| p));
+    }
+    let mut out: Vec<u64> = out.into_iter().map(|p| p as u64).collect();
+    out.sort_unstable();
     Ok(out)
 }
 
@@ -166,17 +234,37 @@ pub(super) async fn write_again<F>(
     target_bytes: Option<usize>,
 ) -> Result<(Vec<DataFile>, u64)>
 where
-    F: Fn(RecordBatch) -> DfResult<RecordBatch> + Send + 'static,
+    F: Fn(RecordBatch) -> DfResult<RecordBatch> + Send + Sync + 'static,
 {
     let plans = files
         .iter()
-        .map(|f| table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env()))
-        .collect::<DfResult<Vec<Arc<dyn ExecutionPlan>>>>()?;
+        .map(|f| Ok((table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env())?, false)))
+        .collect::<DfResult<Vec<_>>>()?;
+    write_plans(project, table, partition, plans, ctx, move |b, _| map(b), target_bytes).await
+}
+
+/// Runs `plans` in order, passes each batch through `map` (with the flag its plan came with)
+/// and writes the rows as new files of `partition`: the files written and their rows.
+async fn write_plans<F>(
+    project: &Arc<Project>,
+    table: &VersionedTable,
+    partition: &Partition,
+    plans: Vec<(Arc<dyn ExecutionPlan>, bool)>,
+    ctx: &Arc<TaskContext>,
+    map: F,
+    target_bytes: Option<usize>,
+) -> Result<(Vec<DataFile>, u64)>
+where
+    F: Fn(RecordBatch, bool) -> DfResult<RecordBatch> + Send + Sync + 'static,
+{
     let task = Arc::clone(ctx);
+    let map = Arc::new(map);
     let rows = futures::stream::iter(plans)
-        .map(move |plan| plan.execute(0, Arc::clone(&task)))
-        .try_flatten()
-        .map(move |batch| batch.and_then(&map));
+        .map(move |(plan, flag)| {
+            let map = Arc::clone(&map);
+            Ok::<_, DataFusionError>(plan.execute(0, Arc::clone(&task))?.map(move |b| b.and_then(|b| map(b, flag))))
+        })
+        .try_flatten();
     let rows: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
     let snapshot = table.snapshot();
     let statics = partition.values.iter().cloned().map(Some).collect();
@@ -190,13 +278,14 @@ where
     Ok((files, written.rows))
 }
 
-/// The files of `partition` once `removed` are replaced by `added`; None when one of `removed`
-/// is no longer there (another statement rewrote or dropped it: a conflict).
+/// The files of `partition` once `removed` (by [`DataFile::key`]: a file whose deletion vector
+/// changed since is another entry) are replaced by `added`; None when one of `removed` is no
+/// longer there (another statement rewrote it, deleted rows of it or dropped it: a conflict).
 pub fn replaced_files(partition: &Partition, removed: &[String], added: &[DataFile]) -> Option<Vec<DataFile>> {
-    if !removed.iter().all(|r| partition.files.iter().any(|f| &f.path == r)) {
+    if !removed.iter().all(|r| partition.files.iter().any(|f| &f.key() == r)) {
         return None;
     }
-    let mut files: Vec<DataFile> = partition.files.iter().filter(|f| !removed.contains(&f.path)).cloned().collect();
+    let mut files: Vec<DataFile> = partition.files.iter().filter(|f| !removed.contains(&f.key())).cloned().collect();
     files.extend(added.iter().cloned());
     Some(files)
 }

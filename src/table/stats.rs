@@ -71,9 +71,12 @@ pub(crate) fn collect(meta: &ParquetMetaData, schema: &Schema) -> BTreeMap<Strin
 }
 
 /// DataFusion's statistics of `file` for the data columns `columns` (of types `types`): exact
-/// where recorded; a column the file lacks (added after it was written) is all NULL.
+/// where recorded; a column the file lacks (added after it was written) is all NULL. With a
+/// deletion vector the row count is the live rows, and the footer's nulls, min and max become
+/// bounds (deleted rows may have held them).
 pub(crate) fn file_statistics(file: &DataFile, columns: &[ColumnDef], types: &[DataType]) -> Statistics {
-    let rows = file.rows as usize;
+    let rows = file.live_rows() as usize;
+    let whole = file.deleted.is_none();
     let column_statistics = columns
         .iter()
         .zip(types)
@@ -85,15 +88,16 @@ pub(crate) fn file_statistics(file: &DataFile, columns: &[ColumnDef], types: &[D
                 return ColumnStatistics { null_count: Precision::Exact(rows), ..ColumnStatistics::new_unknown() };
             };
             // Parquet's float statistics leave NaN out: bounds, not the answer of min/max.
-            let exact = !dt.is_floating();
+            let exact = !dt.is_floating() && whole;
             let value =
                 |t: &Option<String>| match t.as_ref().and_then(|t| ScalarValue::try_from_string(t.clone(), dt).ok()) {
                     Some(v) if exact => Precision::Exact(v),
                     Some(v) => Precision::Inexact(v),
                     None => Precision::Absent,
                 };
+            let nulls = s.nulls as usize;
             ColumnStatistics {
-                null_count: Precision::Exact(s.nulls as usize),
+                null_count: if whole { Precision::Exact(nulls) } else { Precision::Inexact(nulls.min(rows)) },
                 min_value: value(&s.min),
                 max_value: value(&s.max),
                 ..ColumnStatistics::new_unknown()

@@ -462,6 +462,7 @@ impl PartitionWriter {
             rows: file.rows,
             stats: stats.into(),
             bucket,
+            deleted: None,
         });
         Ok(())
     }

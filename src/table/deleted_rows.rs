@@ -1,0 +1,84 @@
+//! Scans skip the rows a deletion vector names: the vector becomes a Parquet row selection that
+//! DataFusion splits by row group (`ParquetRowSelection`), so deleted rows never leave the
+//! reader and row groups or pages pruned by statistics stay pruned.
+
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
+use datafusion::parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+
+use crate::state::model::DataFile;
+
+/// The selection of a file of `rows` rows that reads every row but `deleted` (ascending).
+pub(crate) fn skipping(rows: u64, deleted: &[u64]) -> RowSelection {
+    let mut selectors = Vec::with_capacity(deleted.len() * 2 + 1);
+    let mut next = 0u64;
+    for &p in deleted.iter().filter(|p| **p < rows) {
+        if p > next {
+            selectors.push(RowSelector::select((p - next) as usize));
+        }
+        selectors.push(RowSelector::skip(1));
+        next = p + 1;
+    }
+    if rows > next {
+        selectors.push(RowSelector::select((rows - next) as usize));
+    }
+    RowSelection::from(selectors)
+}
+
+/// The selection of a file of `rows` rows that reads only `wanted` (ascending).
+pub(crate) fn only(rows: u64, wanted: &[u64]) -> RowSelection {
+    let mut selectors = Vec::with_capacity(wanted.len() * 2 + 1);
+    let mut next = 0u64;
+    for &p in wanted.iter().filter(|p| **p < rows) {
+        if p > next {
+            selectors.push(RowSelector::skip((p - next) as usize));
+        }
+        selectors.push(RowSelector::select(1));
+        next = p + 1;
+    }
+    if rows > next {
+        selectors.push(RowSelector::skip((rows - next) as usize));
+    }
+    RowSelection::from(selectors)
+}
+
+/// `pf` (a scan of `file`) reading only the rows `file` still holds.
+pub(crate) fn apply(pf: PartitionedFile, file: &DataFile) -> PartitionedFile {
+    match &file.deleted {
+        Some(d) if d.only => pf.with_extension(ParquetRowSelection::new(only(file.rows, &d.positions))),
+        Some(d) => pf.with_extension(ParquetRowSelection::new(skipping(file.rows, &d.positions))),
+        None => pf,
+    }
+}
+
+/// `pf` (a scan of `file`) reading only the rows at `wanted` (ascending).
+pub(crate) fn select(pf: PartitionedFile, file: &DataFile, wanted: &[u64]) -> PartitionedFile {
+    pf.with_extension(ParquetRowSelection::new(only(file.rows, wanted)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(s: &RowSelection, n: usize) -> Vec<usize> {
+        let mut out = vec![];
+        let mut at = 0;
+        for sel in s.iter() {
+            if !sel.skip {
+                out.extend(at..at + sel.row_count);
+            }
+            at += sel.row_count;
+        }
+        assert_eq!(at, n, "the selection covers the file");
+        out
+    }
+
+    #[test]
+    fn selections_cover_the_file_and_skip_or_keep_exactly_the_positions() {
+        assert_eq!(rows(&skipping(6, &[0, 2, 3]), 6), vec![1, 4, 5]);
+        assert_eq!(rows(&skipping(3, &[2]), 3), vec![0, 1]);
+        assert_eq!(rows(&skipping(3, &[]), 3), vec![0, 1, 2]);
+        assert_eq!(rows(&only(6, &[0, 2, 3]), 6), vec![0, 2, 3]);
+        assert_eq!(rows(&only(4, &[3]), 4), vec![3]);
+    }
+}
