@@ -40,7 +40,13 @@ impl PhysicalExprAdapterFactory for FieldNames {
         // The file's schema under the table's names; a column the version does not have (dropped,
         // or replaced by a re-added one of the same name) gets a name no table column can take.
         let fields = physical.fields().iter().map(|f| {
-            let name = self.table_name.get(f.name()).cloned().unwrap_or_else(|| format!("\u{1}dropped {}", f.name()));
+            // A virtual column (the row position a deletion vector names) is no column of the
+            // file's: it keeps its name.
+            let name = match self.table_name.get(f.name()) {
+                Some(n) => n.clone(),
+                None if f.extension_type_name().is_some() => f.name().clone(),
+                None => format!("\u{1}dropped {}", f.name()),
+            };
             f.as_ref().clone().with_name(name)
         });
         let renamed = Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), physical.metadata().clone()));
