@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
-use crate::sql::{MaxComputeDialect, MergeKind, rows_with_position};
+use crate::sql::{MaxComputeDialect, MergeKind, POSITION_COLUMN, rows_with_position};
 use crate::state::model::{ColumnDef, Operation};
 use crate::statements::merge::act;
 use crate::statements::{Env, MergeTarget, live_table};
@@ -31,6 +31,7 @@ pub(super) async fn plan_merge(
     kind: MergeKind,
 ) -> Result<(MergeTarget, LogicalPlan)> {
     let base = live_table(&env.project.statement_state(), table)?;
+    let merge_on_read = crate::statements::merge_on_read(&base);
     let TableFactor::Table { alias, .. } = &merge.table else {
         return Err(Error::not_supported("MERGE INTO something other than a table"));
     };
@@ -102,18 +103,28 @@ pub(super) async fn plan_merge(
                 format!("CASE WHEN {b}.__tm_src IS NULL THEN {own} {values} ELSE {own} END AS {}", c.name)
             })
             .collect();
-        // The touched files are deduplicated before the semi join: one row per matched target
-        // row would put thousands of equal paths under one hash key, and every probe of the
-        // target would walk that chain (MERGE of 1% of 6M rows took ten minutes).
-        parts.push(format!(
-            "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE WHEN {b}.__tm_src IS NULL THEN {keep} {acts} ELSE {keep} END AS __tm_act{} \
-             FROM {target} LEFT JOIN {source} ON ({on}) \
-             WHERE {a}.{FILE_COLUMN} IN (SELECT DISTINCT {a}.{FILE_COLUMN} FROM {target} JOIN {source} ON ({on}) \
-             WHERE CASE {acts} ELSE {keep} END <> {keep})",
-            columns.join(", "),
-            old_values(&|c| format!("{a}.{}", c.name)),
-            keep = act::KEEP,
-        ));
+        let olds = old_values(&|c| format!("{a}.{}", c.name));
+        let changes = format!("CASE {acts} ELSE {keep} END <> {keep}", keep = act::KEEP);
+        if merge_on_read {
+            // Only the rows that change, named by file and position: deleted and updated rows
+            // go into deletion vectors, the new images and inserts into new files.
+            parts.push(format!(
+                "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE {acts} END AS __tm_act{olds}, \
+                 {a}.{POSITION_COLUMN} AS {POSITION_COLUMN} FROM {target} JOIN {source} ON ({on}) WHERE {changes}",
+                columns.join(", "),
+            ));
+        } else {
+            // The touched files are deduplicated before the semi join: one row per matched target
+            // row would put thousands of equal paths under one hash key, and every probe of the
+            // target would walk that chain (MERGE of 1% of 6M rows took ten minutes).
+            parts.push(format!(
+                "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE WHEN {b}.__tm_src IS NULL THEN {keep} {acts} ELSE {keep} END AS __tm_act{olds} \
+                 FROM {target} LEFT JOIN {source} ON ({on}) \
+                 WHERE {a}.{FILE_COLUMN} IN (SELECT DISTINCT {a}.{FILE_COLUMN} FROM {target} JOIN {source} ON ({on}) WHERE {changes})",
+                columns.join(", "),
+                keep = act::KEEP,
+            ));
+        }
     }
     if !inserts.is_empty() {
         let columns: Vec<String> = all
@@ -126,8 +137,10 @@ pub(super) async fn plan_merge(
             })
             .collect();
         let any = inserts.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>().join(" OR ");
+        let position =
+            if merge_on_read { format!(", CAST(NULL AS BIGINT) AS {POSITION_COLUMN}") } else { String::new() };
         parts.push(format!(
-            "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act{} \
+            "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act{}{position} \
              FROM {source} LEFT JOIN {target} ON ({on}) WHERE {a}.{FILE_COLUMN} IS NULL AND ({any})",
             columns.join(", "),
             old_values(&|_| "NULL".to_string()),
@@ -149,13 +162,16 @@ pub(super) async fn plan_merge(
     let olds: Vec<ColumnDef> =
         updated.iter().map(|&i| ColumnDef::new(format!("__tm_old_{i}"), targets[i].data_type.clone())).collect();
     targets.extend(olds);
+    if merge_on_read {
+        targets.push(ColumnDef::new(POSITION_COLUMN, "bigint"));
+    }
     let plan = super::query::cast_to(plan, table, &targets, targets.len())?;
     let operation = match kind {
         MergeKind::Merge => Operation::Merge,
         MergeKind::Delete => Operation::Delete,
         MergeKind::Update => Operation::Update,
     };
-    Ok((MergeTarget { base, updated, operation }, plan))
+    Ok((MergeTarget { base, updated, operation, merge_on_read }, plan))
 }
 
 /// The source as a relation with the marker column `__tm_src`, and the name its columns go by.

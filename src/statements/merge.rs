@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::{Int32Type, Schema};
+use datafusion::arrow::datatypes::{Int32Type, Int64Type, Schema};
 use datafusion::error::DataFusionError;
-use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 
@@ -18,9 +18,11 @@ use super::env::Env;
 use super::result::StatementResult;
 use crate::error::{Error, Result};
 use crate::log::Draft;
-use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec};
+use crate::state::model::{
+    Action, DataFile, HistoryRow, ObjectType, Operation, Partition, PutMode, TableChange, partition_spec,
+};
 use crate::state::{ProjectState, TableSnapshot};
-use crate::table::{ChangeKind, ChangeRows, PartitionWriter, WriteOutput, change_writer};
+use crate::table::{ChangeKind, ChangeRows, PartitionWriter, VersionedTable, WriteOutput, change_writer, materialize};
 
 /// What happens to a row of the merge's stream (its last column).
 pub(crate) mod act {
@@ -44,6 +46,9 @@ pub struct MergeTarget {
     pub updated: Vec<usize>,
     /// What the history calls it: MERGE, or the DELETE or UPDATE planned as one.
     pub operation: Operation,
+    /// Deletion vectors: the rows are only those that change, each with its position in its
+    /// file as the last column (`__tm_pos`).
+    pub merge_on_read: bool,
 }
 
 #[derive(Default)]
@@ -52,6 +57,8 @@ struct Tally {
     per_file: HashMap<String, u64>,
     /// Rows updated, deleted or inserted.
     affected: u64,
+    /// Merge-on-read: the positions of the rows removed from each file (updated or deleted).
+    positions: HashMap<String, Vec<u64>>,
 }
 
 /// Runs a MERGE whose rows are `rows` (the table's columns, then `__tm_file`, then the act), in
@@ -62,6 +69,7 @@ pub(crate) async fn run(
     text: &str,
     target: &MergeTarget,
     rows: Vec<SendableRecordBatchStream>,
+    ctx: Arc<TaskContext>,
 ) -> Result<StatementResult> {
     let base = &target.base;
     let file_rows: Arc<HashMap<String, u64>> =
@@ -76,7 +84,10 @@ pub(crate) async fn run(
     let changed = (changes, Arc::new(target.updated.clone()));
     let kept = rows
         .into_iter()
-        .map(|stream| tallied(stream, width, Arc::clone(&file_rows), Arc::clone(&tally), &base.name, changed.clone()))
+        .map(|stream| {
+            let positions = target.merge_on_read;
+            tallied(stream, (width, positions), Arc::clone(&file_rows), Arc::clone(&tally), &base.name, changed.clone())
+        })
         .collect::<Result<Vec<_>>>()?;
     drop(changed);
     let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?;
@@ -86,8 +97,9 @@ pub(crate) async fn run(
         return Ok(StatementResult::rows_affected(0));
     }
     let touched: Vec<String> = tally.per_file.into_keys().collect();
+    let marked = if target.merge_on_read { vectors(env, base, tally.positions, ctx).await? } else { BTreeMap::new() };
     env.commit(text, |state| {
-        let mut table = draft(state, base, &touched, &written, target.operation)?;
+        let mut table = draft(state, base, &touched, (&written, &marked), target.operation)?;
         let changed = super::rowlevel::change_data(&table.actions, &changes);
         table.actions.extend(changed);
         Ok(Draft { tables: vec![table], ..Default::default() })
@@ -101,7 +113,7 @@ pub(crate) async fn run(
 /// columns whose old values follow the act).
 fn tallied(
     rows: SendableRecordBatchStream,
-    width: usize,
+    (width, with_positions): (usize, bool),
     file_rows: Arc<HashMap<String, u64>>,
     tally: Arc<Mutex<Tally>>,
     name: &str,
@@ -117,6 +129,7 @@ fn tallied(
         let batch = batch?;
         let files = batch.column(width).as_string::<i32>();
         let acts = batch.column(width + 1).as_primitive::<Int32Type>();
+        let positions = with_positions.then(|| batch.column(batch.num_columns() - 1).as_primitive::<Int64Type>());
         // Counting only: a poisoned lock still holds consistent counts.
         let mut tally = t.lock().unwrap_or_else(|e| e.into_inner());
         for i in 0..batch.num_rows() {
@@ -124,7 +137,15 @@ fn tallied(
             if a != act::KEEP {
                 tally.affected += 1;
             }
-            if a != act::INSERT && files.is_valid(i) {
+            if let Some(positions) = positions
+                && a != act::INSERT
+                && files.is_valid(i)
+            {
+                // Only changed rows arrive: a row matched twice shows as a repeated position.
+                let at = u64::try_from(positions.value(i)).unwrap_or_default();
+                tally.positions.entry(files.value(i).to_string()).or_default().push(at);
+                tally.per_file.entry(files.value(i).to_string()).or_default();
+            } else if a != act::INSERT && files.is_valid(i) {
                 let path = files.value(i);
                 let seen = tally.per_file.entry(path.to_string()).or_default();
                 *seen += 1;
@@ -160,7 +181,7 @@ fn draft(
     state: &ProjectState,
     base: &TableSnapshot,
     touched: &[String],
-    written: &WriteOutput,
+    (written, marked): (&WriteOutput, &BTreeMap<Vec<String>, Vec<DataFile>>),
     operation: Operation,
 ) -> Result<TableChange> {
     let name = &base.name;
@@ -187,7 +208,8 @@ fn draft(
     for (values, removed) in changes {
         let spec = partition_spec(cols, &values);
         let what = if cols.is_empty() { format!("table {name}") } else { format!("partition {spec} of table {name}") };
-        let added = written.partitions.get(&values).cloned().unwrap_or_default();
+        let mut added = written.partitions.get(&values).cloned().unwrap_or_default();
+        added.extend(marked.get(&values).into_iter().flatten().cloned());
         let (id, files) = match cur.partitions.get(&values) {
             Some(p) => {
                 let same = base.partitions.get(&values).is_none_or(|b| b.id == p.id);
@@ -222,4 +244,47 @@ fn draft(
         });
     }
     Ok(TableChange { table_id: cur.id.clone(), lsn: cur.lsn + 1, history, actions, writes: false })
+}
+
+/// Merge-on-read: each touched file of `base` with the rows of `positions` added to its deletion
+/// vector, per partition; a file that loses more than half of its live rows is written anew
+/// without them instead (copy-on-write where it wins). Fails when a row was matched twice.
+async fn vectors(
+    env: &Env,
+    base: &Arc<TableSnapshot>,
+    mut positions: HashMap<String, Vec<u64>>,
+    ctx: Arc<TaskContext>,
+) -> Result<BTreeMap<Vec<String>, Vec<DataFile>>> {
+    let table = VersionedTable::try_new(Arc::clone(&env.project), Arc::clone(base))?;
+    let mut out: BTreeMap<Vec<String>, Vec<DataFile>> = BTreeMap::new();
+    for (values, partition) in base.partitions.iter() {
+        let mut rewrite = vec![];
+        for file in partition.files.iter() {
+            let Some(mut rows) = positions.remove(&file.path) else { continue };
+            rows.sort_unstable();
+            let n = rows.len();
+            rows.dedup();
+            if rows.len() != n {
+                return Err(Error::invalid(format!(
+                    "MERGE INTO {name}: a row of {name} matches more than one row of the source; \
+                     make the ON condition match at most one source row per target row",
+                    name = base.name
+                )));
+            }
+            let mut all: std::collections::BTreeSet<u64> =
+                file.deleted.iter().flat_map(|d| d.positions.iter().copied()).collect();
+            all.extend(rows.iter().copied());
+            let marked = DataFile { deleted: Some(Arc::new(crate::state::Deletions::new(all))), ..file.clone() };
+            if (n as u64) * 2 > file.live_rows() {
+                rewrite.push(marked);
+            } else {
+                out.entry(values.clone()).or_default().push(marked);
+            }
+        }
+        if !rewrite.is_empty() {
+            let files = materialize(&env.project, &table, partition, &rewrite, Arc::clone(&ctx)).await?;
+            out.entry(values.clone()).or_default().extend(files);
+        }
+    }
+    Ok(out)
 }

@@ -39,6 +39,7 @@ pub use progress::Progress;
 pub use request::Request;
 pub use result::{ResultKind, StatementResult, count_schema};
 pub use rowlevel::RowChangeTarget;
+pub(crate) use rowlevel::merge_on_read;
 
 use crate::error::{Error, Result};
 use crate::sql::Statement;
@@ -60,7 +61,7 @@ pub async fn run(
     let result = match (request, input) {
         (Request::Insert(target), Some(rows)) => dml::insert(env, text, target, rows).await,
         (Request::CreateAs(target), Some(rows)) => ddl::create_as(env, text, target, rows).await,
-        (Request::Merge(target), Some(rows)) => merge::run(env, text, target, rows).await,
+        (Request::Merge(target), Some(rows)) => merge::run(env, text, target, rows, Arc::clone(&context)).await,
         (Request::Statement(Statement::MergeSmallFiles { table, specs }), None) => {
             compact::merge_small_files(env, text, table, specs, context).await
         }

@@ -17,7 +17,7 @@ mod writer;
 pub use changes::{ChangeFiles, ChangeKind, ChangeRows, change_schema, change_writer};
 pub use compact::{merge_small_files, merges_by_bucket, small_files};
 pub use provider::{FILE_COLUMN, POSITION_COLUMN, ScanLocation, VersionedTable};
-pub use rewrite::{Rewritten, RowChange, replaced_files, rewrite};
+pub use rewrite::{Rewritten, RowChange, materialize, replaced_files, rewrite};
 pub use session_tables::SessionTables;
 pub use write_commit::{WriteMode, commit_write};
 pub use writer::{PartitionWriter, WriteOutput};

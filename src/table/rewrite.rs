@@ -212,6 +212,20 @@ async fn touched_rows(
     Ok(out)
 }
 
+/// `files` of `partition` (entries of `table`, with the deletion vectors to apply) written anew
+/// without the rows their vectors name: the files written. Nothing is committed.
+pub async fn materialize(
+    project: &Arc<Project>,
+    table: &VersionedTable,
+    partition: &Partition,
+    files: &[DataFile],
+    ctx: Arc<TaskContext>,
+) -> Result<Vec<DataFile>> {
+    let files: Vec<&DataFile> = files.iter().collect();
+    let options = parquet_options(&ctx);
+    Ok(write_again(project, table, partition, &files, &options, &ctx, Ok, None).await?.0)
+}
+
 /// The session's Parquet read options, for scans of single files.
 pub(super) fn parquet_options(ctx: &TaskContext) -> TableParquetOptions {
     let mut options = TableParquetOptions::default();
