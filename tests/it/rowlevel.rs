@@ -101,3 +101,47 @@ async fn a_delete_rebases_over_a_concurrent_append_to_the_same_partition() {
     assert!(err.contains("changed by another statement"), "{err}");
     assert_eq!(count(&tm, "SELECT sum(k) FROM t").await, 7);
 }
+
+#[tokio::test]
+async fn merge_on_read_deletes_write_no_data_file_and_never_lose_a_concurrent_delete() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE t (k BIGINT) TBLPROPERTIES ('timemachine.delete.mode'='merge-on-read')",
+            "INSERT INTO t SELECT value FROM generate_series(1, 100)",
+        ],
+    )
+    .await;
+    let before = files(&tm, "t");
+    tm.execute("DELETE FROM t WHERE k = 50").await.unwrap();
+    assert_eq!(files(&tm, "t"), before, "the file stays; only its vector is new");
+    let vector = |tm: &TimeMachine| {
+        let state = tm.project().state();
+        let t = state.live_table("t").unwrap();
+        let f = t.current.partitions.values().flat_map(|p| p.files.iter()).next().unwrap().clone();
+        f.deleted.map(|d| d.positions.to_vec()).unwrap_or_default()
+    };
+    assert_eq!(vector(&tm), vec![49]);
+    // Two DELETEs planned on the same version delete rows of the same file: the second to
+    // commit conflicts (its vector was built on the file's old one), and neither delete is lost.
+    let first = tm.context().sql("DELETE FROM t WHERE k = 1").await.unwrap();
+    tm.execute("DELETE FROM t WHERE k = 2").await.unwrap();
+    let err = first.collect().await.unwrap_err().to_string();
+    assert!(err.contains("conflict") && err.contains("changed by another statement"), "{err}");
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 98);
+    tm.execute("DELETE FROM t WHERE k = 1").await.unwrap();
+    assert_eq!(vector(&tm), vec![0, 1, 49]);
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 97);
+    // It rebases over a concurrent append, as copy-on-write does.
+    let delete = tm.context().sql("DELETE FROM t WHERE k = 3").await.unwrap();
+    tm.execute("INSERT INTO t VALUES (1000)").await.unwrap();
+    delete.collect().await.unwrap();
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 97);
+    assert_eq!(count(&tm, "SELECT sum(k) FROM t").await, 5050 - 50 - 1 - 2 - 3 + 1000);
+    // Plain ctx.sql sees the live rows too, and the older versions theirs.
+    let df = tm.context().sql("SELECT count(*) FROM t WHERE k < 10").await.unwrap().collect().await.unwrap();
+    let shown = datafusion::arrow::util::pretty::pretty_format_batches(&df).unwrap().to_string();
+    assert!(shown.contains("| 6 "), "{shown}");
+    assert_eq!(count(&tm, "SELECT count(*) FROM t VERSION AS OF 2").await, 100);
+}
