@@ -33,6 +33,8 @@ const SETUP: &[&str] = &[
     "CREATE TABLE m (v BIGINT) PARTITIONED BY (ds STRING)",
     "INSERT INTO m PARTITION (ds='1') VALUES (1)",
     "INSERT INTO m PARTITION (ds='1') VALUES (2)",
+    "CREATE TABLE v (k BIGINT) TBLPROPERTIES ('timemachine.delete.mode'='merge-on-read')",
+    "INSERT INTO v VALUES (1), (2), (3), (4), (5)",
 ];
 
 async fn open(store: Arc<dyn ObjectStore>) -> TimeMachine {
@@ -204,6 +206,14 @@ async fn merge() {
     let sql = "MERGE INTO r USING src ON r.v = src.v WHEN MATCHED THEN UPDATE SET v = r.v * 10 \
                WHEN NOT MATCHED THEN INSERT VALUES (src.v)";
     assert!(crash_at_every_step(sql).await > 3);
+}
+
+#[tokio::test]
+async fn deletion_vectors() {
+    assert!(crash_at_every_step("DELETE FROM v WHERE k = 2").await >= 1);
+    assert!(crash_at_every_step("UPDATE v SET k = 30 WHERE k = 3").await > 1);
+    let sql = "MERGE INTO v USING src ON v.k = src.v WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (src.v + 100)";
+    assert!(crash_at_every_step(sql).await > 1);
 }
 
 #[tokio::test]
