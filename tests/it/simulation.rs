@@ -202,6 +202,11 @@ async fn simulate(seed: u64) -> Outcome {
                 "CREATE TABLE t (v STRING)".to_string(),
                 "CREATE TABLE o (v STRING)".to_string(),
                 "CREATE TABLE m (v STRING)".to_string(),
+                "CREATE TABLE d (v STRING) TBLPROPERTIES ('timemachine.delete.mode'='merge-on-read')".to_string(),
+                format!(
+                    "INSERT INTO d VALUES {}",
+                    (0..10).map(|i| format!("('d-{i}')")).collect::<Vec<_>>().join(", ")
+                ),
                 "INSERT OVERWRITE TABLE o VALUES ('o-init')".to_string(),
                 // Retention 0 expires it at the next overwrite; the tag keeps it and its file.
                 "ALTER TABLE o CREATE TAG init".to_string(),
@@ -237,6 +242,25 @@ async fn simulate(seed: u64) -> Outcome {
                 let value = format!("w{w}-{i}");
                 attempted.lock().unwrap().insert(value.clone());
                 if tm.execute(&format!("INSERT INTO t VALUES ('{value}')")).await.is_ok() {
+                    ok.lock().unwrap().insert(value);
+                }
+            }
+            tm.project().wait_background().await;
+        }));
+    }
+    // Two deleters remove rows of the same file of d through deletion vectors: a delete that
+    // reported OK is gone, a row nobody tried to delete stays (a lost race fails cleanly).
+    let d_ok: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let d_attempted: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    for w in 0..2 {
+        let (warehouse, clock, ok, attempted) =
+            (warehouse.clone(), Arc::clone(&clock), Arc::clone(&d_ok), Arc::clone(&d_attempted));
+        actors.push(tokio::spawn(async move {
+            let Ok(tm) = TimeMachine::builder().warehouse(warehouse).clock(clock).build().await else { return };
+            for i in 0..3 {
+                let value = format!("d-{}", w * 5 + i);
+                attempted.lock().unwrap().insert(value.clone());
+                if tm.execute(&format!("DELETE FROM d WHERE v = '{value}'")).await.is_ok() {
                     ok.lock().unwrap().insert(value);
                 }
             }
@@ -433,6 +457,17 @@ async fn simulate(seed: u64) -> Outcome {
     assert_eq!(m_visible.len(), m_rows.len(), "seed {seed}: a row of m appears twice: {m_rows:?}");
     assert!(m_ok.lock().unwrap().is_subset(&m_visible), "seed {seed}: an OK append to m is lost: {m_rows:?}");
     assert!(m_visible.is_subset(&m_attempted.lock().unwrap()), "seed {seed}: rows of m nobody wrote");
+    let d_rows = match fresh.execute("SELECT v FROM d").await {
+        Ok(_) => crate::rows(&fresh, "SELECT v FROM d").await,
+        Err(e) => panic!("seed {seed}: table d does not read: {e}"),
+    };
+    let d_visible: BTreeSet<String> = d_rows.iter().cloned().collect();
+    assert_eq!(d_visible.len(), d_rows.len(), "seed {seed}: a row of d appears twice: {d_rows:?}");
+    let d_ok = d_ok.lock().unwrap();
+    assert!(d_ok.is_disjoint(&d_visible), "seed {seed}: an OK delete from d is lost: {d_rows:?}");
+    let untouched: BTreeSet<String> =
+        (0..10).map(|i| format!("d-{i}")).filter(|v| !d_attempted.lock().unwrap().contains(v)).collect();
+    assert!(untouched.is_subset(&d_visible), "seed {seed}: d lost rows nobody deleted: {d_rows:?}");
     let m = state.live_table("m").unwrap_or_else(|| panic!("seed {seed}: table m is gone"));
     let m_files: usize = m.current.partitions.values().map(|p| p.files.len()).sum();
     assert!(m_files <= m_rows.len(), "seed {seed}: m has {m_files} files for {} appends", m_rows.len());
