@@ -2,7 +2,7 @@
 //! data. Prints one table of figures and ratios, each measured in this run against its baseline.
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
-//! Sections: scan, write, restore, delete, merge, smallfiles, clustering, server, versions, purge, steady, partitions, memory, ballista; and
+//! Sections: scan, write, restore, delete, merge, deletion_vectors, smallfiles, clustering, server, versions, purge, steady, partitions, memory, ballista; and
 //! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines).
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,8 @@ use object_store::{
 
 #[path = "timemachine/clustering.rs"]
 mod clustering;
+#[path = "timemachine/deletion_vectors.rs"]
+mod deletion_vectors;
 #[path = "timemachine/server.rs"]
 mod server;
 #[path = "timemachine/smallfiles.rs"]
@@ -1139,6 +1141,9 @@ async fn main() {
     }
     if wanted("merge") {
         bench_merge(&a).await;
+    }
+    if wanted("deletion_vectors") {
+        deletion_vectors::bench_deletion_vectors(a.merge_rows, a.runs).await;
     }
     if wanted("smallfiles") {
         smallfiles::bench_smallfiles(a.peer_appends, a.runs).await;

@@ -85,67 +85,87 @@ pub(super) async fn plan_merge(
     let old_values = |value: &dyn Fn(&ColumnDef) -> String| -> String {
         updated.iter().map(|&i| format!(", {} AS __tm_old_{i}", value(all[i]))).collect()
     };
+    let when = |value: &dyn Fn(&MatchedClause) -> String| {
+        matched.iter().map(|m| format!("WHEN {} THEN {}", m.0, value(m))).collect::<Vec<_>>().join(" ")
+    };
+    let keep = act::KEEP;
+    let acts = when(&|m| m.1.to_string());
+    // Each column of a matched row after the WHEN MATCHED clauses (those that set it).
+    let matched_values: Vec<String> = all
+        .iter()
+        .map(|c| {
+            let own = format!("{a}.{}", c.name);
+            if !matched.iter().any(|m| m.2.iter().any(|(n, _)| n == &c.name)) {
+                return own;
+            }
+            let values =
+                when(&|m| m.2.iter().find(|(n, _)| n == &c.name).map_or_else(|| own.clone(), |(_, v)| v.clone()));
+            format!("CASE WHEN {b}.__tm_src IS NULL THEN {own} {values} ELSE {own} END")
+        })
+        .collect();
+    // Each column of an inserted row after the WHEN NOT MATCHED clauses.
+    let insert_values: Vec<String> = (0..all.len())
+        .map(|i| {
+            let values = inserts.iter().map(|(p, v)| format!("WHEN {p} THEN {}", v[i])).collect::<Vec<_>>().join(" ");
+            format!("CASE {values} END")
+        })
+        .collect();
+    let any = inserts.iter().map(|(p, _)| format!("({p})")).collect::<Vec<_>>().join(" OR ");
+    let matched_act = if matched.is_empty() { keep.to_string() } else { format!("CASE {acts} ELSE {keep} END") };
+    let olds = old_values(&|c| format!("{a}.{}", c.name));
     let mut parts = vec![];
-    if !matched.is_empty() {
-        let when = |value: &dyn Fn(&MatchedClause) -> String| {
-            matched.iter().map(|m| format!("WHEN {} THEN {}", m.0, value(m))).collect::<Vec<_>>().join(" ")
-        };
-        let acts = when(&|m| m.1.to_string());
-        let columns: Vec<String> = all
-            .iter()
-            .map(|c| {
-                let own = format!("{a}.{}", c.name);
-                if !matched.iter().any(|m| m.2.iter().any(|(n, _)| n == &c.name)) {
-                    return format!("{own} AS {}", c.name);
-                }
-                let values =
-                    when(&|m| m.2.iter().find(|(n, _)| n == &c.name).map_or_else(|| own.clone(), |(_, v)| v.clone()));
-                format!("CASE WHEN {b}.__tm_src IS NULL THEN {own} {values} ELSE {own} END AS {}", c.name)
-            })
-            .collect();
-        let olds = old_values(&|c| format!("{a}.{}", c.name));
-        let changes = format!("CASE {acts} ELSE {keep} END <> {keep}", keep = act::KEEP);
-        if merge_on_read {
-            // Only the rows that change, named by file and position: deleted and updated rows
-            // go into deletion vectors, the new images and inserts into new files.
-            parts.push(format!(
-                "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE {acts} END AS __tm_act{olds}, \
-                 {a}.{POSITION_COLUMN} AS {POSITION_COLUMN} FROM {target} JOIN {source} ON ({on}) WHERE {changes}",
-                columns.join(", "),
-            ));
+    if merge_on_read && (!matched.is_empty() || !inserts.is_empty()) {
+        // Only the rows that change, in one join: matched rows named by file and position
+        // (deleted and updated rows go into deletion vectors, new images into new files) and,
+        // through the same join, source rows without a match to insert.
+        let (join, columns, act_of) = if inserts.is_empty() {
+            let columns: Vec<String> =
+                matched_values.iter().zip(&all).map(|(v, c)| format!("{v} AS {}", c.name)).collect();
+            ("JOIN", columns, matched_act)
         } else {
+            let columns = matched_values
+                .iter()
+                .zip(&insert_values)
+                .zip(&all)
+                .map(|((m, i), c)| format!("CASE WHEN {a}.{FILE_COLUMN} IS NULL THEN {i} ELSE {m} END AS {}", c.name))
+                .collect();
+            let act = format!(
+                "CASE WHEN {a}.{FILE_COLUMN} IS NULL THEN CASE WHEN {any} THEN {insert} ELSE {keep} END ELSE {matched_act} END",
+                insert = act::INSERT
+            );
+            ("RIGHT JOIN", columns, act)
+        };
+        parts.push(format!(
+            "SELECT * FROM (SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, {act_of} AS __tm_act{olds}, \
+             {a}.{POSITION_COLUMN} AS {POSITION_COLUMN} FROM {target} {join} {source} ON ({on})) WHERE __tm_act <> {keep}",
+            columns.join(", "),
+        ));
+    } else {
+        if !matched.is_empty() {
+            let columns: Vec<String> =
+                matched_values.iter().zip(&all).map(|(v, c)| format!("{v} AS {}", c.name)).collect();
             // The touched files are deduplicated before the semi join: one row per matched target
             // row would put thousands of equal paths under one hash key, and every probe of the
             // target would walk that chain (MERGE of 1% of 6M rows took ten minutes).
             parts.push(format!(
                 "SELECT {}, {a}.{FILE_COLUMN} AS {FILE_COLUMN}, CASE WHEN {b}.__tm_src IS NULL THEN {keep} {acts} ELSE {keep} END AS __tm_act{olds} \
                  FROM {target} LEFT JOIN {source} ON ({on}) \
-                 WHERE {a}.{FILE_COLUMN} IN (SELECT DISTINCT {a}.{FILE_COLUMN} FROM {target} JOIN {source} ON ({on}) WHERE {changes})",
+                 WHERE {a}.{FILE_COLUMN} IN (SELECT DISTINCT {a}.{FILE_COLUMN} FROM {target} JOIN {source} ON ({on}) \
+                 WHERE {matched_act} <> {keep})",
                 columns.join(", "),
-                keep = act::KEEP,
             ));
         }
-    }
-    if !inserts.is_empty() {
-        let columns: Vec<String> = all
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let values =
-                    inserts.iter().map(|(p, v)| format!("WHEN {p} THEN {}", v[i])).collect::<Vec<_>>().join(" ");
-                format!("CASE {values} END AS {}", c.name)
-            })
-            .collect();
-        let any = inserts.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>().join(" OR ");
-        let position =
-            if merge_on_read { format!(", CAST(NULL AS BIGINT) AS {POSITION_COLUMN}") } else { String::new() };
-        parts.push(format!(
-            "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act{}{position} \
-             FROM {source} LEFT JOIN {target} ON ({on}) WHERE {a}.{FILE_COLUMN} IS NULL AND ({any})",
-            columns.join(", "),
-            old_values(&|_| "NULL".to_string()),
-            insert = act::INSERT,
-        ));
+        if !inserts.is_empty() {
+            let columns: Vec<String> =
+                insert_values.iter().zip(&all).map(|(v, c)| format!("{v} AS {}", c.name)).collect();
+            parts.push(format!(
+                "SELECT {}, CAST(NULL AS STRING) AS {FILE_COLUMN}, {insert} AS __tm_act{} \
+                 FROM {source} LEFT JOIN {target} ON ({on}) WHERE {a}.{FILE_COLUMN} IS NULL AND ({any})",
+                columns.join(", "),
+                old_values(&|_| "NULL".to_string()),
+                insert = act::INSERT,
+            ));
+        }
     }
     if parts.is_empty() {
         return Err(Error::Syntax("MERGE needs at least one WHEN clause".into()));
