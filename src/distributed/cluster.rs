@@ -16,6 +16,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::codec::TimeMachineCodec;
+use super::physical_codec::TimeMachinePhysicalCodec;
 use super::stores::WarehouseStores;
 
 fn runtime() -> Result<Arc<RuntimeEnv>> {
@@ -31,7 +32,8 @@ fn ballista_error(e: impl std::fmt::Display) -> DataFusionError {
 pub async fn ballista_context(url: &str) -> Result<SessionContext> {
     let config = SessionConfig::new_with_ballista()
         .with_information_schema(true)
-        .with_ballista_logical_extension_codec(Arc::new(TimeMachineCodec::default()));
+        .with_ballista_logical_extension_codec(Arc::new(TimeMachineCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(TimeMachinePhysicalCodec::default()));
     let state =
         SessionStateBuilder::new().with_config(config).with_runtime_env(runtime()?).with_default_features().build();
     SessionContext::remote_with_state(url, state).await
@@ -79,6 +81,7 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         external_host: options.external_host.clone(),
         bind_port: options.port,
         override_logical_codec: Some(Arc::new(TimeMachineCodec::default())),
+        override_physical_codec: Some(Arc::new(TimeMachinePhysicalCodec::default())),
         ..Default::default()
     };
     let addr: SocketAddr = format!("{}:{}", options.bind_host, options.port)
@@ -102,6 +105,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_port: options.scheduler_port,
         vcores: options.vcores.unwrap_or(defaults.vcores),
         override_logical_codec: Some(Arc::new(TimeMachineCodec::default())),
+        override_physical_codec: Some(Arc::new(TimeMachinePhysicalCodec::default())),
         override_runtime_producer: Some(runtime_producer),
         ..defaults
     };

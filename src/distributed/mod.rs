@@ -8,10 +8,12 @@
 
 mod cluster;
 mod codec;
+mod physical_codec;
 mod stores;
 
 pub use cluster::{
     ExecutorOptions, SchedulerOptions, ballista_context, is_ballista, run_executor, run_scheduler, standalone_context,
 };
 pub use codec::TimeMachineCodec;
+pub use physical_codec::TimeMachinePhysicalCodec;
 pub use stores::WarehouseStores;

@@ -11,6 +11,7 @@ mod rewrite;
 mod session_tables;
 mod stats;
 mod upload;
+mod vectors_exec;
 mod write_commit;
 mod writer;
 
@@ -19,5 +20,6 @@ pub use compact::{merge_small_files, merges_by_bucket, small_files};
 pub use provider::{FILE_COLUMN, POSITION_COLUMN, ScanLocation, VersionedTable};
 pub use rewrite::{Rewritten, RowChange, materialize, replaced_files, rewrite};
 pub use session_tables::SessionTables;
+pub use vectors_exec::{DeletionVectorsExec, ScanVectors};
 pub use write_commit::{WriteMode, commit_write};
 pub use writer::{PartitionWriter, WriteOutput};

@@ -39,7 +39,7 @@ use crate::state::TableSnapshot;
 use crate::state::model::ClusterKind;
 use crate::table::write_commit::{WriteMode, commit_write};
 use crate::table::writer::PartitionWriter;
-use crate::table::{deleted_rows, layout};
+use crate::table::{DeletionVectorsExec, ScanVectors, deleted_rows, layout};
 use crate::types;
 
 /// Where a table's files are, as DataFusion scans them: the object store URL and the path of
@@ -411,17 +411,6 @@ impl TableProvider for VersionedTable {
         let partition_filters: Vec<Expr> =
             filters.iter().filter(|f| expr_applicable_for_cols(&names, f)).cloned().collect();
         let (files, ordered) = self.pruned_files(&partition_filters, filters)?;
-        if self.project.is_none()
-            && self.snapshot.partitions.values().any(|p| p.files.iter().any(|f| f.deleted.is_some()))
-        {
-            // The rows a deletion vector skips travel as an extension of each scanned file,
-            // which DataFusion's plan serialization (Ballista's executors) does not carry.
-            return Err(DataFusionError::NotImplemented(format!(
-                "reading table {} on a Ballista cluster: it has deletion vectors (merge-on-read DELETE, UPDATE or MERGE); \
-                 ALTER TABLE {} MERGE SMALLFILES writes them into the files, or query it without Ballista",
-                self.snapshot.name, self.snapshot.name
-            )));
-        }
         if files.is_empty() {
             let projected = match projection {
                 Some(p) => Arc::new(self.schema.project(p)?),
@@ -436,7 +425,22 @@ impl TableProvider for VersionedTable {
         // changes the session config, which `default_table_options` lays over the table options
         // (`table_options()` alone misses it).
         let options = state.default_table_options().parquet;
-        self.scan_files(groups, projection, (limit, ordering), (options, None), state.runtime_env())
+        let scan = self.scan_files(groups, projection, (limit, ordering), (options, None), state.runtime_env())?;
+        // Planned where the project is not (a Ballista scheduler): the plan travels, and the
+        // rows a vector skips must travel with it (see `vectors_exec.rs`).
+        let mut vectors = ScanVectors::default();
+        if self.project.is_none() {
+            for f in self.snapshot.partitions.values().flat_map(|p| p.files.iter()) {
+                if let Some(d) = &f.deleted {
+                    let path = object_store::path::Path::from(self.location.path(&f.path));
+                    vectors.insert(path.to_string(), f.rows, Arc::clone(d));
+                }
+            }
+        }
+        if vectors.is_empty() {
+            return Ok(scan);
+        }
+        Ok(Arc::new(DeletionVectorsExec::try_new(scan, Arc::new(vectors))?))
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {

@@ -196,8 +196,12 @@ async fn touched_rows(
     change: &RowChange,
     ctx: &Arc<TaskContext>,
 ) -> Result<Vec<u64>> {
-    let plan =
-        table.scan_file_positions(partition, file, options.clone(), change.predicate(), &ctx.runtime_env(), None)?;
+    // The predicate also runs inside the reader: the columns it reads are decoded for every row,
+    // the others only for the rows it keeps (most of a row-level change's file is left alone).
+    let mut options = options.clone();
+    options.global.pushdown_filters = true;
+    options.global.reorder_filters = true;
+    let plan = table.scan_file_positions(partition, file, options, change.predicate(), &ctx.runtime_env(), None)?;
     let mut rows = plan.execute(0, Arc::clone(ctx))?;
     let mut out = vec![];
     while let Some(batch) = rows.next().await {
