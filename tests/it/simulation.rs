@@ -463,7 +463,7 @@ async fn simulate(seed: u64) -> Outcome {
     };
     let d_visible: BTreeSet<String> = d_rows.iter().cloned().collect();
     assert_eq!(d_visible.len(), d_rows.len(), "seed {seed}: a row of d appears twice: {d_rows:?}");
-    let d_ok = d_ok.lock().unwrap();
+    let d_ok = d_ok.lock().unwrap().clone();
     assert!(d_ok.is_disjoint(&d_visible), "seed {seed}: an OK delete from d is lost: {d_rows:?}");
     let untouched: BTreeSet<String> =
         (0..10).map(|i| format!("d-{i}")).filter(|v| !d_attempted.lock().unwrap().contains(v)).collect();
