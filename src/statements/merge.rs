@@ -123,7 +123,10 @@ fn tallied(
     if in_schema.fields().len() < width + 2 {
         return Err(Error::invalid("internal: MERGE rows lack their file and act columns"));
     }
-    let out_schema = Arc::new(Schema::new(in_schema.fields()[..width].to_vec()));
+    // Nullable whatever the plan derived: a preimage batch takes the old values, NULL for the
+    // rows a MERGE inserts (the plan may know the new values never are).
+    let fields = in_schema.fields()[..width].iter().map(|f| f.as_ref().clone().with_nullable(true));
+    let out_schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
     let (t, name, out) = (tally, name.to_string(), Arc::clone(&out_schema));
     let kept = rows.map(move |batch| {
         let batch = batch?;

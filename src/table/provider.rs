@@ -424,7 +424,13 @@ impl TableProvider for VersionedTable {
         // as they do to DataFusion's own Parquet tables: `SET datafusion.execution.parquet.…`
         // changes the session config, which `default_table_options` lays over the table options
         // (`table_options()` alone misses it).
-        let options = state.default_table_options().parquet;
+        let mut options = state.default_table_options().parquet;
+        if self.file_column {
+            // A row-level change's target (MERGE, and DELETE/UPDATE planned as one): the join's
+            // dynamic filter (the keys the source holds) runs inside the reader, which decodes
+            // the other columns only for the rows it keeps.
+            options.global.pushdown_filters = true;
+        }
         let scan = self.scan_files(groups, projection, (limit, ordering), (options, None), state.runtime_env())?;
         // Planned where the project is not (a Ballista scheduler): the plan travels, and the
         // rows a vector skips must travel with it (see `vectors_exec.rs`).
