@@ -442,6 +442,8 @@ async fn bench_merge(a: &Args) {
         ),
     )
     .await;
+    // This section measures copy-on-write (section deletion_vectors measures the default).
+    exec(&tm, "ALTER TABLE li SET TBLPROPERTIES ('timemachine.delete.mode'='copy-on-write')").await;
     let base = tm.project().state().live_table("li").unwrap().current.lsn;
     let update = "MERGE INTO li t USING (SELECT * FROM li WHERE k % 83 = 7) s ON t.k = s.k AND t.ln = s.ln \
                   WHEN MATCHED THEN UPDATE SET tax = s.tax + 0.01";

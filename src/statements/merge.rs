@@ -1,7 +1,9 @@
-//! MERGE INTO: one version that rewrites the files holding matched rows (copy-on-write) and adds
-//! the inserted rows. The rows arrive as one stream planned from the statement: every row of
-//! each touched file (changed or not, with the file it came from and what happens to it), then
-//! the source rows to insert.
+//! MERGE INTO: one version that changes the files holding matched rows and adds the inserted
+//! rows. Merge-on-read (the default), the rows arrive as the matched rows that change (with
+//! their file and position: they go into deletion vectors, their new images into new files)
+//! and the source rows to insert; copy-on-write, as every row of each touched file (changed or
+//! not, with the file it came from and what happens to it), then the source rows to insert,
+//! and the touched files are written anew.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

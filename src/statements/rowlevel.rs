@@ -1,5 +1,5 @@
-//! DELETE and UPDATE on a versioned table: each statement is one version that replaces only the
-//! files holding rows it changes (copy-on-write).
+//! DELETE and UPDATE on a versioned table: each statement is one version that changes only the
+//! files holding rows it changes (a deletion vector each, or a rewrite: `table/rewrite.rs`).
 
 use std::sync::Arc;
 
@@ -14,13 +14,14 @@ use crate::state::model::{Action, HistoryRow, ObjectType, Operation, Partition, 
 use crate::state::{ProjectState, TableSnapshot};
 use crate::table::{ChangeFiles, Rewritten, RowChange, VersionedTable, replaced_files, rewrite};
 
-/// The table property choosing how DELETE, UPDATE and MERGE change rows: `copy-on-write` (the
-/// default: files holding changed rows are written anew) or `merge-on-read` (deletion vectors).
+/// The table property choosing how DELETE, UPDATE and MERGE change rows: `merge-on-read` (the
+/// default: deletion vectors, a file that loses most of its rows written anew) or
+/// `copy-on-write` (every file holding changed rows written anew).
 pub(crate) const DELETE_MODE_KEY: &str = "timemachine.delete.mode";
 
 /// True when `table` takes row-level changes as deletion vectors.
 pub(crate) fn merge_on_read(table: &TableSnapshot) -> bool {
-    table.properties.get(DELETE_MODE_KEY).is_some_and(|v| v.eq_ignore_ascii_case("merge-on-read"))
+    !table.properties.get(DELETE_MODE_KEY).is_some_and(|v| v.eq_ignore_ascii_case("copy-on-write"))
 }
 
 /// A DELETE or UPDATE planned against one version of a table.

@@ -402,7 +402,9 @@ async fn change_files_live_as_long_as_their_version() {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let tm = open(dir.path(), &clock).await;
-    run(&tm, &["CREATE TABLE t (k BIGINT, v STRING)", "INSERT INTO t VALUES (1, 'a'), (2, 'b')"]).await;
+    // Copy-on-write (by default the UPDATE would keep the file and write a deletion vector).
+    let create = "CREATE TABLE t (k BIGINT, v STRING) TBLPROPERTIES ('timemachine.delete.mode'='copy-on-write')";
+    run(&tm, &[create, "INSERT INTO t VALUES (1, 'a'), (2, 'b')"]).await;
     run(&tm, &["UPDATE t SET v = 'c' WHERE k = 1"]).await;
     // The appended file, the rewritten one, and the change file of the UPDATE.
     assert_eq!(data_files(dir.path()), 3);
