@@ -174,15 +174,29 @@ impl VersionedTable {
         predicate: Option<Arc<dyn PhysicalExpr>>,
         runtime: &RuntimeEnv,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let pf = self.single_file(partition, file, None)?;
+        self.scan_files(vec![vec![pf]], None, (None, vec![]), (options, predicate), runtime)
+    }
+
+    /// `file` of `partition` as DataFusion scans it: its live rows, or only the rows at `select`.
+    fn single_file(
+        &self,
+        partition: &crate::state::model::Partition,
+        file: &crate::state::model::DataFile,
+        select: Option<&[u64]>,
+    ) -> DfResult<PartitionedFile> {
         let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
             .with_partition_values(self.partition_values(partition)?);
-        let pf = deleted_rows::apply(pf, file);
-        self.scan_files(vec![vec![pf]], None, (None, vec![]), (options, predicate), runtime)
+        Ok(match select {
+            Some(wanted) => deleted_rows::select(pf, file, wanted),
+            None => deleted_rows::apply(pf, file),
+        })
     }
 
     /// [`Self::scan_file`] with the column [`POSITION_COLUMN`] last: each row's position in the
     /// file (what a deletion vector records). `select` reads only those positions instead of the
-    /// file's live rows (the change feed reads the rows a vector deleted).
+    /// file's live rows (a merge-on-read change reads the rows it puts in a vector once more, for
+    /// their change rows and new images).
     pub fn scan_file_positions(
         &self,
         partition: &crate::state::model::Partition,
@@ -192,12 +206,7 @@ impl VersionedTable {
         runtime: &RuntimeEnv,
         select: Option<&[u64]>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let pf = PartitionedFile::new(self.location.path(&file.path), file.size)
-            .with_partition_values(self.partition_values(partition)?);
-        let pf = match select {
-            Some(wanted) => deleted_rows::select(pf, file, wanted),
-            None => deleted_rows::apply(pf, file),
-        };
+        let pf = self.single_file(partition, file, select)?;
         let width = self.file_schema.fields().len() + self.scan_partition_fields().len();
         let projection: Vec<usize> = (0..=width).collect();
         self.scan_files_with(vec![vec![pf]], Some(&projection), (None, vec![]), (options, predicate), runtime, true)
