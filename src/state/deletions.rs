@@ -79,7 +79,7 @@ fn encode<S: Serializer>(positions: &Arc<Vec<u64>>, s: S) -> Result<S::Ok, S::Er
 fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Vec<u64>>, D::Error> {
     let text = String::deserialize(d)?;
     let bytes = STANDARD.decode(text).map_err(serde::de::Error::custom)?;
-    let mut out = vec![];
+    let mut out: Vec<u64> = vec![];
     let (mut v, mut shift) = (0u64, 0u32);
     for b in bytes {
         if shift > 63 {
@@ -89,9 +89,10 @@ fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Vec<u64>>, D::Error> {
         shift += 7;
         if b & 0x80 == 0 {
             let p = match out.last() {
-                None => v,
-                Some(&last) => last + v + 1,
+                None => Some(v),
+                Some(&last) => last.checked_add(v).and_then(|p| p.checked_add(1)),
             };
+            let p = p.ok_or_else(|| serde::de::Error::custom("deletion vector: a position overflows"))?;
             out.push(p);
             (v, shift) = (0, 0);
         }
