@@ -122,5 +122,10 @@ mod tests {
         assert!(encoded.len() < 14_000, "{} bytes", encoded.len());
         let truncated = r#"{"id":"x","positions":"gA=="}"#;
         assert!(serde_json::from_str::<Deletions>(truncated).is_err());
+        // u64::MAX, then the next position after it: refused, not an overflow.
+        let past_the_end = STANDARD.encode([0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00]);
+        let garbled = format!(r#"{{"id":"x","positions":"{past_the_end}"}}"#);
+        let err = serde_json::from_str::<Deletions>(&garbled).unwrap_err().to_string();
+        assert!(err.contains("overflows"), "{err}");
     }
 }

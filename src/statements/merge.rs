@@ -98,7 +98,8 @@ pub(crate) async fn run(
     if tally.affected == 0 {
         return Ok(StatementResult::rows_affected(0));
     }
-    let touched: Vec<String> = tally.per_file.into_keys().collect();
+    // Copy-on-write counts rows per file; merge-on-read collects their positions.
+    let touched: Vec<String> = tally.per_file.into_keys().chain(tally.positions.keys().cloned()).collect();
     let marked = if target.merge_on_read { vectors(env, base, tally.positions, ctx).await? } else { BTreeMap::new() };
     env.commit(text, |state| {
         let mut table = draft(state, base, &touched, (&written, &marked), target.operation)?;
@@ -149,7 +150,6 @@ fn tallied(
                 // Only changed rows arrive: a row matched twice shows as a repeated position.
                 let at = u64::try_from(positions.value(i)).unwrap_or_default();
                 tally.positions.entry(files.value(i).to_string()).or_default().push(at);
-                tally.per_file.entry(files.value(i).to_string()).or_default();
             } else if a != act::INSERT && files.is_valid(i) {
                 let path = files.value(i);
                 let seen = tally.per_file.entry(path.to_string()).or_default();

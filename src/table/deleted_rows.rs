@@ -10,34 +10,27 @@ use crate::state::model::DataFile;
 
 /// The selection of a file of `rows` rows that reads every row but `deleted` (ascending).
 pub(crate) fn skipping(rows: u64, deleted: &[u64]) -> RowSelection {
-    let mut selectors = Vec::with_capacity(deleted.len() * 2 + 1);
-    let mut next = 0u64;
-    for &p in deleted.iter().filter(|p| **p < rows) {
-        if p > next {
-            selectors.push(RowSelector::select((p - next) as usize));
-        }
-        selectors.push(RowSelector::skip(1));
-        next = p + 1;
-    }
-    if rows > next {
-        selectors.push(RowSelector::select((rows - next) as usize));
-    }
-    RowSelection::from(selectors)
+    marking(rows, deleted, RowSelector::skip, RowSelector::select)
 }
 
 /// The selection of a file of `rows` rows that reads only `wanted` (ascending).
 pub(crate) fn only(rows: u64, wanted: &[u64]) -> RowSelection {
-    let mut selectors = Vec::with_capacity(wanted.len() * 2 + 1);
+    marking(rows, wanted, RowSelector::select, RowSelector::skip)
+}
+
+/// `marked` (ascending positions) as `mark` runs of one row, the rows between as `rest` runs.
+fn marking(rows: u64, marked: &[u64], mark: fn(usize) -> RowSelector, rest: fn(usize) -> RowSelector) -> RowSelection {
+    let mut selectors = Vec::with_capacity(marked.len() * 2 + 1);
     let mut next = 0u64;
-    for &p in wanted.iter().filter(|p| **p < rows) {
+    for &p in marked.iter().filter(|p| **p < rows) {
         if p > next {
-            selectors.push(RowSelector::skip((p - next) as usize));
+            selectors.push(rest((p - next) as usize));
         }
-        selectors.push(RowSelector::select(1));
+        selectors.push(mark(1));
         next = p + 1;
     }
     if rows > next {
-        selectors.push(RowSelector::skip((rows - next) as usize));
+        selectors.push(rest((rows - next) as usize));
     }
     RowSelection::from(selectors)
 }
