@@ -140,3 +140,38 @@ async fn deletes_write_no_data_file_by_default_and_never_lose_a_concurrent_delet
     assert!(shown.contains("| 6 "), "{shown}");
     assert_eq!(count(&tm, "SELECT count(*) FROM t VERSION AS OF 2").await, 100);
 }
+
+#[tokio::test]
+async fn a_merge_on_read_merge_collects_its_source_into_one_hash_table() {
+    // DataFusion takes a filtered source (estimated at a fifth of its table) as large and
+    // repartitions both sides; the MERGE joins it as one hash table, whose filter inside the
+    // target's reader is one lookup per row (see `plan::exec::merge_session`).
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(
+        &tm,
+        &[
+            "SET datafusion.execution.target_partitions = 4",
+            "CREATE TABLE m AS SELECT value AS k, value % 10 AS v, 'row ' || value AS c FROM generate_series(1, 1000000)",
+        ],
+    )
+    .await;
+    let plan = |sql: &str| {
+        let tm = &tm;
+        let sql = format!("EXPLAIN {sql}");
+        async move {
+            let r = tm.execute(&sql).await.unwrap();
+            datafusion::arrow::util::pretty::pretty_format_batches(&r.batches).unwrap().to_string()
+        }
+    };
+    let source = "(SELECT * FROM m WHERE k % 83 = 7)";
+    let join = plan(&format!("SELECT max(t.c), max(s.c) FROM m t JOIN {source} s ON t.k = s.k")).await;
+    assert!(join.contains("mode=Partitioned"), "{join}");
+    let merge =
+        plan(&format!("MERGE INTO m t USING {source} s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v + 1")).await;
+    assert!(merge.contains("mode=CollectLeft") && !merge.contains("mode=Partitioned"), "{merge}");
+    tm.execute(&format!("MERGE INTO m t USING {source} s ON t.k = s.k WHEN MATCHED THEN UPDATE SET v = s.v + 1"))
+        .await
+        .unwrap();
+    assert_eq!(count(&tm, "SELECT count(*) FROM m WHERE k % 83 = 7 AND v = k % 10 + 1").await, 12049);
+    assert_eq!(count(&tm, "SELECT count(*) FROM m").await, 1000000);
+}
