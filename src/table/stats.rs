@@ -106,7 +106,10 @@ pub(crate) fn file_statistics(file: &DataFile, columns: &[ColumnDef], types: &[D
         .collect();
     Statistics {
         num_rows: Precision::Exact(rows),
-        total_byte_size: Precision::Inexact(file.size as usize),
+        // Unknown, as DataFusion's own Parquet tables report it: a size (even the file's) makes
+        // its join selection weigh bytes instead of rows, and it would then repartition joins
+        // that it collects over the same files read directly (TPC-H q19 and others were slower).
+        total_byte_size: Precision::Absent,
         column_statistics,
     }
 }
