@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
 //! Sections: scan, write, restore, delete, merge, deletion_vectors, smallfiles, clustering, server, versions, purge, steady, partitions, memory, ballista; and
-//! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines).
+//! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines);
+//! `tpch` (only when named, with `--tpch-data DIR`: the 22 TPC-H queries, run by benches/tpch/tpch.py).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +37,8 @@ mod deletion_vectors;
 mod server;
 #[path = "timemachine/smallfiles.rs"]
 mod smallfiles;
+#[path = "timemachine/tpch.rs"]
+mod tpch;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -66,6 +69,12 @@ struct Args {
     /// One-row appends of the peers workloads.
     #[arg(long, default_value_t = 3_000)]
     peer_appends: u64,
+    /// The TPC-H tables as Parquet files, `<table>.parquet` (`--only tpch`, run by benches/tpch/tpch.py).
+    #[arg(long)]
+    tpch_data: Option<PathBuf>,
+    /// Where `--only tpch` writes its answers (`q<n>.csv`).
+    #[arg(long)]
+    tpch_answers: Option<PathBuf>,
     /// Runs per measurement (the median is reported).
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -1171,9 +1180,15 @@ async fn main() {
     if wanted("memory") {
         bench_memory(&a).await;
     }
-    // Only when asked for: the peers script reads its `PEER` lines.
-    if a.only.as_deref().is_some_and(|o| o.split(',').any(|x| x.trim() == "peers")) {
+    // Only when asked for: the peers script reads its `PEER` lines, the TPC-H script its `TPCH` lines.
+    let named = |s: &str| a.only.as_deref().is_some_and(|o| o.split(',').any(|x| x.trim() == s));
+    if named("peers") {
         bench_peers(&a).await;
+    }
+    if named("tpch") {
+        let data = a.tpch_data.clone().expect("--only tpch needs --tpch-data DIR (see benches/tpch/tpch.py)");
+        let answers = a.tpch_answers.clone().unwrap_or_else(|| scratch("tpch-answers"));
+        tpch::bench_tpch(&data, &answers, a.runs).await;
     }
     #[cfg(feature = "ballista")]
     if wanted("ballista") {
