@@ -225,8 +225,13 @@ const MERGE_COLLECT_ROWS: usize = 4 << 20;
 /// then the lookup): a 1% MERGE of 6M rows spent 280 ms of CPU in that filter alone. DataFusion's
 /// own thresholds (1 MiB, 128K rows) would take a filtered source (estimated at a fifth of its
 /// table) as large.
+///
+/// Every Parquet scan of the statement filters inside the reader as well (late
+/// materialization): a source selecting 1% of a table then decodes its other columns for that
+/// 1% only, where DataFusion's default decodes them for every row before filtering.
 fn merge_session(session: &dyn Session) -> Option<SessionState> {
     let mut state = session.as_any().downcast_ref::<SessionState>()?.clone();
+    state.config_mut().options_mut().execution.parquet.pushdown_filters = true;
     let optimizer = &mut state.config_mut().options_mut().optimizer;
     optimizer.hash_join_single_partition_threshold =
         optimizer.hash_join_single_partition_threshold.max(MERGE_COLLECT_BYTES);
