@@ -213,6 +213,23 @@ pub fn partition_value(column: &ColumnDef, value: &str) -> Result<String> {
     Ok(canonical)
 }
 
+/// A batch of `schema` from `columns`, each cast to its field's type where it differs (scans
+/// read text as `Utf8View`; files, change files and model schemas hold `Utf8`).
+pub fn conformed(
+    schema: &SchemaRef,
+    columns: Vec<datafusion::arrow::array::ArrayRef>,
+) -> std::result::Result<datafusion::arrow::array::RecordBatch, datafusion::arrow::error::ArrowError> {
+    let columns =
+        columns
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(c, f)| {
+                if c.data_type() == f.data_type() { Ok(c) } else { datafusion::arrow::compute::cast(&c, f.data_type()) }
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+    datafusion::arrow::array::RecordBatch::try_new(Arc::clone(schema), columns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

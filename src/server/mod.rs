@@ -22,6 +22,7 @@ mod metadata;
 mod serve;
 mod service;
 mod session;
+mod wire;
 
 #[cfg(feature = "cli")]
 pub use cli::{ServeArgs, main};

@@ -127,7 +127,7 @@ impl TimeMachineFlightSql {
         descriptor: FlightDescriptor,
     ) -> Result<FlightInfo, Status> {
         let (_, df) = session.tm.run(sql).await.map_err(to_status)?;
-        let schema = df.schema().as_arrow().clone();
+        let schema = super::wire::plain_schema(df.schema().as_arrow());
         let handle = session.add_pending(df);
         let ticket = TicketStatementQuery { statement_handle: handle.into() };
         let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
@@ -247,13 +247,16 @@ impl FlightSqlService for TimeMachineFlightSql {
         let df = session.take_pending(&handle).ok_or_else(|| {
             Status::not_found("no such statement: each ticket is fetched once, from the session that planned it")
         })?;
-        let schema = Arc::new(df.schema().as_arrow().clone());
+        let schema = super::wire::plain_schema(df.schema().as_arrow());
         // Streams batch by batch; a dropped stream or CancelFlightInfo stops the plan.
         let rows = df.execute_stream().await.map_err(|e| to_status(e.into()))?;
         let (abort, registration) = futures::stream::AbortHandle::new_pair();
         session.add_running(&handle, abort);
-        let rows =
-            stream::Abortable::new(rows, registration).map_err(|e| FlightError::Tonic(Box::new(to_status(e.into()))));
+        let sent = Arc::clone(&schema);
+        let rows = stream::Abortable::new(rows, registration).map(move |b| {
+            b.and_then(|b| super::wire::plain_batch(&sent, b).map_err(Into::into))
+                .map_err(|e| FlightError::Tonic(Box::new(to_status(e.into()))))
+        });
         Ok(Response::new(flight_stream(schema, rows.boxed())))
     }
 
@@ -302,6 +305,7 @@ impl FlightSqlService for TimeMachineFlightSql {
         let session = self.session(&request).await?;
         // Planned (privileges checked) but not run: a prepared INSERT runs when executed.
         let (_, schema) = session.tm.describe_result(&query.query).await.map_err(to_status)?;
+        let schema = super::wire::plain_schema(&schema);
         let IpcMessage(dataset_schema) = SchemaAsIpc::new(&schema, &IpcWriteOptions::default())
             .try_into()
             .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(e.to_string()))?;

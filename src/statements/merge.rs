@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, Schema};
 use datafusion::error::DataFusionError;
@@ -163,7 +163,7 @@ fn tallied(
             }
         }
         drop(tally);
-        let now = RecordBatch::try_new(Arc::clone(&out), batch.columns()[..width].to_vec())?;
+        let now = crate::types::conformed(&out, batch.columns()[..width].to_vec())?;
         let is = |code: i32| -> BooleanArray { acts.iter().map(|a| Some(a == Some(code))).collect() };
         changes.send(&now, &is(act::DELETE), ChangeKind::Delete)?;
         changes.send(&now, &is(act::INSERT), ChangeKind::Insert)?;
@@ -173,7 +173,7 @@ fn tallied(
             for (k, &i) in updated.iter().enumerate() {
                 before[i] = Arc::clone(batch.column(width + 2 + k));
             }
-            changes.send(&RecordBatch::try_new(Arc::clone(&out), before)?, &updates, ChangeKind::Preimage)?;
+            changes.send(&crate::types::conformed(&out, before)?, &updates, ChangeKind::Preimage)?;
             changes.send(&now, &updates, ChangeKind::Postimage)?;
         }
         let keep: BooleanArray = acts.iter().map(|a| Some(a != Some(act::DELETE))).collect();

@@ -76,7 +76,7 @@ impl ChangeRows {
         let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
         let kinds: ArrayRef = Arc::new(StringArray::from(vec![kind.as_str(); rows.num_rows()]));
         columns.insert(self.data_columns, kinds);
-        let rows = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
+        let rows = crate::types::conformed(&self.schema, columns)?;
         self.tx
             .unbounded_send(Ok(rows))
             .map_err(|_| DataFusionError::Execution("the writer of the statement's change files stopped".into()))

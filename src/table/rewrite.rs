@@ -86,7 +86,7 @@ impl RowChange {
                     let new = cast(&new, schema.field(*i).data_type())?;
                     columns[*i] = zip(mask, &new.as_ref(), &columns[*i].as_ref())?;
                 }
-                let updated = RecordBatch::try_new(schema, columns)?;
+                let updated = crate::types::conformed(&schema, columns)?;
                 changes.send(batch, mask, ChangeKind::Preimage)?;
                 changes.send(&updated, mask, ChangeKind::Postimage)?;
                 Ok(updated)

@@ -219,7 +219,7 @@ impl PartitionWriter {
             return Ok(());
         }
         let n_data = self.file_schema.fields().len();
-        let data = RecordBatch::try_new(Arc::clone(&self.file_schema), batch.columns()[..n_data].to_vec())?;
+        let data = types::conformed(&self.file_schema, batch.columns()[..n_data].to_vec())?;
         check_lengths(&self.schema, &data)?;
         let dynamic: Vec<usize> = (0..self.static_values.len()).filter(|i| self.static_values[*i].is_none()).collect();
         if dynamic.is_empty() {

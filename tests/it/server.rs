@@ -286,6 +286,16 @@ async fn statements_time_travel_and_prepared_statements_through_the_server() {
     assert_eq!(update(&mut c, r#"INSERT OVERWRITE TABLE t PARTITION (ds="1") VALUES ("x"), ("y")"#).await.unwrap(), 2);
     assert_eq!(query(&mut c, r#"INSERT OVERWRITE TABLE t PARTITION (ds="1") VALUES ("z")"#).await.unwrap(), vec!["1"]);
     assert_eq!(query(&mut c, "SELECT a FROM t VERSION AS OF 2").await.unwrap(), vec!["x", "y"]);
+    // Text is read as Utf8View in the server, sent as Utf8 (clients on older Arrow libraries
+    // cannot decode views): in the announced schema, the prepared schema and the rows.
+    let info = c.execute("SELECT a, ds FROM t".to_string(), None).await.unwrap();
+    let announced = info.clone().try_decode_schema().unwrap();
+    assert_eq!(announced.field(0).data_type(), &datafusion::arrow::datatypes::DataType::Utf8);
+    let rows = fetch(&mut c, info).await.unwrap();
+    assert_eq!(rows[0].schema().field(0).data_type(), &datafusion::arrow::datatypes::DataType::Utf8);
+    let typed = c.prepare("SELECT a FROM t".to_string(), None).await.unwrap();
+    assert_eq!(typed.dataset_schema().unwrap().field(0).data_type(), &datafusion::arrow::datatypes::DataType::Utf8);
+    typed.close().await.unwrap();
     let history = query(&mut c, "SHOW HISTORY FOR TABLE t").await.unwrap();
     assert!(history.len() >= 3 && history.iter().any(|l| l.contains("0000000000000003")), "{history:?}");
     update(&mut c, "RESTORE TABLE t TO LSN '0000000000000002'").await.unwrap();
