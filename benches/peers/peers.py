@@ -20,6 +20,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pyvenv  # noqa: E402  (benches/pyvenv.py)
+
 PINNED = ["deltalake==1.6.6", "pylance==14.0.2", "pyarrow==26.0.1", "duckdb==1.4.2"]
 VENV = os.path.expanduser("~/.cache/timemachine-peers-venv")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,13 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def ensure_venv():
     """Re-runs this script inside the pinned virtual environment (created on first use)."""
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        return
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([python, "-m", "pip", "install", "--quiet", *PINNED])
-    os.execv(python, [python, *sys.argv])
+    pyvenv.ensure_venv(VENV, PINNED)
 
 
 def median_ms(f, runs):

@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pyvenv  # noqa: E402  (benches/pyvenv.py)
+
 PINNED = ["tpchgen-cli==4.0.0", "duckdb==1.4.2"]
 VENV = os.path.expanduser("~/.cache/timemachine-tpch-venv")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,13 +38,7 @@ TABLES = ["customer", "lineitem", "nation", "orders", "part", "partsupp", "regio
 
 def ensure_venv():
     """Re-runs this script inside the pinned virtual environment (created on first use)."""
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        return
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-        subprocess.check_call([python, "-m", "pip", "install", "--quiet", *PINNED])
-    os.execv(python, [python, *sys.argv])
+    pyvenv.ensure_venv(VENV, PINNED)
 
 
 def generate(sf, data):

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 
@@ -37,13 +36,7 @@ pub(super) fn plain_batch(schema: &SchemaRef, batch: RecordBatch) -> Result<Reco
     if batch.columns().iter().all(|c| plain_type(c.data_type()).is_none()) {
         return Ok(batch);
     }
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(Arc::clone(c)) } else { cast(c, f.data_type()) })
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(Arc::clone(schema), columns)
+    crate::types::conformed(schema, batch.columns().to_vec())
 }
 
 #[cfg(test)]
