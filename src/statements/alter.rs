@@ -150,7 +150,7 @@ fn draft(cur: &TableSnapshot, change: &AlterChange) -> Result<TableChange> {
         AlterChange::SetLifecycle(days) => Action::SetLifecycle { days: Some(*days) },
         AlterChange::SetProperties(pairs) => {
             for (key, value) in pairs {
-                super::auto_merge::check_property(key, value)?;
+                super::auto_merge::check_property(key, value, &cur.schema)?;
             }
             Action::SetProperties { set: pairs.iter().cloned().collect(), unset: vec![] }
         }

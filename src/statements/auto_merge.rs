@@ -12,8 +12,9 @@ use super::env::Env;
 use super::rowlevel::DELETE_MODE_KEY;
 use crate::error::{Error, Result};
 use crate::log::MaintenanceEvent;
-use crate::state::model::{Partition, partition_spec};
+use crate::state::model::{Partition, TableSchema, partition_spec};
 use crate::state::{ProjectState, TableSnapshot};
+use crate::table::{BLOOM_FILTER_COLUMNS_KEY, bloom_filter_columns};
 use crate::table::{merges_by_bucket, small_files};
 
 /// The table property that turns automatic merging on (`true`) or off (`false`, the default).
@@ -24,7 +25,10 @@ const DEFAULT_AUTO_FILES: usize = 64;
 
 /// Fails unless `value` is valid for `key`, when `key` is a property this crate reads (any other
 /// key is the user's own and any value goes).
-pub(crate) fn check_property(key: &str, value: &str) -> Result<()> {
+pub(crate) fn check_property(key: &str, value: &str, schema: &TableSchema) -> Result<()> {
+    if key == BLOOM_FILTER_COLUMNS_KEY {
+        return bloom_filter_columns(value, schema).map(|_| ());
+    }
     let ok = match key {
         AUTO_KEY => matches!(value.to_lowercase().as_str(), "true" | "false"),
         AUTO_FILES_KEY => value.parse::<usize>().is_ok_and(|n| (2..=1_000_000).contains(&n)),

@@ -147,19 +147,19 @@ pub(crate) async fn prepare_create_as(
     check_columns(&columns, &[])?;
     let clustering = c.cluster.as_ref().map(|spec| super::clustering::clustering(spec, &columns, &[])).transpose()?;
     let schema = TableSchema { columns, partition_columns: vec![], clustering };
-    let properties = checked_properties(&c.properties)?;
+    let properties = checked_properties(&c.properties, &schema)?;
     let (name, if_not_exists, lifecycle) = (c.name.clone(), c.if_not_exists, c.lifecycle);
     Ok(Some(CreateAsTarget { name, if_not_exists, schema, lifecycle, properties }))
 }
 
 /// The TBLPROPERTIES of CREATE TABLE, each key once and the values of the keys we read valid.
-fn checked_properties(pairs: &[(String, String)]) -> Result<Vec<(String, String)>> {
+fn checked_properties(pairs: &[(String, String)], schema: &TableSchema) -> Result<Vec<(String, String)>> {
     let mut seen = HashSet::new();
     for (key, value) in pairs {
         if !seen.insert(key.as_str()) {
             return Err(Error::invalid(format!("TBLPROPERTIES sets {key} twice")));
         }
-        super::auto_merge::check_property(key, value)?;
+        super::auto_merge::check_property(key, value, schema)?;
     }
     Ok(pairs.to_vec())
 }
@@ -194,7 +194,7 @@ pub(crate) async fn create_table(env: &Env, text: &str, c: &CreateTable) -> Resu
             (TableSchema { columns, partition_columns, clustering }, c.lifecycle)
         }
     };
-    let properties = checked_properties(&c.properties)?;
+    let properties = checked_properties(&c.properties, &schema)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     commit_create(env, text, &c.name, c.if_not_exists, &id, (schema, lifecycle, properties), None).await
 }
@@ -207,7 +207,8 @@ pub(crate) async fn create_as(
     rows: Vec<SendableRecordBatchStream>,
 ) -> Result<StatementResult> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let writer = PartitionWriter::new(Arc::clone(&env.project), &id, &target.schema, vec![], Default::default())?;
+    let writer = PartitionWriter::new(Arc::clone(&env.project), &id, &target.schema, vec![], Default::default())?
+        .with_table_properties(&target.properties.iter().cloned().collect())?;
     let out = writer.write_streams(rows).await?;
     let definition = (target.schema.clone(), target.lifecycle, target.properties.clone());
     commit_create(env, text, &target.name, target.if_not_exists, &id, definition, Some(out)).await

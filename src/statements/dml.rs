@@ -84,7 +84,8 @@ pub(crate) async fn insert(
     let base = &target.base;
     let existing = base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
     let writer =
-        PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, target.statics.clone(), existing)?;
+        PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, target.statics.clone(), existing)?
+            .with_table_properties(&base.properties)?;
     let out = writer.write_streams(rows).await?;
     let mode = if target.overwrite { WriteMode::Overwrite } else { WriteMode::Append };
     let rows = commit_write(&env.project, (text, env.user.as_deref()), base, mode, &out).await?;

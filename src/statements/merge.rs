@@ -92,7 +92,8 @@ pub(crate) async fn run(
         })
         .collect::<Result<Vec<_>>>()?;
     drop(changed);
-    let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?;
+    let writer = PartitionWriter::new(Arc::clone(&env.project), &base.id, &base.schema, statics, existing)?
+        .with_table_properties(&base.properties)?;
     let (written, changes) = futures::try_join!(writer.write_streams(kept), changes_written)?;
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|e| e.into_inner()));
     if tally.affected == 0 {

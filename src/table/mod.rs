@@ -22,4 +22,4 @@ pub use rewrite::{Rewritten, RowChange, materialize, replaced_files, rewrite};
 pub use session_tables::SessionTables;
 pub use vectors_exec::{DeletionVectorsExec, ScanVectors};
 pub use write_commit::{WriteMode, commit_write};
-pub use writer::{PartitionWriter, WriteOutput};
+pub use writer::{BLOOM_FILTER_COLUMNS_KEY, PartitionWriter, WriteOutput, bloom_filter_columns};

@@ -544,7 +544,8 @@ impl DataSink for VersionedSink {
             let schema = &self.snapshot.schema;
             let existing = self.snapshot.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
             let statics = vec![None; schema.partition_columns.len()];
-            let writer = PartitionWriter::new(Arc::clone(&self.project), &self.snapshot.id, schema, statics, existing)?;
+            let writer = PartitionWriter::new(Arc::clone(&self.project), &self.snapshot.id, schema, statics, existing)?
+                .with_table_properties(&self.snapshot.properties)?;
             let out = writer.write_stream(data).await?;
             // DataFusion does not hand the statement text to a sink: record what it did.
             let verb = match self.mode {

@@ -287,7 +287,8 @@ where
     let snapshot = table.snapshot();
     let statics = partition.values.iter().cloned().map(Some).collect();
     let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
-    let mut writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?;
+    let mut writer = PartitionWriter::new(Arc::clone(project), &snapshot.id, &snapshot.schema, statics, ids)?
+        .with_table_properties(&snapshot.properties)?;
     if let Some(bytes) = target_bytes {
         writer = writer.with_target_file_size(bytes);
     }

@@ -40,6 +40,34 @@ const CLUSTERED_WAITING_LIMIT: usize = 256 << 20;
 /// Rows handed to the Parquet encoder at once when writing sorted rows.
 const SORTED_SLICE: usize = 8192;
 
+/// Table property: the data columns whose Parquet files carry bloom filters (comma-separated), so
+/// that `col = value` skips the row groups that cannot hold the value even where min/max cannot
+/// tell (keys in no order). A hash-clustered table's keys always have them.
+pub const BLOOM_FILTER_COLUMNS_KEY: &str = "timemachine.parquet.bloom_filter_columns";
+
+/// The names in the files of the columns a [`BLOOM_FILTER_COLUMNS_KEY`] value names: data columns
+/// of a simple type, else an error naming the one that is not.
+pub fn bloom_filter_columns(value: &str, schema: &TableSchema) -> Result<Vec<String>> {
+    let mut out = vec![];
+    for name in value.split(',').map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
+        let Some(column) = schema.columns.iter().find(|c| c.name == name) else {
+            let partition = schema.partition_columns.iter().any(|c| c.name == name);
+            return Err(Error::invalid(format!(
+                "table property {BLOOM_FILTER_COLUMNS_KEY} names {name}, which is {}",
+                if partition { "a partition column (its files hold no such column)" } else { "no column of the table" }
+            )));
+        };
+        if types::arrow_type(&column.data_type)?.is_nested() {
+            return Err(Error::invalid(format!(
+                "table property {BLOOM_FILTER_COLUMNS_KEY} names {name}, of type {}: bloom filters are for simple types",
+                column.data_type
+            )));
+        }
+        out.push(column.file_name().to_string());
+    }
+    Ok(out)
+}
+
 /// The files a statement wrote, by partition values.
 #[derive(Debug, Default)]
 pub struct WriteOutput {
@@ -81,6 +109,8 @@ pub struct PartitionWriter {
     out: WriteOutput,
     /// Close a file once its encoded size reaches this many bytes (MERGE SMALLFILES' target).
     target_bytes: Option<usize>,
+    /// Columns (their names in the files) whose files carry bloom filters.
+    bloom_filters: Vec<String>,
     /// Set once the files are closed and handed over: dropping the writer before that (the
     /// statement was cancelled) aborts its uploads and deletes its files.
     finished: bool,
@@ -109,8 +139,17 @@ impl PartitionWriter {
             waiting_bytes: 0,
             out: WriteOutput::default(),
             target_bytes: None,
+            bloom_filters: vec![],
             finished: false,
         })
+    }
+
+    /// Writes files as the table's `properties` ask ([`BLOOM_FILTER_COLUMNS_KEY`]).
+    pub fn with_table_properties(mut self, properties: &BTreeMap<String, String>) -> Result<Self> {
+        if let Some(value) = properties.get(BLOOM_FILTER_COLUMNS_KEY) {
+            self.bloom_filters = bloom_filter_columns(value, &self.schema)?;
+        }
+        Ok(self)
     }
 
     /// Files close once about `bytes` are written (compressed), as well as at the row limit.
@@ -189,6 +228,7 @@ impl PartitionWriter {
             waiting_bytes: 0,
             out: WriteOutput::default(),
             target_bytes: self.target_bytes,
+            bloom_filters: self.bloom_filters.clone(),
             finished: false,
         }
     }
@@ -314,6 +354,9 @@ impl PartitionWriter {
                 let column = ColumnPath::from(self.file_schema.field(i).name().as_str());
                 props = props.set_column_bloom_filter_enabled(column, true);
             }
+        }
+        for column in &self.bloom_filters {
+            props = props.set_column_bloom_filter_enabled(ColumnPath::from(column.as_str()), true);
         }
         let props = props.build();
         let writer = AsyncArrowWriter::try_new(sink, Arc::clone(&self.file_schema), Some(props))?;
