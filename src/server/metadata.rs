@@ -81,7 +81,8 @@ pub(crate) async fn tables(ctx: &SessionContext, query: CommandGetTables) -> Res
                     _ => "TABLE",
                 };
                 let arrow: SchemaRef = match (&provider, with_schema) {
-                    (Some(p), true) => p.schema(),
+                    // As the rows are sent (text as Utf8, see `wire.rs`).
+                    (Some(p), true) => super::wire::plain_schema(&p.schema()),
                     _ => Arc::new(Schema::empty()),
                 };
                 b.append(&catalog, &schema_name, &table, kind, &arrow).map_err(status)?;

@@ -408,7 +408,7 @@ async fn eight_clients_appending_at_once_lose_nothing_and_leave_lsns_gapless() {
 async fn catalog_calls_that_bi_tools_make() {
     let dir = tempfile::tempdir().unwrap();
     let (server, owner) = serve(dir.path(), ServeOptions::default()).await;
-    run(&owner, &["CREATE TABLE sales (id BIGINT, amount DOUBLE) PARTITIONED BY (ds STRING)"]).await;
+    run(&owner, &["CREATE TABLE sales (id BIGINT, amount DOUBLE, note STRING) PARTITIONED BY (ds STRING)"]).await;
     let mut c = login(&server, "owner", "owner-pw").await;
     let info = c.get_catalogs().await.unwrap();
     assert!(lines(&fetch(&mut c, info).await.unwrap()).contains(&"datafusion".to_string()));
@@ -428,7 +428,9 @@ async fn catalog_calls_that_bi_tools_make() {
     let schema_bytes = datafusion::arrow::array::AsArray::as_binary::<i32>(batches[0].column(4)).value(0).to_vec();
     let schema = datafusion::arrow::ipc::convert::try_schema_from_ipc_buffer(&schema_bytes).unwrap();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    assert_eq!(names, vec!["id", "amount", "ds"]);
+    assert_eq!(names, vec!["id", "amount", "note", "ds"]);
+    // Text as the rows are sent: Utf8, which every client decodes (not the scan's Utf8View).
+    assert_eq!(schema.field(2).data_type(), &datafusion::arrow::datatypes::DataType::Utf8);
     let info = c.get_table_types().await.unwrap();
     assert_eq!(lines(&fetch(&mut c, info).await.unwrap()), vec!["TABLE", "VIEW"]);
     let info = c.get_sql_info(vec![SqlInfo::FlightSqlServerName]).await.unwrap();
