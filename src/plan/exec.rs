@@ -199,17 +199,20 @@ impl TimeMachineQueryPlanner {
     }
 }
 
+/// True when a statement node in `plan` satisfies `wanted`.
+fn any_statement(plan: &LogicalPlan, wanted: &dyn Fn(&StatementNode) -> bool) -> bool {
+    let here = matches!(plan, LogicalPlan::Extension(e)
+        if e.node.as_any().downcast_ref::<StatementNode>().is_some_and(wanted));
+    here || plan.inputs().into_iter().any(|p| any_statement(p, wanted))
+}
+
 fn has_statement(plan: &LogicalPlan) -> bool {
-    let here = matches!(plan, LogicalPlan::Extension(e) if e.node.as_any().is::<StatementNode>());
-    here || plan.inputs().into_iter().any(has_statement)
+    any_statement(plan, &|_| true)
 }
 
 /// True when `plan` is a MERGE (or a DELETE or UPDATE planned as one) that writes deletion vectors.
 fn is_merge_on_read(plan: &LogicalPlan) -> bool {
-    let here = matches!(plan, LogicalPlan::Extension(e)
-        if e.node.as_any().downcast_ref::<StatementNode>()
-            .is_some_and(|n| matches!(n.request.as_ref(), Request::Merge(m) if m.merge_on_read)));
-    here || plan.inputs().into_iter().any(is_merge_on_read)
+    any_statement(plan, &|n| matches!(n.request.as_ref(), Request::Merge(m) if m.merge_on_read))
 }
 
 /// The largest source (DataFusion's estimate) that a merge-on-read MERGE joins as one hash table.
