@@ -4,7 +4,8 @@
 //! `cargo bench --bench timemachine -- [--rows N] [--write-rows N] [--versions N] [--runs N] [--only a,b]`
 //! Sections: scan, write, restore, delete, merge, deletion_vectors, smallfiles, clustering, server, versions, purge, steady, partitions, memory, ballista; and
 //! `peers` (only when named: the workloads of benches/peers/peers.py, as `PEER key value` lines);
-//! `tpch` (only when named, with `--tpch-data DIR`: the 22 TPC-H queries, run by benches/tpch/tpch.py).
+//! `tpch` (only when named, with `--tpch-data DIR`: the 22 TPC-H queries, run by benches/tpch/tpch.py);
+//! `tpch_refresh` (only when named, with `--tpch-data DIR`: row-level changes of SF1 lineitem in both modes).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +40,8 @@ mod server;
 mod smallfiles;
 #[path = "timemachine/tpch.rs"]
 mod tpch;
+#[path = "timemachine/tpch_refresh.rs"]
+mod tpch_refresh;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -1189,6 +1192,10 @@ async fn main() {
         let data = a.tpch_data.clone().expect("--only tpch needs --tpch-data DIR (see benches/tpch/tpch.py)");
         let answers = a.tpch_answers.clone().unwrap_or_else(|| scratch("tpch-answers"));
         tpch::bench_tpch(&data, &answers, a.runs).await;
+    }
+    if named("tpch_refresh") {
+        let data = a.tpch_data.clone().expect("--only tpch_refresh needs --tpch-data DIR (see benches/tpch/tpch.py)");
+        tpch_refresh::bench_tpch_refresh(&data, a.runs).await;
     }
     #[cfg(feature = "ballista")]
     if wanted("ballista") {

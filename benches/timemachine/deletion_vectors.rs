@@ -24,8 +24,45 @@ async fn from(tm: &TimeMachine, dir: &Path, (t, base): (&str, u64), sql: &str) -
     (took, dir_bytes(dir).saturating_sub(before))
 }
 
-fn ratio(a: f64, b: f64) -> String {
+pub(crate) fn ratio(a: f64, b: f64) -> String {
     format!("{:.3}", a / b)
+}
+
+/// Each of `statements` (`{t}` for the table) on the merge-on-read table and on its
+/// copy-on-write twin, each run from the given version, in turns: a row of times and one of bytes.
+pub(crate) async fn compare_modes(
+    tm: &TimeMachine,
+    dir: &Path,
+    (mor, cow): ((&str, u64), (&str, u64)),
+    statements: &[(&str, String)],
+    of: &str,
+    runs: usize,
+) {
+    for (what, sql) in statements {
+        // In turns: merge-on-read, copy-on-write, …
+        let (mut t_mor, mut t_cow, mut b_mor, mut b_cow) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..runs.min(3) {
+            let (t, b) = from(tm, dir, mor, sql).await;
+            t_mor.push(t);
+            b_mor.push(b);
+            let (t, b) = from(tm, dir, cow, sql).await;
+            t_cow.push(t);
+            b_cow.push(b);
+        }
+        let (t_mor, t_cow) = (median(t_mor), median(t_cow));
+        b_mor.sort();
+        b_cow.sort();
+        let (b_mor, b_cow) = (b_mor[b_mor.len() / 2] as f64, b_cow[b_cow.len() / 2] as f64);
+        row(
+            &format!("{what} {of}: merge-on-read vs copy-on-write"),
+            ms(t_mor),
+            ms(t_cow),
+            ratio(t_mor.as_secs_f64(), t_cow.as_secs_f64()),
+            "<= 0.05",
+        );
+        let mib = |b: f64| format!("{:.1} MiB", b / (1 << 20) as f64);
+        row("  bytes written", mib(b_mor), mib(b_cow), ratio(b_mor, b_cow), "<= 0.05");
+    }
 }
 
 pub(crate) async fn bench_deletion_vectors(rows: u64, runs: usize) {
@@ -55,36 +92,13 @@ pub(crate) async fn bench_deletion_vectors(rows: u64, runs: usize) {
          WHEN MATCHED AND s.op = 'd' THEN DELETE \
          WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.ln, s.tax, s.c)"
     );
-    for (what, sql) in [
+    let statements = [
         ("DELETE 1% spread over every file", "DELETE FROM {t} WHERE k % 97 = 3".to_string()),
         ("UPDATE 1% spread over every file", "UPDATE {t} SET tax = tax + 0.01 WHERE k % 89 = 5".to_string()),
         ("MERGE 1% updates", merge.to_string()),
         ("MERGE 1% upd + 1% del + 1% ins", mixed.clone()),
-    ] {
-        // In turns: merge-on-read, copy-on-write, …
-        let (mut t_mor, mut t_cow, mut b_mor, mut b_cow) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..runs.min(3) {
-            let (t, b) = from(&tm, &dir, mor, &sql).await;
-            t_mor.push(t);
-            b_mor.push(b);
-            let (t, b) = from(&tm, &dir, cow, &sql).await;
-            t_cow.push(t);
-            b_cow.push(b);
-        }
-        let (t_mor, t_cow) = (median(t_mor), median(t_cow));
-        b_mor.sort();
-        b_cow.sort();
-        let (b_mor, b_cow) = (b_mor[b_mor.len() / 2] as f64, b_cow[b_cow.len() / 2] as f64);
-        row(
-            &format!("{what} of {rows} rows: merge-on-read vs copy-on-write"),
-            ms(t_mor),
-            ms(t_cow),
-            ratio(t_mor.as_secs_f64(), t_cow.as_secs_f64()),
-            "<= 0.05",
-        );
-        let mib = |b: f64| format!("{:.1} MiB", b / (1 << 20) as f64);
-        row("  bytes written", mib(b_mor), mib(b_cow), ratio(b_mor, b_cow), "<= 0.05");
-    }
+    ];
+    compare_modes(&tm, &dir, (mor, cow), &statements, &format!("of {rows} rows"), runs).await;
     // MERGE against the same join run as a plain query (issue 21 §0: within 2x).
     let joins = [
         (

@@ -137,7 +137,7 @@ pub(crate) async fn bench_tpch(data: &Path, answers: &Path, runs: usize) {
 }
 
 /// `text` with every whole-word `word` (not part of a longer identifier) replaced.
-fn replace_word(text: &str, word: &str, by: &str) -> String {
+pub(crate) fn replace_word(text: &str, word: &str, by: &str) -> String {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(text.len());
     let mut rest = text;

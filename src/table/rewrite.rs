@@ -16,6 +16,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 
 use super::changes::{ChangeFiles, ChangeKind, ChangeRows, change_writer};
@@ -107,6 +108,17 @@ pub struct Rewritten {
     pub rows: u64,
 }
 
+/// What a row-level change does to the files of one partition.
+struct Touched<'a> {
+    partition: &'a Partition,
+    /// Files written anew (copy-on-write, or most of their rows go).
+    copied: Vec<&'a DataFile>,
+    /// Files that keep their data and get a deletion vector of these positions.
+    marked: Vec<(&'a DataFile, Vec<u64>)>,
+    /// Files every live row of which goes.
+    dropped: Vec<&'a DataFile>,
+}
+
 /// Applies `change` to the files of `partitions` of `table` (a version of a table of `project`):
 /// a first pass finds the rows it touches in each file (their positions), a second writes the
 /// change. Copy-on-write writes each touched file anew; with `merge_on_read`, a file keeps its
@@ -122,58 +134,55 @@ pub async fn rewrite(
 ) -> Result<Rewritten> {
     let options = parquet_options(&ctx);
     let mut out = Rewritten::default();
+    let mut touched = vec![];
+    // Files are searched side by side: each search is one file's scan, on one core.
+    let parallel = ctx.session_config().target_partitions().max(1);
     for partition in partitions {
-        let mut copied: Vec<&DataFile> = vec![];
-        let mut marked: Vec<(&DataFile, Vec<u64>)> = vec![];
-        for file in &partition.files {
-            let positions = touched_rows(table, partition, file, &options, &change, &ctx).await?;
-            if positions.is_empty() {
-                continue;
-            }
+        // Collected and boxed with their Send bound spelled out: a stream over a closure that
+        // borrows these locals is not provably Send (rust-lang/rust#102211).
+        let searches: Vec<BoxFuture<'_, Result<(&DataFile, Vec<u64>)>>> = partition
+            .files
+            .iter()
+            .map(|file| {
+                let (options, change, ctx) = (&options, &change, &ctx);
+                let search =
+                    async move { Ok((file, touched_rows(table, partition, file, options, change, ctx).await?)) };
+                Box::pin(search) as BoxFuture<'_, _>
+            })
+            .collect();
+        let found: Vec<(&DataFile, Vec<u64>)> =
+            futures::stream::iter(searches).buffered(parallel).try_collect().await?;
+        let mut t = Touched { partition, copied: vec![], marked: vec![], dropped: vec![] };
+        for (file, positions) in found.into_iter().filter(|(_, p)| !p.is_empty()) {
             out.rows += positions.len() as u64;
-            if merge_on_read && (positions.len() as u64) * 2 <= file.live_rows() {
-                marked.push((file, positions));
+            if positions.len() as u64 == file.live_rows() {
+                t.dropped.push(file);
+            } else if merge_on_read && (positions.len() as u64) * 2 <= file.live_rows() {
+                t.marked.push((file, positions));
             } else {
-                copied.push(file);
+                t.copied.push(file);
             }
         }
-        if copied.is_empty() && marked.is_empty() {
+        touched.push(t);
+    }
+    // A DELETE that only marks rows and drops whole files: the version's file lists say exactly
+    // which rows went (the change feed reads them from the old files through the vectors), so
+    // neither the deleted rows' other columns are read nor change files written. Any file
+    // rewritten carries kept rows into a new file, which only change files can tell apart.
+    let exact = matches!(*change, RowChange::Delete { .. }) && touched.iter().all(|t| t.copied.is_empty());
+    for t in touched {
+        let Touched { partition, mut copied, marked, dropped } = t;
+        if copied.is_empty() && marked.is_empty() && dropped.is_empty() {
             continue;
         }
-        let snapshot = table.snapshot();
-        let statics = partition.values.iter().cloned().map(Some).collect();
-        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
-        let (changes, changes_written) = change_writer(project, &snapshot.id, &snapshot.schema, statics, ids)?;
-        let mut plans = vec![];
-        for file in &copied {
-            let plan = table.scan_file(partition, file, options.clone(), None, &ctx.runtime_env())?;
-            plans.push((plan, false));
+        let (mut files, mut changed) = (vec![], ChangeFiles::default());
+        if !exact {
+            copied.extend(&dropped);
+            let written = write_change(project, table, partition, &copied, &marked, &change, &options, &ctx);
+            (files, changed) = Box::pin(written).await?;
         }
-        // The rows a vector deletes, read once: their change rows, and UPDATE's new images.
-        for (file, positions) in &marked {
-            let plan = table.scan_file_positions(
-                partition,
-                file,
-                options.clone(),
-                None,
-                &ctx.runtime_env(),
-                Some(positions),
-            )?;
-            plans.push((plan, true));
-        }
-        let width = TableProvider::schema(table).fields().len();
-        let change = Arc::clone(&change);
-        let apply = move |b: RecordBatch, selected: bool| {
-            if !selected {
-                return change.apply(&b, &changes);
-            }
-            let b = b.project(&(0..width).collect::<Vec<_>>())?;
-            let all = BooleanArray::from(vec![true; b.num_rows()]);
-            change.apply_to(&b, &all, &changes)
-        };
-        let rewritten = write_plans(project, table, partition, plans, &ctx, apply, None);
-        let ((mut files, _), mut changed) = futures::try_join!(rewritten, changes_written)?;
-        let mut removed: Vec<String> = copied.iter().map(|f| f.key()).collect();
+        let mut removed: Vec<String> = copied.iter().chain(&dropped).map(|f| f.key()).collect();
+        removed.dedup();
         for (file, positions) in marked {
             removed.push(file.key());
             let mut all: BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.positions.iter().copied()).collect();
@@ -184,6 +193,47 @@ pub async fn rewrite(
         out.changes.insert(partition.values.clone(), changed.remove(&partition.values).unwrap_or_default());
     }
     Ok(out)
+}
+
+/// Writes `change` to `copied` (each written anew) and to the rows of `marked` (read once: their
+/// change rows, and UPDATE's new images): the data files written and the change files.
+#[allow(clippy::too_many_arguments)]
+async fn write_change(
+    project: &Arc<Project>,
+    table: &VersionedTable,
+    partition: &Partition,
+    copied: &[&DataFile],
+    marked: &[(&DataFile, Vec<u64>)],
+    change: &Arc<RowChange>,
+    options: &TableParquetOptions,
+    ctx: &Arc<TaskContext>,
+) -> Result<(Vec<DataFile>, ChangeFiles)> {
+    let snapshot = table.snapshot();
+    let statics = partition.values.iter().cloned().map(Some).collect();
+    let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
+    let (changes, changes_written) = change_writer(project, &snapshot.id, &snapshot.schema, statics, ids)?;
+    let mut plans = vec![];
+    for file in copied {
+        plans.push((table.scan_file(partition, file, options.clone(), None, &ctx.runtime_env())?, false));
+    }
+    for (file, positions) in marked {
+        let plan =
+            table.scan_file_positions(partition, file, options.clone(), None, &ctx.runtime_env(), Some(positions))?;
+        plans.push((plan, true));
+    }
+    let width = TableProvider::schema(table).fields().len();
+    let change = Arc::clone(change);
+    let apply = move |b: RecordBatch, selected: bool| {
+        if !selected {
+            return change.apply(&b, &changes);
+        }
+        let b = b.project(&(0..width).collect::<Vec<_>>())?;
+        let all = BooleanArray::from(vec![true; b.num_rows()]);
+        change.apply_to(&b, &all, &changes)
+    };
+    let rewritten = write_plans(project, table, partition, plans, ctx, apply, None);
+    let ((files, _), changed) = futures::try_join!(rewritten, changes_written)?;
+    Ok((files, changed))
 }
 
 /// The positions of the rows of `file` that `change` touches (row groups that the predicate's

@@ -181,3 +181,71 @@ async fn a_merge_on_read_merge_collects_its_source_into_one_hash_table() {
     assert_eq!(count(&tm, "SELECT count(*) FROM m WHERE k % 83 = 7 AND v = k % 10 + 1").await, 12049);
     assert_eq!(count(&tm, "SELECT count(*) FROM m").await, 1000000);
 }
+
+/// Files under the warehouse's table data (data and change files), not the log.
+fn data_files(dir: &std::path::Path) -> BTreeSet<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut BTreeSet<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if !path.components().any(|c| c.as_os_str() == "_log") {
+                out.insert(path);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, &mut out);
+    out
+}
+
+#[tokio::test]
+async fn a_delete_by_vectors_alone_writes_no_file_and_the_feed_still_names_each_deleted_row() {
+    // A vector (or a file dropped whole) says exactly which rows went, so the change feed reads
+    // them from the old file; the DELETE neither reads nor copies their other columns.
+    let dir = tempfile::tempdir().unwrap();
+    let tm = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE t (k BIGINT, v STRING) PARTITIONED BY (ds STRING)",
+            "INSERT INTO t PARTITION (ds) SELECT value, 'v' || value, CASE WHEN value <= 100 THEN 'a' \
+             WHEN value <= 200 THEN 'b' ELSE 'c' END FROM generate_series(1, 300)",
+        ],
+    )
+    .await;
+    let feed = |lsn: u64| {
+        let tm = &tm;
+        async move {
+            let sql = format!(
+                "SELECT _change_type, count(*), sum(k), min(v) FROM table_changes('t', {lsn}, {lsn}) \
+                 GROUP BY _change_type ORDER BY 1"
+            );
+            let r = tm.execute(&sql).await.unwrap();
+            datafusion::arrow::util::pretty::pretty_format_batches(&r.batches).unwrap().to_string()
+        }
+    };
+    let before = data_files(dir.path());
+    // Vectors in a and b, c's file dropped whole: nothing written but the log entry.
+    tm.execute("DELETE FROM t WHERE k % 10 = 3 OR ds = 'c'").await.unwrap();
+    assert_eq!(data_files(dir.path()), before, "a DELETE by vectors writes no data or change file");
+    let shown = feed(3).await;
+    // 20 rows (3, 13, …, 193) and c's 100 rows (201..=300).
+    let sum: i64 = (0..20).map(|i| 3 + 10 * i).sum::<i64>() + (201..=300).sum::<i64>();
+    assert!(shown.contains(&format!("| delete       | 120      | {sum} ")), "{shown}");
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 180);
+    assert_eq!(count(&tm, "SELECT count(*) FROM t VERSION AS OF 2").await, 300);
+    // A file that loses most of its rows is rewritten (its kept rows carried into a new file),
+    // so that DELETE writes change files, which still name the vector's rows in a.
+    tm.execute("DELETE FROM t WHERE k = 1 OR (ds = 'b' AND k > 120)").await.unwrap();
+    let shown = feed(4).await;
+    let sum: i64 = 1 + (121..=200).filter(|k| k % 10 != 3).sum::<i64>();
+    assert!(shown.contains(&format!("| delete       | 73       | {sum} ")), "{shown}");
+    assert!(!shown.contains("insert"), "{shown}");
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 107);
+    // The feed across both agrees with the table's difference.
+    let shown = feed(3).await;
+    assert!(shown.contains("| delete       | 120 "), "{shown}");
+    let all = count(&tm, "SELECT count(*) FROM table_changes('t', 3, 4) WHERE _change_type = 'delete'").await;
+    assert_eq!(all, 300 - 107);
+}
