@@ -198,19 +198,23 @@ impl VersionedTable {
     /// [`Self::scan_file`] with the column [`POSITION_COLUMN`] last: each row's position in the
     /// file (what a deletion vector records). `select` reads only those positions instead of the
     /// file's live rows (a merge-on-read change reads the rows it puts in a vector once more, for
-    /// their change rows and new images).
+    /// their change rows and new images); `columns` (indices into the table's columns,
+    /// ascending) reads only those before the position. The predicate is over all columns.
     pub fn scan_file_positions(
         &self,
         partition: &crate::state::model::Partition,
         file: &crate::state::model::DataFile,
-        options: TableParquetOptions,
-        predicate: Option<Arc<dyn PhysicalExpr>>,
+        (options, predicate): (TableParquetOptions, Option<Arc<dyn PhysicalExpr>>),
         runtime: &RuntimeEnv,
         select: Option<&[u64]>,
+        columns: Option<&[usize]>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let pf = self.single_file(partition, file, select)?;
         let width = self.file_schema.fields().len() + self.scan_partition_fields().len();
-        let projection: Vec<usize> = (0..=width).collect();
+        let projection: Vec<usize> = match columns {
+            Some(columns) => columns.iter().copied().chain([width]).collect(),
+            None => (0..=width).collect(),
+        };
         self.scan_files_with(vec![vec![pf]], Some(&projection), (None, vec![]), (options, predicate), runtime, true)
     }
 

@@ -14,6 +14,7 @@ use datafusion::datasource::TableProvider;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::future::BoxFuture;
@@ -52,17 +53,10 @@ impl RowChange {
 
     /// True for each row of `batch` that the change touches.
     fn mask(&self, batch: &RecordBatch) -> DfResult<BooleanArray> {
-        let (RowChange::Delete { predicate } | RowChange::Update { predicate, .. }) = self;
-        let Some(predicate) = predicate else {
-            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
-        };
-        let value = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
-        let value = cast(&value, &datafusion::arrow::datatypes::DataType::Boolean)?;
-        let value = value.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
-            DataFusionError::Internal(format!("the row predicate gave {}, not booleans", value.data_type()))
-        })?;
-        // SQL's three-valued logic: NULL does not match.
-        Ok(value.iter().map(|v| Some(v == Some(true))).collect())
+        match self.predicate() {
+            Some(predicate) => matching(&predicate, batch),
+            None => Ok(BooleanArray::from(vec![true; batch.num_rows()])),
+        }
     }
 
     /// `batch` after the change, cast to the table's types; the rows it changes go to `changes`.
@@ -217,8 +211,9 @@ async fn write_change(
         plans.push((table.scan_file(partition, file, options.clone(), None, &ctx.runtime_env())?, false));
     }
     for (file, positions) in marked {
+        let runtime = ctx.runtime_env();
         let plan =
-            table.scan_file_positions(partition, file, options.clone(), None, &ctx.runtime_env(), Some(positions))?;
+            table.scan_file_positions(partition, file, (options.clone(), None), &runtime, Some(positions), None)?;
         plans.push((plan, true));
     }
     let width = TableProvider::schema(table).fields().len();
@@ -246,24 +241,54 @@ async fn touched_rows(
     change: &RowChange,
     ctx: &Arc<TaskContext>,
 ) -> Result<Vec<u64>> {
-    // The predicate also runs inside the reader: the columns it reads are decoded for every row,
-    // the others only for the rows it keeps (most of a row-level change's file is left alone).
+    let Some(predicate) = change.predicate() else {
+        return Ok(live_positions(file));
+    };
+    // Only the predicate's columns are read, and the predicate also runs inside the reader: a
+    // change of a few rows spread over every page decodes nothing else (the rows' other columns
+    // are read later, and only when the change needs them).
+    let mut columns: Vec<usize> = collect_columns(&predicate).iter().map(|c| c.index()).collect();
+    columns.sort_unstable();
+    columns.dedup();
     let mut options = options.clone();
     options.global.pushdown_filters = true;
     options.global.reorder_filters = true;
-    let plan = table.scan_file_positions(partition, file, options, change.predicate(), &ctx.runtime_env(), None)?;
+    let runtime = ctx.runtime_env();
+    let scan = (options, Some(Arc::clone(&predicate)));
+    let plan = table.scan_file_positions(partition, file, scan, &runtime, None, Some(&columns))?;
+    // The predicate again, over the columns read: the reader may not apply every filter.
+    let predicate = reassign_expr_columns(predicate, &plan.schema())?;
     let mut rows = plan.execute(0, Arc::clone(ctx))?;
     let mut out = vec![];
     while let Some(batch) = rows.next().await {
         let batch = batch?;
-        let width = batch.num_columns() - 1;
-        let mask = change.mask(&batch.project(&(0..width).collect::<Vec<_>>())?)?;
-        let positions = batch.column(width).as_primitive::<Int64Type>();
+        let mask = matching(&predicate, &batch)?;
+        let positions = batch.column(batch.num_columns() - 1).as_primitive::<Int64Type>();
         out.extend(mask.iter().zip(positions.iter()).filter(|(m, _)| *m == Some(true)).filter_map(|(_, p)| p));
     }
     let mut out: Vec<u64> = out.into_iter().map(|p| p as u64).collect();
     out.sort_unstable();
     Ok(out)
+}
+
+/// The positions of the rows `file` holds (those its deletion vector does not name).
+fn live_positions(file: &DataFile) -> Vec<u64> {
+    match &file.deleted {
+        Some(d) if d.only => d.positions.to_vec(),
+        Some(d) => (0..file.rows).filter(|p| d.positions.binary_search(p).is_err()).collect(),
+        None => (0..file.rows).collect(),
+    }
+}
+
+/// True for each row of `batch` where `predicate` is true (SQL's three-valued logic: NULL does
+/// not match).
+fn matching(predicate: &Arc<dyn PhysicalExpr>, batch: &RecordBatch) -> DfResult<BooleanArray> {
+    let value = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
+    let value = cast(&value, &datafusion::arrow::datatypes::DataType::Boolean)?;
+    let value = value.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
+        DataFusionError::Internal(format!("the row predicate gave {}, not booleans", value.data_type()))
+    })?;
+    Ok(value.iter().map(|v| Some(v == Some(true))).collect())
 }
 
 /// `files` of `partition` (entries of `table`, with the deletion vectors to apply) written anew
