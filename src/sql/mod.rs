@@ -28,4 +28,4 @@ pub use dml_merge::{POSITION_COLUMN, as_merge, rows_with_position, single_table}
 pub use parser::parse;
 pub use script::split_statements;
 pub use type_names::normalize_type;
-pub use version_clauses::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN};
+pub use version_clauses::VersionClause;

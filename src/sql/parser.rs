@@ -323,7 +323,7 @@ fn parse_setproject(p: &mut Parser) -> Result<Statement> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql::VERSION_AS_OF;
+    use crate::sql::VersionClause;
     use crate::sql::ast::{ColumnSpec, GrantObject, Secret};
 
     #[test]
@@ -339,17 +339,30 @@ mod tests {
 
     #[test]
     fn version_as_of_an_expression_after_a_table_only() {
+        use datafusion::sql::sqlparser::ast::{SetExpr, Statement as Sql, TableFactor};
         let sql = |s: &str| match parse(s).unwrap() {
-            Statement::DataFusion(d) => d.to_string(),
+            Statement::DataFusion(d) => d,
             _ => panic!("not a query"),
         };
-        assert!(
-            sql("SELECT * FROM t VERSION AS OF get_latest_version('t', 2) x")
-                .contains(&format!("AT('{VERSION_AS_OF}', get_latest_version('t', 2))"))
-        );
-        assert!(sql("SELECT * FROM t VERSION AS OF '0000000000000004'").contains("VERSION AS OF 0000000000000004"));
+        // The clause after the first table, as time travel reads it.
+        let clause = |s: &str| {
+            let DfStatement::Statement(statement) = *sql(s) else { panic!("not a statement") };
+            let Sql::Query(q) = *statement else { panic!("not a query") };
+            let SetExpr::Select(select) = *q.body else { panic!("not a select") };
+            let TableFactor::Table { version, .. } = &select.from[0].relation else { panic!("not a table") };
+            version.as_ref().and_then(VersionClause::read).map(|c| c.to_string())
+        };
+        let latest = clause("SELECT * FROM t VERSION AS OF get_latest_version('t', 2) x");
+        assert_eq!(latest.as_deref(), Some("VERSION AS OF get_latest_version('t', 2)"));
+        let quoted = clause("SELECT * FROM t VERSION AS OF '0000000000000004'");
+        assert_eq!(quoted.as_deref(), Some("VERSION AS OF 0000000000000004"));
+        let between =
+            clause("SELECT * FROM t VERSION BETWEEN 2 AND get_latest_version('t') WHERE version BETWEEN 1 AND 2");
+        assert_eq!(between.as_deref(), Some("VERSION BETWEEN 2 AND get_latest_version('t')"));
+        let instants = clause("SELECT * FROM t TIMESTAMP BETWEEN now() - INTERVAL '1' DAY AND now()");
+        assert_eq!(instants.as_deref(), Some("TIMESTAMP BETWEEN now() - INTERVAL '1' DAY AND now()"));
         // A column called version, aliased `of`, is not a version clause.
-        assert_eq!(sql("SELECT version AS of, 1 FROM t"), "SELECT version AS of, 1 FROM t");
+        assert_eq!(sql("SELECT version AS of, 1 FROM t").to_string(), "SELECT version AS of, 1 FROM t");
     }
 
     #[test]

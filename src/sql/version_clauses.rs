@@ -1,6 +1,12 @@
-//! MaxCompute's version clauses, rewritten on the token stream before parsing into forms that
-//! sqlparser reads (`AT('<marker>', …)`), which the time-travel planner decodes.
+//! MaxCompute's version clauses. sqlparser reads `VERSION AS OF <number>`, `TIMESTAMP AS OF`
+//! and `FOR SYSTEM_TIME AS OF`, but neither `VERSION AS OF <expression>` nor the incremental
+//! `VERSION BETWEEN` / `TIMESTAMP BETWEEN`: those are rewritten on the token stream before
+//! parsing into a table version function it does read (`AT('<marker>', …)`), and
+//! [`VersionClause::read`] gives every form back typed. The markers never leave this file.
 
+use std::fmt;
+
+use datafusion::sql::sqlparser::ast::{self, FunctionArg, FunctionArgExpr, FunctionArguments, TableVersion};
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Whitespace};
@@ -11,11 +17,67 @@ use crate::error::{Error, Result};
 
 /// The marker that [`rewrite_version_clauses`] puts first in the `AT(…)` it writes for
 /// `VERSION BETWEEN a AND b` (`TIMESTAMP BETWEEN`: [`TIMESTAMP_BETWEEN`]).
-pub const VERSION_BETWEEN: &str = "timemachine.version_between";
+const VERSION_BETWEEN: &str = "timemachine.version_between";
 /// See [`VERSION_BETWEEN`].
-pub const TIMESTAMP_BETWEEN: &str = "timemachine.timestamp_between";
+const TIMESTAMP_BETWEEN: &str = "timemachine.timestamp_between";
 /// The marker of `VERSION AS OF <expression>` (sqlparser reads only a number there).
-pub const VERSION_AS_OF: &str = "timemachine.version_as_of";
+const VERSION_AS_OF: &str = "timemachine.version_as_of";
+
+/// A version clause after a table name, as the user wrote it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum VersionClause<'a> {
+    /// `VERSION AS OF v`: an LSN (a number, a string of digits, a constant expression) or a
+    /// tag's name.
+    VersionAsOf(&'a ast::Expr),
+    /// `TIMESTAMP AS OF x` or `FOR SYSTEM_TIME AS OF x`.
+    TimestampAsOf(&'a ast::Expr),
+    /// `VERSION BETWEEN a AND b`.
+    VersionBetween(&'a ast::Expr, &'a ast::Expr),
+    /// `TIMESTAMP BETWEEN x AND y`.
+    TimestampBetween(&'a ast::Expr, &'a ast::Expr),
+}
+
+impl<'a> VersionClause<'a> {
+    /// The clause that sqlparser parsed as `version`; None for a form MaxCompute does not have.
+    pub fn read(version: &'a TableVersion) -> Option<Self> {
+        match version {
+            TableVersion::VersionAsOf(e) => Some(Self::VersionAsOf(e)),
+            TableVersion::TimestampAsOf(e) | TableVersion::ForSystemTimeAsOf(e) => Some(Self::TimestampAsOf(e)),
+            TableVersion::Function(ast::Expr::Function(f)) => {
+                let FunctionArguments::List(list) = &f.args else { return None };
+                let args = list
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                let ast::Expr::Value(marker) = args.first()? else { return None };
+                let ast::Value::SingleQuotedString(marker) = &marker.value else { return None };
+                match (marker.as_str(), &args[1..]) {
+                    (VERSION_AS_OF, [v]) => Some(Self::VersionAsOf(v)),
+                    (VERSION_BETWEEN, [a, b]) => Some(Self::VersionBetween(a, b)),
+                    (TIMESTAMP_BETWEEN, [a, b]) => Some(Self::TimestampBetween(a, b)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// As MaxCompute writes it (for error messages).
+impl fmt::Display for VersionClause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::VersionAsOf(v) => write!(f, "VERSION AS OF {v}"),
+            Self::TimestampAsOf(x) => write!(f, "TIMESTAMP AS OF {x}"),
+            Self::VersionBetween(a, b) => write!(f, "VERSION BETWEEN {a} AND {b}"),
+            Self::TimestampBetween(x, y) => write!(f, "TIMESTAMP BETWEEN {x} AND {y}"),
+        }
+    }
+}
 
 pub(super) fn is_word(t: &Token, word: &str) -> bool {
     matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))

@@ -23,16 +23,14 @@ use datafusion::logical_expr::planner::{PlannedRelation, RelationPlanner, Relati
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlanBuilder, cast};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
-use datafusion::sql::sqlparser::ast::{
-    self, FunctionArg, FunctionArgExpr, FunctionArguments, TableFactor, TableVersion,
-};
+use datafusion::sql::sqlparser::ast::{self, TableFactor, TableVersion};
 
 pub use versions::{changes, instant_end, lsn_at, version};
 
 use crate::error::Error;
 use crate::log::Project;
 use crate::policy::retention::parse_lsn;
-use crate::sql::{TIMESTAMP_BETWEEN, VERSION_AS_OF, VERSION_BETWEEN};
+use crate::sql::VersionClause;
 use crate::state::TableSnapshot;
 use crate::table::VersionedTable;
 
@@ -178,61 +176,17 @@ fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapsh
 
 /// Reads a version clause.
 fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> DfResult<Wanted> {
-    match version {
-        TableVersion::VersionAsOf(e) => version_as_of(e, context),
-        TableVersion::TimestampAsOf(e) | TableVersion::ForSystemTimeAsOf(e) => {
-            Ok(Wanted::Instant(instant(e, context)?))
-        }
-        TableVersion::Function(ast::Expr::Function(f)) => {
-            let args = match &f.args {
-                FunctionArguments::List(list) => list
-                    .args
-                    .iter()
-                    .map(|a| match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>(),
-                _ => None,
-            };
-            let marker = |e: &ast::Expr| match e {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::SingleQuotedString(s) => Some(s.clone()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match args.as_deref() {
-                Some([m, lsn_expr]) if marker(m).as_deref() == Some(VERSION_AS_OF) => version_as_of(lsn_expr, context),
-                Some([m, from, to]) if marker(m).as_deref() == Some(VERSION_BETWEEN) => {
-                    Ok(Wanted::LsnRange(lsn(from, context, true)?, lsn(to, context, true)?))
-                }
-                Some([m, from, to]) if marker(m).as_deref() == Some(TIMESTAMP_BETWEEN) => {
-                    Ok(Wanted::InstantRange(instant(from, context)?, instant(to, context)?))
-                }
-                _ => Err(unsupported(version)),
-            }
-        }
-        other => Err(unsupported(other)),
+    match VersionClause::read(version).ok_or_else(|| unsupported(version))? {
+        VersionClause::VersionAsOf(v) => version_as_of(v, context),
+        VersionClause::TimestampAsOf(x) => Ok(Wanted::Instant(instant(x, context)?)),
+        VersionClause::VersionBetween(a, b) => Ok(Wanted::LsnRange(lsn(a, context, true)?, lsn(b, context, true)?)),
+        VersionClause::TimestampBetween(x, y) => Ok(Wanted::InstantRange(instant(x, context)?, instant(y, context)?)),
     }
 }
 
-/// A version clause as the user wrote it (the parser's `AT('timemachine.…', …)` markers read
-/// back as MaxCompute's syntax), for error messages.
+/// A version clause as the user wrote it, for error messages.
 fn describe(version: &TableVersion) -> String {
-    if let TableVersion::Function(ast::Expr::Function(f)) = version
-        && let FunctionArguments::List(list) = &f.args
-    {
-        let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
-        let marker = args.first().map(|m| m.trim_matches('\''));
-        match (marker, &args[..]) {
-            (Some(VERSION_AS_OF), [_, lsn]) => return format!("VERSION AS OF {lsn}"),
-            (Some(VERSION_BETWEEN), [_, from, to]) => return format!("VERSION BETWEEN {from} AND {to}"),
-            (Some(TIMESTAMP_BETWEEN), [_, from, to]) => return format!("TIMESTAMP BETWEEN {from} AND {to}"),
-            _ => {}
-        }
-    }
-    version.to_string()
+    VersionClause::read(version).map_or_else(|| version.to_string(), |c| c.to_string())
 }
 
 fn unsupported(version: &TableVersion) -> DataFusionError {
