@@ -102,6 +102,9 @@ pub struct Rewritten {
     pub rows: u64,
 }
 
+/// The search of one file for the rows a change touches: the file and their positions.
+type Search<'a> = BoxFuture<'a, Result<(&'a DataFile, Vec<u64>)>>;
+
 /// What a row-level change does to the files of one partition.
 struct Touched<'a> {
     partition: &'a Partition,
@@ -134,14 +137,14 @@ pub async fn rewrite(
     for partition in partitions {
         // Collected and boxed with their Send bound spelled out: a stream over a closure that
         // borrows these locals is not provably Send (rust-lang/rust#102211).
-        let searches: Vec<BoxFuture<'_, Result<(&DataFile, Vec<u64>)>>> = partition
+        let searches: Vec<Search<'_>> = partition
             .files
             .iter()
             .map(|file| {
                 let (options, change, ctx) = (&options, &change, &ctx);
                 let search =
                     async move { Ok((file, touched_rows(table, partition, file, options, change, ctx).await?)) };
-                Box::pin(search) as BoxFuture<'_, _>
+                Box::pin(search) as Search<'_>
             })
             .collect();
         let found: Vec<(&DataFile, Vec<u64>)> =
