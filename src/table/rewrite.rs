@@ -16,7 +16,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::stream::{RecordBatchReceiverStream, RecordBatchStreamAdapter};
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 
@@ -355,12 +355,15 @@ where
 {
     let task = Arc::clone(ctx);
     let map = Arc::new(map);
+    // Files are read side by side, each in a task of its own (decoding is most of a rewrite's
+    // time); the rows of different files may interleave, which no file written relies on.
+    let parallel = ctx.session_config().target_partitions().max(1);
     let rows = futures::stream::iter(plans)
         .map(move |(plan, flag)| {
             let map = Arc::clone(&map);
-            Ok::<_, DataFusionError>(plan.execute(0, Arc::clone(&task))?.map(move |b| b.and_then(|b| map(b, flag))))
+            spawned(plan, Arc::clone(&task)).map(move |b| b.and_then(|b| map(b, flag)))
         })
-        .try_flatten();
+        .flatten_unordered(parallel);
     let rows: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));
     let snapshot = table.snapshot();
     let statics = partition.values.iter().cloned().map(Some).collect();
@@ -373,6 +376,23 @@ where
     let written = writer.write_stream(rows).await?;
     let files = written.partitions.get(&partition.values).cloned().unwrap_or_default();
     Ok((files, written.rows))
+}
+
+/// The rows of `plan` (one partition), read by a task of its own.
+fn spawned(plan: Arc<dyn ExecutionPlan>, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+    let mut builder = RecordBatchReceiverStream::builder(plan.schema(), 2);
+    let tx = builder.tx();
+    builder.spawn(async move {
+        let mut rows = plan.execute(0, ctx)?;
+        while let Some(batch) = rows.next().await {
+            // The reader is gone (the statement failed or was cancelled): stop reading.
+            if tx.send(batch).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    });
+    builder.build()
 }
 
 /// The files of `partition` once `removed` (by [`DataFile::key`]: a file whose deletion vector
