@@ -76,7 +76,7 @@ pub(crate) fn parse_number(path: &Path) -> Option<u64> {
 impl Project {
     /// How old an unreferenced data file, a compacted log entry or a file of a forgotten version
     /// must be before a purge deletes it: the project property
-    /// [`GRACE_KEY`] (default one hour), the same for every process.
+    /// [`GRACE_KEY`](crate::state::expiry::GRACE_KEY) (default one hour), the same for every process.
     pub fn grace(&self) -> Duration {
         self.state().grace()
     }

@@ -147,7 +147,7 @@ pub struct VersionEntry {
     pub history: Vec<HistoryRow>,
     /// The change from the previous version.
     pub actions: Vec<Action>,
-    /// True when the version wrote new rows (see [`TableChange::writes`]).
+    /// True when the version wrote new rows (see [`TableChange::writes`](crate::state::model::TableChange::writes)).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub writes: bool,
     /// Who committed it (None: a session without a user).
