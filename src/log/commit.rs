@@ -57,11 +57,28 @@ impl Project {
     where
         F: FnMut(&ProjectState) -> Result<Draft>,
     {
+        let commit = self.commit_unless_done(statement, user, |state| draft(state).map(Some)).await?;
+        // Never None: every attempt has a draft.
+        commit.ok_or_else(|| Error::invalid(format!("nothing to commit for {statement}")))
+    }
+
+    /// [`Project::commit_as`] of a statement that may find, on the latest state, that there is
+    /// nothing left to do (`draft` gives None: `CREATE … IF NOT EXISTS` that lost the race to
+    /// another statement creating the same object): then nothing is written and None returned.
+    pub async fn commit_unless_done<F>(
+        &self,
+        statement: &str,
+        user: Option<&str>,
+        mut draft: F,
+    ) -> Result<Option<Commit>>
+    where
+        F: FnMut(&ProjectState) -> Result<Option<Draft>>,
+    {
         for attempt in 0..MAX_COMMIT_ATTEMPTS {
             self.refresh().await?;
             let commit = {
                 let state = self.state();
-                let d = draft(&state)?;
+                let Some(d) = draft(&state)? else { return Ok(None) };
                 let now = self.clock.now();
                 let time = state.last_time.map_or(now, |last| now.max(last));
                 let mut commit = Commit {
@@ -138,7 +155,7 @@ impl Project {
             if commit.version % CHECKPOINT_INTERVAL == 0 {
                 self.spawn_checkpoint(commit.version);
             }
-            return Ok(commit);
+            return Ok(Some(commit));
         }
         Err(Error::conflict(format!(
             "gave up after {MAX_COMMIT_ATTEMPTS} attempts to commit: too many concurrent writers"

@@ -36,6 +36,15 @@ impl Env {
     {
         self.project.commit_as(text, self.user.as_deref(), draft).await
     }
+
+    /// [`Env::commit`] of a statement that may find nothing left to do on the latest state
+    /// (`draft` gives None): then nothing is committed.
+    pub(crate) async fn commit_unless_done<F>(&self, text: &str, draft: F) -> Result<Option<Commit>>
+    where
+        F: FnMut(&ProjectState) -> Result<Option<Draft>>,
+    {
+        self.project.commit_unless_done(text, self.user.as_deref(), draft).await
+    }
 }
 
 /// The current version of the live table `name`, its file list decoded (statements read it: an

@@ -48,10 +48,8 @@ pub(crate) async fn create_view(env: &Env, text: &str, c: &CreateView) -> Result
         }
         Ok(Some(Draft { properties: BTreeMap::from([(View::key(&c.name), view.encode())]), ..Default::default() }))
     };
-    if draft(&*env.project.snapshot().await?)?.is_none() {
-        return Ok(StatementResult::ok());
-    }
-    env.commit(text, |state| Ok(draft(state)?.unwrap_or_default())).await?;
+    // Found done on the latest state (IF [NOT] EXISTS, maybe after losing a race): no commit.
+    env.commit_unless_done(text, draft).await?;
     Ok(StatementResult::ok())
 }
 
@@ -71,9 +69,7 @@ pub(crate) async fn drop_view(env: &Env, text: &str, name: &str, if_exists: bool
         }
         Ok(Some(Draft { properties: BTreeMap::from([(View::key(name), String::new())]), ..Default::default() }))
     };
-    if draft(&*env.project.snapshot().await?)?.is_none() {
-        return Ok(StatementResult::ok());
-    }
-    env.commit(text, |state| Ok(draft(state)?.unwrap_or_default())).await?;
+    // Found done on the latest state (IF [NOT] EXISTS, maybe after losing a race): no commit.
+    env.commit_unless_done(text, draft).await?;
     Ok(StatementResult::ok())
 }

@@ -58,6 +58,32 @@ async fn racing_creates_of_one_name_have_one_winner() {
     assert_eq!(tm.project().state().tables.len(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_create_view_if_not_exists_commits_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = dir.path().to_str().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let location = location.clone();
+        tasks.push(tokio::spawn(async move {
+            let tm = TimeMachine::open(&location).await.unwrap();
+            tm.execute("CREATE VIEW IF NOT EXISTS v AS SELECT 1 AS one").await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    // A statement that finds on the latest state that it has nothing to do writes nothing:
+    // one log entry, the winner's, however the six raced.
+    let tm = TimeMachine::open(&location).await.unwrap();
+    assert_eq!(tm.project().state().version, 1);
+    let nothing = tm.project().commit_unless_done("noop", None, |_| Ok(None)).await.unwrap();
+    assert!(nothing.is_none());
+    tm.project().refresh().await.unwrap();
+    assert_eq!(tm.project().state().version, 1);
+    assert_eq!(rows(&tm, "SELECT one FROM v").await, vec!["1"]);
+}
+
 #[tokio::test]
 async fn overwrites_from_the_same_base_conflict() {
     let tm = TimeMachine::open("memory://").await.unwrap();
