@@ -15,8 +15,10 @@ use datafusion::catalog::Session;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchema};
 use datafusion::datasource::DefaultTableSource;
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{DmlStatement, Expr, LogicalPlan, WriteOp};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::create_physical_expr;
 
 use super::node::StatementNode;
@@ -162,16 +164,21 @@ fn row_change(
     let schema = table.snapshot().schema.clone();
     let arrow = datafusion::datasource::TableProvider::schema(table.as_ref());
     let df_schema = DFSchema::try_from(Arc::clone(&arrow))?;
+    // now(), current_date() and the like have no value until folded to the statement's start
+    // time, as DataFusion's optimizer does for a query (this plan may not have been optimized).
+    let props = session.execution_props();
+    let start = props.query_execution_start_time.unwrap_or_else(chrono::Utc::now);
+    let simplify = SimplifyContext::builder()
+        .with_schema(Arc::new(df_schema.clone()))
+        .with_config_options(Arc::new(session.config_options().clone()))
+        .with_query_execution_start_time(Some(start));
+    let simplifier = ExprSimplifier::new(simplify.build());
     let physical = |e: &Expr| -> Result<_> {
         if has_subquery(e) {
             return Err(not_supported(&name, "a correlated subquery (one that refers to the table's rows)"));
         }
-        Ok(create_physical_expr(
-            &strip_qualifiers(e.clone())?,
-            &df_schema,
-            session.execution_props(),
-            &Default::default(),
-        )?)
+        let e = simplifier.simplify(strip_qualifiers(e.clone())?)?;
+        Ok(create_physical_expr(&e, &df_schema, props, &Default::default())?)
     };
     let filters = filters.into_iter().map(strip_qualifiers).collect::<Result<Vec<_>>>()?;
     let predicate = conjunction(filters.iter().cloned()).map(|p| physical(&p)).transpose()?;

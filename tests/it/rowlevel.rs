@@ -249,3 +249,30 @@ async fn a_delete_by_vectors_alone_writes_no_file_and_the_feed_still_names_each_
     let all = count(&tm, "SELECT count(*) FROM table_changes('t', 3, 4) WHERE _change_type = 'delete'").await;
     assert_eq!(all, 300 - 107);
 }
+
+#[tokio::test]
+async fn row_level_changes_fold_now_and_the_other_functions_of_the_statement_time() {
+    // now() has no value of its own: DataFusion folds it to the statement's start time, which a
+    // DELETE's or UPDATE's predicate (run inside the Parquet reader) and assignments need too.
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    run(
+        &tm,
+        &["CREATE TABLE t (k BIGINT, at TIMESTAMP)", "INSERT INTO t SELECT value, NULL FROM generate_series(1, 10)"],
+    )
+    .await;
+    tm.execute("DELETE FROM t WHERE now() > TIMESTAMP '2000-01-01 00:00:00' AND k = 3").await.unwrap();
+    tm.execute("UPDATE t SET at = now() WHERE k < 5 AND current_date() > DATE '2000-01-01'").await.unwrap();
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 9);
+    assert_eq!(count(&tm, "SELECT count(*) FROM t WHERE at > TIMESTAMP '2020-01-01 00:00:00'").await, 3);
+    // Through plain ctx.sql as well.
+    let ctx = tm.context().clone();
+    ctx.sql("DELETE FROM t WHERE at < now()").await.unwrap().collect().await.unwrap();
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 6);
+    // A MERGE, and a DELETE with a subquery (planned as one).
+    let later = "now() > TIMESTAMP '2000-01-01 00:00:00'";
+    tm.execute(&format!("MERGE INTO t USING (SELECT 6 AS k) s ON t.k = s.k WHEN MATCHED AND {later} THEN DELETE"))
+        .await
+        .unwrap();
+    tm.execute(&format!("DELETE FROM t WHERE k IN (SELECT 7) AND {later}")).await.unwrap();
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 4);
+}
