@@ -168,18 +168,18 @@ pub async fn rewrite(
     // rewritten carries kept rows into a new file, which only change files can tell apart.
     let exact = matches!(*change, RowChange::Delete { .. }) && touched.iter().all(|t| t.copied.is_empty());
     for t in touched {
-        let Touched { partition, mut copied, marked, dropped } = t;
+        let Touched { partition, mut copied, marked, mut dropped } = t;
         if copied.is_empty() && marked.is_empty() && dropped.is_empty() {
             continue;
         }
         let (mut files, mut changed) = (vec![], ChangeFiles::default());
         if !exact {
-            copied.extend(&dropped);
+            // Read like any rewritten file: their rows are the change's rows.
+            copied.append(&mut dropped);
             let written = write_change(project, table, partition, &copied, &marked, &change, &options, &ctx);
             (files, changed) = Box::pin(written).await?;
         }
         let mut removed: Vec<String> = copied.iter().chain(&dropped).map(|f| f.key()).collect();
-        removed.dedup();
         for (file, positions) in marked {
             removed.push(file.key());
             let mut all: BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.positions.iter().copied()).collect();
