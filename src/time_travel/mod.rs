@@ -184,9 +184,13 @@ fn wanted(version: &TableVersion, context: &mut dyn RelationPlannerContext) -> D
     }
 }
 
-/// A version clause as the user wrote it, for error messages.
+/// A version clause as the user wrote it, for error messages (sqlparser prints the forms it
+/// reads itself as written; the rewritten ones are read back).
 fn describe(version: &TableVersion) -> String {
-    VersionClause::read(version).map_or_else(|| version.to_string(), |c| c.to_string())
+    match (version, VersionClause::read(version)) {
+        (TableVersion::Function(_), Some(clause)) => clause.to_string(),
+        _ => version.to_string(),
+    }
 }
 
 fn unsupported(version: &TableVersion) -> DataFusionError {
