@@ -8,16 +8,12 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::{
-    ChangesFunction, DateFunction, DateUdf, HistoryFunction, Latest, LatestFunction, ProjectSchema, PurgesFunction,
-    RowFilesFunction, TablesFunction,
-};
+use crate::catalog::{Binder, ProjectSchema, register_dates};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
 use crate::plan::{StatementNode, install, plan_statement};
 use crate::statements::{Env, Request, ResultKind, StatementResult};
-use crate::time_travel::TimeTravelPlanner;
 use crate::warehouse::Warehouse;
 
 /// A session with the time machine: DataFusion plus versioned tables, history and restore.
@@ -40,6 +36,7 @@ use crate::warehouse::Warehouse;
 pub struct TimeMachine {
     ctx: SessionContext,
     env: Env,
+    binder: Binder,
 }
 
 /// Options for [`TimeMachine::builder`].
@@ -192,44 +189,34 @@ impl TimeMachine {
         let catalog = ctx
             .catalog(&options.default_catalog)
             .ok_or_else(|| Error::invalid(format!("the context has no catalog {}", options.default_catalog)))?;
-        ctx.register_udtf("timemachine_history", Arc::new(HistoryFunction::new(Arc::clone(&project), user.clone())));
-        ctx.register_udtf("timemachine_tables", Arc::new(TablesFunction::new(Arc::clone(&project), user.clone())));
-        ctx.register_udtf("timemachine_purges", Arc::new(PurgesFunction::new(Arc::clone(&project))));
-        #[cfg(feature = "ballista")]
-        let distributed = crate::distributed::is_ballista(&ctx);
-        #[cfg(not(feature = "ballista"))]
-        let distributed = false;
-        let changes = ChangesFunction::new(Arc::clone(&project), user.clone()).in_process_only(distributed);
-        ctx.register_udtf("table_changes", Arc::new(changes));
-        ctx.register_udtf("timemachine_row_files", Arc::new(RowFilesFunction::new(Arc::clone(&project))));
-        for latest in [Latest::Version, Latest::Timestamp] {
-            let function = LatestFunction::new(latest, Arc::clone(&project));
-            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(function));
-        }
         // MaxCompute's name for now() (`TIMESTAMP AS OF getdate() - 3600`).
         let now = datafusion::functions::datetime::now(ctx.state_ref().read().config().options());
         ctx.register_udf(now.as_ref().clone().with_aliases(["getdate"]));
         // MaxCompute's array constructor (`ARRAY(1, 2, 3)`); DataFusion knows it as make_array.
         let make_array = datafusion::functions_nested::make_array::make_array_udf();
         ctx.register_udf(make_array.as_ref().clone().with_aliases(["array"]));
-        ctx.register_relation_planner(Arc::new(TimeTravelPlanner::new(Arc::clone(&project))))?;
         let schema = Arc::new(ProjectSchema::new(Arc::clone(&project)));
         let session_tables = Arc::clone(schema.session_tables());
-        let env = Env { project, session_tables, progress: Arc::default(), user, local_files };
-        schema.set_view_planner(view_planner(&ctx));
+        #[cfg(feature = "ballista")]
+        let distributed = crate::distributed::is_ballista(&ctx);
+        #[cfg(not(feature = "ballista"))]
+        let distributed = false;
+        let binder = Binder::new(&schema, user.clone(), distributed, &options.default_catalog, &options.default_schema);
+        binder.register(&ctx)?;
+
+        let env = Env { project, session_tables, progress: Arc::default(), user, local_files, snapshot: None };
+        schema.set_view_planner(view_planner(&ctx, binder.clone()));
         catalog.register_schema(&options.default_schema, schema)?;
         {
             let state = ctx.state_ref();
             let mut state = state.write();
-            let installed: SessionState = install(&state, env.clone())?;
+            let mut installed: SessionState = install(&state, env.clone())?;
+            // After the state is rebuilt (which re-registers every function in no set order):
+            // DataFusion's date_trunc also answers to `datetrunc`, MaxCompute's name for ours.
+            register_dates(&mut installed)?;
             *state = installed;
         }
-        // After the state is rebuilt (which re-registers every function in no set order):
-        // DataFusion's date_trunc also answers to `datetrunc`, MaxCompute's name for ours.
-        for function in [DateFunction::Add, DateFunction::Diff, DateFunction::Trunc] {
-            ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(DateUdf::new(function)));
-        }
-        Ok(Self { ctx, env })
+        Ok(Self { ctx, env, binder })
     }
 
     /// The DataFusion context (plain `ctx.sql` works on the tables too, time travel included).
@@ -245,6 +232,21 @@ impl TimeMachine {
     /// Rows and bytes the running INSERT / CREATE TABLE … AS has taken in so far.
     pub fn progress(&self) -> &Arc<crate::statements::Progress> {
         &self.env.progress
+    }
+
+    /// A copy of the context's state bound to the project's latest version (after catching up
+    /// with other writers): every table, view, history function and version clause planned in
+    /// it reads that one log version, as each statement of [`TimeMachine::sql`] does, so that a
+    /// statement never sees half of another statement's multi-table commit.
+    pub async fn snapshot_state(&self) -> Result<SessionState> {
+        Ok(self.statement_session().await?.1)
+    }
+
+    /// What one statement plans with: the Env and the session state, both bound to one snapshot.
+    async fn statement_session(&self) -> Result<(Env, SessionState)> {
+        let snapshot = self.env.project.snapshot().await?;
+        let state = self.binder.bind(self.ctx.state(), Arc::clone(&snapshot))?;
+        Ok((self.env.at(snapshot), state))
     }
 
     /// Plans one statement (MaxCompute dialect or any DataFusion SQL) and returns what it
@@ -264,9 +266,8 @@ impl TimeMachine {
     async fn run_unguarded(&self, sql: &str) -> Result<(ResultKind, DataFrame)> {
         let statement = crate::sql::parse(sql)?;
         let text = sql.trim().trim_end_matches(';').trim();
-        let state = self.ctx.state();
-        // One log version for every table the statement reads.
-        let planned = self.env.project.with_snapshot(plan_statement(&self.env, &state, text, statement)).await??;
+        let (env, state) = self.statement_session().await?;
+        let planned = plan_statement(&env, &state, text, statement).await?;
         let df = self.ctx.execute_logical_plan(planned.plan).await?;
         if planned.kind == ResultKind::Query {
             // A project that only reads still gives back storage whose retention ended.
@@ -291,8 +292,8 @@ impl TimeMachine {
     pub async fn describe_result(&self, sql: &str) -> Result<(ResultKind, datafusion::arrow::datatypes::SchemaRef)> {
         let statement = crate::sql::parse(sql)?;
         let text = sql.trim().trim_end_matches(';').trim();
-        let state = self.ctx.state();
-        let planned = self.env.project.with_snapshot(plan_statement(&self.env, &state, text, statement)).await??;
+        let (env, state) = self.statement_session().await?;
+        let planned = plan_statement(&env, &state, text, statement).await?;
         Ok((planned.kind, Arc::new(planned.plan.schema().as_arrow().clone())))
     }
 
@@ -310,16 +311,21 @@ impl TimeMachine {
 
 /// Plans a view's query in the session of `ctx` (a weak reference: the schema lives in the
 /// session) with this crate's parser, so its MaxCompute forms read as when it was created.
-fn view_planner(ctx: &SessionContext) -> crate::catalog::ViewPlanner {
+fn view_planner(ctx: &SessionContext, binder: Binder) -> crate::catalog::ViewPlanner {
     let session = ctx.state_weak_ref();
-    Arc::new(move |sql: String| {
-        let session = std::sync::Weak::clone(&session);
+    Arc::new(move |sql: String, snapshot| {
+        let (session, binder) = (std::sync::Weak::clone(&session), binder.clone());
         Box::pin(async move {
             let state = session
                 .upgrade()
                 .ok_or_else(|| datafusion::error::DataFusionError::Plan("the session has ended".into()))?
                 .read()
                 .clone();
+            // Read by a statement: the view's tables come from the statement's snapshot too.
+            let state = match snapshot {
+                Some(snapshot) => binder.bind(state, snapshot)?,
+                None => state,
+            };
             match crate::sql::parse(&sql).map_err(datafusion::error::DataFusionError::from)? {
                 crate::sql::Statement::DataFusion(statement) => state.statement_to_plan(*statement).await,
                 _ => Err(datafusion::error::DataFusionError::Plan(format!("not a query: {sql}"))),

@@ -39,17 +39,26 @@ pub struct ChangesFunction {
     user: Option<String>,
     /// The session runs its queries on a Ballista cluster, which does not run the feed yet.
     distributed: bool,
+    /// The statement's snapshot when bound to one; else the latest state the project knows.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 impl ChangesFunction {
     /// The function over `project`, for the session of `user`.
     pub fn new(project: Arc<Project>, user: Option<String>) -> Self {
-        Self { project, user, distributed: false }
+        Self { project, user, distributed: false, snapshot: None }
     }
 
     /// Refuses to run (with an error saying so) when `distributed`: a Ballista session.
     pub fn in_process_only(mut self, distributed: bool) -> Self {
         self.distributed = distributed;
+        self
+    }
+
+    /// This function as one statement reads it: from `snapshot` (see `Binder::bind`); None
+    /// reads the latest state the project knows.
+    pub fn reading(mut self, snapshot: Option<Arc<ProjectState>>) -> Self {
+        self.snapshot = snapshot;
         self
     }
 }
@@ -82,7 +91,7 @@ impl TableFunctionImpl for ChangesFunction {
             other => return Err(DataFusionError::Plan(format!("{USAGE}; the table is a string, got {other}"))),
         };
         let (start, end) = (bound(start)?, end.map(bound).transpose()?);
-        let state = self.project.statement_state();
+        let state = self.project.state_or(self.snapshot.as_ref());
         let table = state.live_table(&name).ok_or_else(|| Error::not_found(format!("table {name} does not exist")))?;
         let user = self.user.as_deref();
         if !Acl::of(&state).allows(user, Permission::Select, Some(&table.id)) {

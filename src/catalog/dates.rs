@@ -98,6 +98,16 @@ fn diff(a: NaiveDateTime, b: NaiveDateTime, unit: Unit) -> i64 {
     }
 }
 
+/// Registers `dateadd`, `datediff` and `datetrunc` in `registry`, over DataFusion's `datetrunc`
+/// (an alias of its `date_trunc`): call it last, after anything that registers DataFusion's
+/// functions again.
+pub(crate) fn register(registry: &mut dyn datafusion::execution::FunctionRegistry) -> DfResult<()> {
+    for function in [DateFunction::Add, DateFunction::Diff, DateFunction::Trunc] {
+        registry.register_udf(Arc::new(datafusion::logical_expr::ScalarUDF::new_from_impl(DateUdf::new(function))))?;
+    }
+    Ok(())
+}
+
 /// The function, registered under its MaxCompute name.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct DateUdf {

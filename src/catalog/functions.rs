@@ -15,6 +15,7 @@ use datafusion::logical_expr::Expr;
 
 use crate::log::Project;
 use crate::policy::acl::{Acl, Permission, denied};
+use crate::state::ProjectState;
 use crate::statements::history::{history_batch, lines, listed_tables, resolve, tables_batch};
 use crate::table::VersionedTable;
 
@@ -40,12 +41,21 @@ fn millis(t: DateTime<Utc>) -> i64 {
 pub struct HistoryFunction {
     project: Arc<Project>,
     user: Option<String>,
+    /// The statement's snapshot when bound to one; else the latest state the project knows.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 impl HistoryFunction {
     /// The function over `project`, for the session of `user`.
     pub fn new(project: Arc<Project>, user: Option<String>) -> Self {
-        Self { project, user }
+        Self { project, user, snapshot: None }
+    }
+
+    /// This function as one statement reads it: from `snapshot` (see `Binder::bind`); None
+    /// reads the latest state the project knows.
+    pub fn reading(mut self, snapshot: Option<Arc<ProjectState>>) -> Self {
+        self.snapshot = snapshot;
+        self
     }
 }
 
@@ -66,7 +76,7 @@ impl TableFunctionImpl for HistoryFunction {
             [name, id] => (name.to_lowercase(), Some(id.as_str())),
             _ => return Err(DataFusionError::Plan("usage: timemachine_history('table' [, 'id'])".into())),
         };
-        let state = self.project.statement_state();
+        let state = self.project.state_or(self.snapshot.as_ref());
         let now = self.project.clock().now();
         let table = resolve(&state, &name, id, now)?;
         // ShowHistory on the table, or List on the project (the history of every table); a
@@ -110,12 +120,21 @@ impl TableFunctionImpl for HistoryFunction {
 pub struct TablesFunction {
     project: Arc<Project>,
     user: Option<String>,
+    /// The statement's snapshot when bound to one; else the latest state the project knows.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 impl TablesFunction {
     /// The function over `project`, for the session of `user`.
     pub fn new(project: Arc<Project>, user: Option<String>) -> Self {
-        Self { project, user }
+        Self { project, user, snapshot: None }
+    }
+
+    /// This function as one statement reads it: from `snapshot` (see `Binder::bind`); None
+    /// reads the latest state the project knows.
+    pub fn reading(mut self, snapshot: Option<Arc<ProjectState>>) -> Self {
+        self.snapshot = snapshot;
+        self
     }
 }
 
@@ -124,7 +143,7 @@ impl TableFunctionImpl for TablesFunction {
         if !args.is_empty() {
             return Err(DataFusionError::Plan("usage: timemachine_tables()".into()));
         }
-        let state = self.project.statement_state();
+        let state = self.project.state_or(self.snapshot.as_ref());
         require_list(&state, self.user.as_deref(), "read timemachine_tables")?;
         let batch = tables_batch(&listed_tables(&state, self.project.clock().now()))?;
         let fields: Vec<Field> = batch
@@ -185,12 +204,21 @@ impl TableFunctionImpl for PurgesFunction {
 #[derive(Debug)]
 pub struct RowFilesFunction {
     project: Arc<Project>,
+    /// The statement's snapshot when bound to one; else the latest state the project knows.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 impl RowFilesFunction {
     /// The function over `project`.
     pub fn new(project: Arc<Project>) -> Self {
-        Self { project }
+        Self { project, snapshot: None }
+    }
+
+    /// This function as one statement reads it: from `snapshot` (see `Binder::bind`); None
+    /// reads the latest state the project knows.
+    pub fn reading(mut self, snapshot: Option<Arc<ProjectState>>) -> Self {
+        self.snapshot = snapshot;
+        self
     }
 }
 
@@ -200,7 +228,7 @@ impl TableFunctionImpl for RowFilesFunction {
         let [name] = args.as_slice() else {
             return Err(DataFusionError::Plan("usage: timemachine_row_files('table')".into()));
         };
-        let state = self.project.statement_state();
+        let state = self.project.state_or(self.snapshot.as_ref());
         let snapshot = crate::statements::live_table(&state, &name.to_lowercase())?;
         Ok(Arc::new(VersionedTable::try_new(Arc::clone(&self.project), snapshot)?.with_file_column()))
     }

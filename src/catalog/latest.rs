@@ -18,6 +18,7 @@ use datafusion::logical_expr::{
 
 use crate::log::Project;
 use crate::policy::retention::expired_error;
+use crate::state::ProjectState;
 use crate::state::model::format_lsn;
 use crate::statements::history::resolve;
 
@@ -36,6 +37,8 @@ pub struct LatestFunction {
     latest: Latest,
     project: Arc<Project>,
     signature: Signature,
+    /// The statement's snapshot when bound to one; else the latest state the project knows.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 impl LatestFunction {
@@ -48,7 +51,14 @@ impl LatestFunction {
             ],
             Volatility::Stable,
         );
-        Self { latest, project, signature }
+        Self { latest, project, signature, snapshot: None }
+    }
+
+    /// This function as one statement reads it: from `snapshot` (see `Binder::bind`); None
+    /// reads the latest state the project knows.
+    pub fn reading(mut self, snapshot: Option<Arc<ProjectState>>) -> Self {
+        self.snapshot = snapshot;
+        self
     }
 
     fn usage(&self) -> String {
@@ -57,7 +67,7 @@ impl LatestFunction {
 
     /// The LSN and commit time of the `n`-th latest version of table `name`.
     fn find(&self, name: &str, n: i64) -> DfResult<(u64, chrono::DateTime<chrono::Utc>)> {
-        let state = self.project.statement_state();
+        let state = self.project.state_or(self.snapshot.as_ref());
         let table = resolve(&state, &name.to_lowercase(), None, self.project.clock().now())?;
         let current = table.current.lsn;
         let back = u64::try_from(n).ok().filter(|&n| n >= 1).ok_or_else(|| DataFusionError::Plan(self.usage()))? - 1;
@@ -83,7 +93,11 @@ impl LatestFunction {
 
 impl PartialEq for LatestFunction {
     fn eq(&self, other: &Self) -> bool {
-        self.latest == other.latest && Arc::ptr_eq(&self.project, &other.project)
+        let same_snapshot = match (&self.snapshot, &other.snapshot) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        self.latest == other.latest && Arc::ptr_eq(&self.project, &other.project) && same_snapshot
     }
 }
 
@@ -93,6 +107,7 @@ impl Hash for LatestFunction {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.latest.hash(state);
         Arc::as_ptr(&self.project).hash(state);
+        self.snapshot.as_ref().map(Arc::as_ptr).hash(state);
     }
 }
 

@@ -15,17 +15,23 @@ use futures::future::BoxFuture;
 
 use super::stale_view::StaleView;
 use crate::log::Project;
+use crate::state::ProjectState;
 use crate::table::{SessionTables, VersionedTable};
 
-/// Plans a view's query (in the dialect this crate parses) in the session that reads it.
-pub type ViewPlanner = Arc<dyn Fn(String) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync>;
+/// Plans a view's query (in the dialect this crate parses) in the session that reads it, bound
+/// to the reading statement's snapshot when it has one.
+pub type ViewPlanner =
+    Arc<dyn Fn(String, Option<Arc<ProjectState>>) -> BoxFuture<'static, DfResult<LogicalPlan>> + Send + Sync>;
 
 /// A project as a DataFusion schema.
 pub struct ProjectSchema {
     project: Arc<Project>,
     session_tables: Arc<SessionTables>,
     /// Set once the session exists (`TimeMachine::attach`): without it, views do not resolve.
-    views: std::sync::OnceLock<ViewPlanner>,
+    views: Arc<std::sync::OnceLock<ViewPlanner>>,
+    /// The snapshot of the statement this schema was bound to ([`ProjectSchema::at`]); None
+    /// for the session's own schema, which reads the latest version.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 impl fmt::Debug for ProjectSchema {
@@ -37,7 +43,32 @@ impl fmt::Debug for ProjectSchema {
 impl ProjectSchema {
     /// The schema of `project`.
     pub fn new(project: Arc<Project>) -> Self {
-        Self { project, session_tables: Arc::default(), views: std::sync::OnceLock::new() }
+        Self { project, session_tables: Arc::default(), views: Arc::default(), snapshot: None }
+    }
+
+    /// This schema as one statement reads it: every table and view from `snapshot`, the session
+    /// tables and the view planner shared with the session's schema.
+    pub fn at(&self, snapshot: Arc<ProjectState>) -> Self {
+        Self {
+            project: Arc::clone(&self.project),
+            session_tables: Arc::clone(&self.session_tables),
+            views: Arc::clone(&self.views),
+            snapshot: Some(snapshot),
+        }
+    }
+
+    /// The state this schema reads: its statement's snapshot, or else the latest version after
+    /// catching up with other writers.
+    async fn read_state(&self) -> DfResult<Arc<ProjectState>> {
+        match &self.snapshot {
+            Some(s) => Ok(Arc::clone(s)),
+            None => Ok(self.project.snapshot().await?),
+        }
+    }
+
+    /// The state as last read, without catching up (for DataFusion's synchronous calls).
+    fn known_state(&self) -> Arc<ProjectState> {
+        self.snapshot.clone().unwrap_or_else(|| self.project.state())
     }
 
     /// How this schema plans the project's views (once).
@@ -47,7 +78,7 @@ impl ProjectSchema {
 
     /// The project's view `name` as DataFusion's view table, planned now.
     async fn view(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        let state = self.project.snapshot().await?;
+        let state = self.read_state().await?;
         let Some(view) = state.view(name) else { return Ok(None) };
         // Refused when created; checked again so that no chain of views can recurse forever.
         if let Some(through) = view.reads.iter().find(|r| state.reads_through(r, name)) {
@@ -56,7 +87,7 @@ impl ProjectSchema {
         let Some(planner) = self.views.get() else {
             return Err(DataFusionError::Plan(format!("view {name} is read through a TimeMachine session")));
         };
-        let plan = match planner(view.sql.clone()).await {
+        let plan = match planner(view.sql.clone(), self.snapshot.clone()).await {
             Ok(plan) => plan,
             // Listing the project asks for every table (DataFusion's URL-table wrapper answers
             // `table_type` through `table`): the view is listed with its recorded columns, and a
@@ -87,7 +118,7 @@ impl ProjectSchema {
 #[async_trait]
 impl SchemaProvider for ProjectSchema {
     fn table_names(&self) -> Vec<String> {
-        let state = self.project.state();
+        let state = self.known_state();
         let mut names = state.live_names();
         names.extend(state.view_names());
         names.extend(self.session_tables.names());
@@ -101,7 +132,7 @@ impl SchemaProvider for ProjectSchema {
         // The statement's snapshot (one log version for every table it reads), or else the
         // latest version after catching up with other writers.
         let snapshot = {
-            let state = self.project.snapshot().await?;
+            let state = self.read_state().await?;
             match state.live_table(name) {
                 Some(t) => {
                     state.check_decodable(&t.id, false)?;
@@ -122,7 +153,7 @@ impl SchemaProvider for ProjectSchema {
         if let Some(t) = self.session_tables.get(name) {
             return Ok(Some(t.table_type()));
         }
-        let state = self.project.state();
+        let state = self.known_state();
         if state.live_table(name).is_some() {
             return Ok(Some(TableType::Base));
         }
@@ -168,7 +199,7 @@ impl SchemaProvider for ProjectSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        let state = self.project.state();
+        let state = self.known_state();
         self.session_tables.contains(name) || state.live_table(name).is_some() || state.view(name).is_some()
     }
 }

@@ -1,11 +1,10 @@
-//! A project handle: what it holds, opening it, and the snapshot a statement reads.
+//! A project handle: what it holds and the state it last read.
 //!
 //! Its other jobs live next door: catching up with the log ([`super::read`]), the commit loop
 //! ([`super::commit`]), checkpoints and compaction ([`super::compaction`]) and background
 //! bookkeeping ([`super::upkeep`]).
 
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,28 +17,12 @@ use crate::clock::Clock;
 use crate::state::ProjectState;
 use crate::warehouse::Warehouse;
 
-/// Distinguishes project handles (a statement snapshot belongs to one).
-pub(super) static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
-
-/// The snapshot of one project that the running statement reads.
-#[derive(Clone)]
-pub(super) struct Pinned {
-    pub(super) handle: u64,
-    pub(super) state: Arc<ProjectState>,
-}
-
-tokio::task_local! {
-    pub(super) static PINNED: Option<Pinned>;
-}
-
 /// An open project: its object store, its latest known state, and the clock it commits with.
 pub struct Project {
     pub(super) name: String,
     pub(super) warehouse: Warehouse,
     pub(super) root: Path,
     pub(super) clock: Arc<dyn Clock>,
-    /// Which project handle this is (for statement snapshots).
-    pub(super) handle: u64,
     pub(super) state: RwLock<Arc<ProjectState>>,
     pub(super) refresh_lock: tokio::sync::Mutex<()>,
     /// When the last full listing of the log started.
@@ -196,14 +179,10 @@ impl Project {
         Arc::clone(&self.state.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// [`Project::snapshot`] without catching up (for synchronous planning hooks).
-    pub fn statement_state(&self) -> Arc<ProjectState> {
-        self.pinned_state().unwrap_or_else(|| self.state())
-    }
-
-    /// The running statement's snapshot of this project, if it runs inside one (see
-    /// [`Project::with_snapshot`]); None for a plain `ctx.sql`, which resolves through the catalog.
-    pub fn pinned_state(&self) -> Option<Arc<ProjectState>> {
-        PINNED.try_with(|p| p.as_ref().filter(|p| p.handle == self.handle).map(|p| Arc::clone(&p.state))).ok().flatten()
+    /// `snapshot` (a statement's) when there is one, else the latest state this handle knows:
+    /// what a function or planner bound to a statement reads, and what it reads unbound (a plain
+    /// `SessionContext::sql`).
+    pub fn state_or(&self, snapshot: Option<&Arc<ProjectState>>) -> Arc<ProjectState> {
+        snapshot.map(Arc::clone).unwrap_or_else(|| self.state())
     }
 }

@@ -1,8 +1,6 @@
 //! Catching up with the log: the newest readable checkpoint, then the entries after it, applied
 //! in order; an unreadable entry makes only the tables it names unreadable.
 
-use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use futures::TryStreamExt;
@@ -10,7 +8,7 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
 use super::checkpoint;
-use super::project::{NEXT_HANDLE, PINNED, Pinned, Project, numbered, parse_number};
+use super::project::{Project, numbered, parse_number};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::state::ProjectState;
@@ -37,7 +35,6 @@ impl Project {
             root: Path::from(name),
             warehouse,
             clock,
-            handle: NEXT_HANDLE.fetch_add(1, Ordering::Relaxed),
             state: RwLock::new(Arc::default()),
             refresh_lock: tokio::sync::Mutex::new(()),
             last_listed: std::sync::Mutex::new(None),
@@ -64,21 +61,10 @@ impl Project {
         Ok(project)
     }
 
-    /// Runs `work` (the planning of one statement) with one snapshot of the project: every table
-    /// it resolves ([`Project::snapshot`], [`Project::statement_state`]) comes from the same log
-    /// version, so a statement never sees half of another statement's multi-table commit.
-    pub async fn with_snapshot<F: Future>(&self, work: F) -> Result<F::Output> {
-        self.refresh().await?;
-        let pinned = Pinned { handle: self.handle, state: self.state() };
-        Ok(PINNED.scope(Some(pinned), work).await)
-    }
-
-    /// The state the running statement reads: its snapshot (see [`Project::with_snapshot`]), or
-    /// else the latest state after catching up with other writers.
+    /// The latest state, after catching up with other writers. A statement reads one such
+    /// snapshot throughout its planning (`TimeMachine` binds its session state to it), so it
+    /// never sees half of another statement's multi-table commit.
     pub async fn snapshot(&self) -> Result<Arc<ProjectState>> {
-        if let Some(state) = self.pinned_state() {
-            return Ok(state);
-        }
         self.refresh().await?;
         Ok(self.state())
     }

@@ -30,7 +30,7 @@ pub(super) async fn plan_merge(
     merge: &Merge,
     kind: MergeKind,
 ) -> Result<(MergeTarget, LogicalPlan)> {
-    let base = live_table(&env.project.statement_state(), table)?;
+    let base = live_table(&env.planning_state(), table)?;
     let merge_on_read = crate::statements::merge_on_read(&base);
     let TableFactor::Table { alias, .. } = &merge.table else {
         return Err(Error::not_supported("MERGE INTO something other than a table"));

@@ -17,7 +17,7 @@ use crate::table::VersionedTable;
 
 /// Checks what `statement` itself needs (a missing table is left to the statement to report).
 pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
-    let state = env.project.statement_state();
+    let state = env.planning_state();
     let (acl, user) = (Acl::of(&state), env.user.as_deref());
     let on = |permission: Permission, table: &str, what: String| -> Result<()> {
         if env.session_tables.contains(table) {
@@ -80,7 +80,7 @@ pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
 /// Checks Update on the versioned table of every DELETE and UPDATE in `plan` (DataFusion's DML,
 /// before it becomes a statement node).
 pub(super) fn check_writes(env: &Env, plan: &LogicalPlan) -> Result<()> {
-    let state = env.project.statement_state();
+    let state = env.planning_state();
     let mut failure = None;
     plan.apply(|node| {
         if let LogicalPlan::Dml(dml) = node
@@ -131,7 +131,7 @@ pub(super) fn check_local_files(env: &Env, plan: &LogicalPlan) -> Result<()> {
 /// Checks Select on every versioned table `plan` scans (subqueries included), except the one
 /// with id `exempt` (the target of a MERGE, which Update covers).
 pub(super) fn check_reads(env: &Env, plan: &LogicalPlan, exempt: Option<&str>) -> Result<()> {
-    let state = env.project.statement_state();
+    let state = env.planning_state();
     let mut failure = None;
     plan.apply_with_subqueries(|node| {
         // A view reads with the reader's privileges: what it reads is checked as if read here.

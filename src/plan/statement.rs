@@ -23,15 +23,16 @@ pub struct Planned {
     pub kind: ResultKind,
 }
 
-/// Plans `statement` (parsed from `text`) against `state`, inside the statement's snapshot
-/// (`Project::with_snapshot`, which has caught up with the log: nothing here refreshes again).
+/// Plans `statement` (parsed from `text`) against `state`; `env` and `state` are bound to the
+/// statement's snapshot (`Env::at`, `Binder::bind`), which has caught up with the log: nothing
+/// here refreshes again.
 /// Fails, before anything runs, when the session's user lacks a privilege the statement needs.
 pub async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
     privileges::check_statement(env, &statement)?;
     // The table a MERGE (or a DELETE or UPDATE, which may become one) writes: reading it is
     // part of writing it.
-    let merge_target = written_table(&statement)
-        .and_then(|table| env.project.statement_state().live_table(&table).map(|t| t.id.clone()));
+    let merge_target =
+        written_table(&statement).and_then(|table| env.planning_state().live_table(&table).map(|t| t.id.clone()));
     let planned = plan_checked_statement(env, state, text, statement).await?;
     privileges::check_local_files(env, &planned.plan)?;
     privileges::check_reads(env, &planned.plan, merge_target.as_deref())?;
@@ -118,7 +119,7 @@ async fn plan_checked_statement(env: &Env, state: &SessionState, text: &str, sta
             node(Request::Statement(Statement::CreateView(view)), None)
         }
         Statement::Describe { table, .. }
-            if env.session_tables.contains(&table) || env.project.statement_state().view(&table).is_some() =>
+            if env.session_tables.contains(&table) || env.planning_state().view(&table).is_some() =>
         {
             let mut stmts = DFParser::parse_sql(&format!("DESCRIBE {table}"))?;
             let stmt = stmts.pop_front().ok_or_else(|| Error::Syntax("empty statement".into()))?;

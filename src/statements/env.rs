@@ -25,9 +25,22 @@ pub struct Env {
     /// (CREATE EXTERNAL TABLE, COPY … TO): yes for the holder of the warehouse, never for a
     /// client of the server.
     pub local_files: bool,
+    /// The snapshot of the project the statement being planned reads ([`Env::at`]): one log
+    /// version for every table, privilege and view it resolves. None in the session's own Env.
+    pub snapshot: Option<Arc<ProjectState>>,
 }
 
 impl Env {
+    /// This Env for planning one statement against `snapshot`.
+    pub fn at(&self, snapshot: Arc<ProjectState>) -> Self {
+        Self { snapshot: Some(snapshot), ..self.clone() }
+    }
+
+    /// The state the statement plans against: its snapshot, or else the latest state known.
+    pub fn planning_state(&self) -> Arc<ProjectState> {
+        self.project.state_or(self.snapshot.as_ref())
+    }
+
     /// Commits one statement of this session (see [`Project::commit`]): the log records its
     /// text and the session's user.
     pub(crate) async fn commit<F>(&self, text: &str, draft: F) -> Result<Commit>

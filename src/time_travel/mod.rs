@@ -31,13 +31,16 @@ use crate::error::Error;
 use crate::log::Project;
 use crate::policy::retention::parse_lsn;
 use crate::sql::VersionClause;
-use crate::state::TableSnapshot;
+use crate::state::{ProjectState, TableSnapshot};
 use crate::table::VersionedTable;
 
 /// The relation planner of the time machine (registered by `TimeMachine::attach`).
 #[derive(Debug)]
 pub struct TimeTravelPlanner {
     project: Arc<Project>,
+    /// The statement's snapshot when bound to one (`Binder::bind`); unbound, in a plain
+    /// `SessionContext::sql`, tables resolve through the catalog at their latest version.
+    snapshot: Option<Arc<ProjectState>>,
 }
 
 /// What a version clause asks for.
@@ -53,14 +56,21 @@ enum Wanted {
 impl TimeTravelPlanner {
     /// A planner for the tables of `project`.
     pub fn new(project: Arc<Project>) -> Self {
-        Self { project }
+        Self { project, snapshot: None }
+    }
+
+    /// This planner as one statement plans: its project's tables from `snapshot` (see
+    /// `Binder::bind`); None resolves them through the catalog.
+    pub fn reading(mut self, snapshot: Option<Arc<ProjectState>>) -> Self {
+        self.snapshot = snapshot;
+        self
     }
 
     /// The error for a version clause on a table that does not resolve: dropped tables say how
     /// to undrop them.
     fn missing(&self, table: &TableReference, cause: DataFusionError) -> DataFusionError {
         let name = table.table();
-        let state = self.project.statement_state();
+        let state = self.project.state_or(self.snapshot.as_ref());
         let dropped: Vec<&str> = state
             .tables
             .values()
@@ -81,7 +91,7 @@ impl TimeTravelPlanner {
     /// The ObjectId of `reference` when it names a live table of this planner's project in the
     /// statement's snapshot: resolved once, with no provider built for the current version.
     fn own_table(&self, reference: &TableReference, context: &dyn RelationPlannerContext) -> Option<String> {
-        let state = self.project.pinned_state()?;
+        let state = self.snapshot.as_ref()?;
         let catalog = &context.context_provider().options().catalog;
         let ours = reference.catalog().is_none_or(|c| c == catalog.default_catalog)
             && reference.schema().is_none_or(|s| s == catalog.default_schema);
@@ -131,11 +141,15 @@ impl RelationPlanner for TimeTravelPlanner {
             DataFusionError::NotImplemented(_) => e,
             other => DataFusionError::Plan(format!("table {reference} {}: {}", describe(version), other.message())),
         })?;
-        let (project, id) = match self.own_table(&reference, context) {
-            Some(id) => (Arc::clone(&self.project), id),
-            None => self.resolve(&reference, context)?,
+        let (project, id, state) = match self.own_table(&reference, context) {
+            Some(id) => (Arc::clone(&self.project), id, self.snapshot.clone()),
+            None => {
+                let (project, id) = self.resolve(&reference, context)?;
+                (project, id, None)
+            }
         };
-        let pinned = pin(&project, &id, wanted).map_err(DataFusionError::from)?;
+        let state = project.state_or(state.as_ref());
+        let pinned = pin(&project, &state, &id, wanted).map_err(DataFusionError::from)?;
         let provider = VersionedTable::try_new(project, Arc::new(pinned))?;
         let plan = LogicalPlanBuilder::scan(reference, provider_as_source(Arc::new(provider)), None)?.build()?;
         Ok(RelationPlanning::Planned(Box::new(PlannedRelation::new(plan, alias.clone()))))
@@ -143,24 +157,23 @@ impl RelationPlanner for TimeTravelPlanner {
 }
 
 /// The snapshot of table `id` that `wanted` designates, checked against retention.
-fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapshot> {
-    let state = project.statement_state();
+fn pin(project: &Project, state: &ProjectState, id: &str, wanted: Wanted) -> crate::Result<TableSnapshot> {
     let table = state.tables.get(id).ok_or_else(|| Error::not_found(format!("no table has id {id}")))?;
     // The current file list now; older versions decode as far as the clause reaches.
     state.check_decodable(id, false)?;
     let now = project.clock().now();
     // A range that starts before the table existed starts at its creation.
-    let lsn_since = |at| if instant_end(at) < table.created { Ok(0) } else { lsn_at(&state, table, at) };
+    let lsn_since = |at| if instant_end(at) < table.created { Ok(0) } else { lsn_at(state, table, at) };
     match wanted {
-        Wanted::Lsn(lsn) => version(&state, table, lsn, now),
+        Wanted::Lsn(lsn) => version(state, table, lsn, now),
         Wanted::Tag(name) => {
             let tag = state.tag(id, &name, now).ok_or_else(|| {
                 Error::not_found(format!("table {} has no tag {name} (see SHOW TAGS FOR TABLE)", table.current.name))
             })?;
-            version(&state, table, tag.lsn, now)
+            version(state, table, tag.lsn, now)
         }
-        Wanted::Instant(at) => version(&state, table, lsn_at(&state, table, at)?, now),
-        Wanted::LsnRange(from, to) => changes(&state, table, from, to, now),
+        Wanted::Instant(at) => version(state, table, lsn_at(state, table, at)?, now),
+        Wanted::LsnRange(from, to) => changes(state, table, from, to, now),
         Wanted::InstantRange(from, to) => {
             if from > to {
                 return Err(Error::invalid(format!(
@@ -169,7 +182,7 @@ fn pin(project: &Project, id: &str, wanted: Wanted) -> crate::Result<TableSnapsh
                 )));
             }
             let to = lsn_since(to)?;
-            changes(&state, table, lsn_since(from)?, to, now)
+            changes(state, table, lsn_since(from)?, to, now)
         }
     }
 }

@@ -194,23 +194,26 @@ async fn every_table_of_one_statement_comes_from_one_log_version() {
         ],
     )
     .await;
-    let project = Arc::clone(a.project());
-    let seen = project
-        .with_snapshot(async {
-            let before = project.snapshot().await.unwrap();
-            // Another process commits while this statement is planning.
-            run(&b, &["INSERT INTO y VALUES (2)"]).await;
-            project.refresh().await.unwrap();
-            let during = project.snapshot().await.unwrap();
-            (before.version, during.version, during.live_table("y").unwrap().current.lsn)
-        })
-        .await
-        .unwrap();
-    assert_eq!(seen.0, seen.1, "the statement's snapshot moved");
-    assert_eq!(seen.2, 2, "y as of the statement's snapshot");
-    // Outside a statement, the next read catches up.
-    assert_eq!(a.project().snapshot().await.unwrap().live_table("y").unwrap().current.lsn, 3);
-    assert_eq!(rows(&a, "SELECT (SELECT count(*) FROM x) AS x, (SELECT count(*) FROM y) AS y").await, vec!["1|2"]);
+    run(&a, &["CREATE VIEW vy AS SELECT count(*) AS c FROM y"]).await;
+    let state = a.snapshot_state().await.unwrap();
+    // Another process commits after the statement took its snapshot.
+    run(&b, &["INSERT INTO y VALUES (2)"]).await;
+    a.project().refresh().await.unwrap();
+    // Every way of reading y in the snapshot's state reads it as of the snapshot: the table, a
+    // view over it, its history, get_latest_version and a version clause.
+    let query = "SELECT (SELECT count(*) FROM x) AS x, (SELECT count(*) FROM y) AS y, (SELECT c FROM vy) AS vy, \
+                 (SELECT count(*) FROM timemachine_history('y')) AS versions, get_latest_version('y') AS latest";
+    let seen = a.context().execute_logical_plan(state.create_logical_plan(query).await.unwrap()).await.unwrap();
+    let seen =
+        datafusion::arrow::util::pretty::pretty_format_batches(&seen.collect().await.unwrap()).unwrap().to_string();
+    assert!(seen.contains("| 1 | 1 | 1  | 2        | 2      |"), "{seen}");
+    let err = state.create_logical_plan("SELECT * FROM y VERSION AS OF 3").await.unwrap_err().to_string();
+    assert!(err.contains('3'), "{err}");
+    // The next statement takes a new snapshot, and plain DataFusion reads the latest version.
+    assert_eq!(rows(&a, query).await, vec!["1|2|2|3|3"]);
+    let plain = a.context().sql("SELECT count(*) AS n FROM y").await.unwrap().collect().await.unwrap();
+    let plain = datafusion::arrow::util::pretty::pretty_format_batches(&plain).unwrap().to_string();
+    assert!(plain.contains("| 2 |"), "{plain}");
 }
 
 #[tokio::test]
