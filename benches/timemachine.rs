@@ -20,7 +20,7 @@ use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
-use datafusion_timemachine::purge::purge_project;
+use datafusion_timemachine::purge_project;
 use datafusion_timemachine::{ManualClock, TimeMachine, Warehouse};
 use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;

@@ -26,10 +26,10 @@ use crate::state::past::Past;
 use crate::state::{PastSummary, ProjectState, TableHistory, TableSnapshot};
 
 /// The first bytes of a checkpoint.
-pub const MAGIC: &[u8; 8] = b"TMCKPT2\n";
+pub(crate) const MAGIC: &[u8; 8] = b"TMCKPT2\n";
 
 /// The file name extension of checkpoints in this format.
-pub const EXTENSION: &str = "ckpt";
+pub(crate) const EXTENSION: &str = "ckpt";
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -89,7 +89,7 @@ fn put(body: &mut Vec<u8>, bytes: &[u8]) -> Part {
 }
 
 /// The checkpoint of `state`.
-pub fn encode(state: &ProjectState) -> Result<Vec<u8>, String> {
+pub(crate) fn encode(state: &ProjectState) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     let mut tables = Vec::with_capacity(state.tables.len());
     for t in state.tables.values() {
@@ -133,7 +133,7 @@ pub fn encode(state: &ProjectState) -> Result<Vec<u8>, String> {
 
 /// Reads a checkpoint in this format: parses the header and checks every part's CRC, leaving
 /// the parts encoded. The error says what is wrong (the caller names the file).
-pub fn decode(bytes: Bytes) -> Result<ProjectState, String> {
+pub(crate) fn decode(bytes: Bytes) -> Result<ProjectState, String> {
     let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or("not a checkpoint (wrong leading bytes)")?;
     let (len, rest) = rest.split_first_chunk::<4>().ok_or("truncated before the header length")?;
     let len = u32::from_le_bytes(*len) as usize;
@@ -184,7 +184,7 @@ pub fn decode(bytes: Bytes) -> Result<ProjectState, String> {
 }
 
 /// Reads a checkpoint in the earlier format (the whole state as JSON).
-pub fn decode_json(bytes: &[u8]) -> Result<ProjectState, String> {
+pub(crate) fn decode_json(bytes: &[u8]) -> Result<ProjectState, String> {
     serde_json::from_slice::<Checkpoint>(bytes).map(ProjectState::from).map_err(|e| e.to_string())
 }
 

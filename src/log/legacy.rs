@@ -78,3 +78,52 @@ impl From<Checkpoint> for ProjectState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Checkpoint;
+    use crate::TimeMachine;
+
+    async fn count(tm: &TimeMachine, sql: &str) -> usize {
+        let result = tm.execute(sql).await.unwrap();
+        let batch = &result.batches[0];
+        let column = batch.column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>();
+        column.map_or(result.batches.iter().map(|b| b.num_rows()).sum(), |c| c.value(0) as usize)
+    }
+
+    /// A warehouse whose only checkpoint is in this format (every log entry it covers gone)
+    /// opens, and the next checkpoint is written in the current format.
+    #[tokio::test]
+    async fn a_checkpoint_in_the_earlier_json_format_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = dir.path().to_str().unwrap().to_string();
+        let tm = TimeMachine::open(&location).await.unwrap();
+        tm.execute("CREATE TABLE t (n BIGINT)").await.unwrap();
+        for i in 0..30 {
+            tm.execute(&format!("INSERT INTO t VALUES ({i})")).await.unwrap();
+        }
+        tm.project().wait_background().await;
+        let state = tm.project().state();
+        let version = state.version;
+        let legacy = serde_json::to_vec(&Checkpoint::from(&*state)).unwrap();
+        let cp = dir.path().join("default/_checkpoints");
+        std::fs::create_dir_all(&cp).unwrap();
+        for e in std::fs::read_dir(&cp).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        std::fs::write(cp.join(format!("{version:020}.json")), legacy).unwrap();
+        for v in 1..=version {
+            std::fs::remove_file(dir.path().join(format!("default/_log/{v:020}.json"))).unwrap();
+        }
+        let reopened = TimeMachine::open(&location).await.unwrap();
+        assert_eq!(count(&reopened, "SELECT count(*) FROM t").await, 30);
+        assert_eq!(count(&reopened, "SHOW HISTORY FOR TABLE t").await, 31);
+        reopened.execute("INSERT INTO t VALUES (1)").await.unwrap();
+        crate::purge_project(reopened.project(), usize::MAX).await.unwrap();
+        std::fs::remove_file(cp.join(format!("{version:020}.json"))).unwrap();
+        assert!(cp.join(format!("{:020}.ckpt", version + 1)).exists());
+        let again = TimeMachine::open(&location).await.unwrap();
+        assert_eq!(count(&again, "SELECT count(*) FROM t").await, 31);
+        assert_eq!(count(&again, "SELECT count(*) FROM t VERSION AS OF 11").await, 10);
+    }
+}

@@ -9,15 +9,15 @@
 //!   decoded when first used (see [`checkpoint`]);
 //! - `data/<table_id>/<partition_id>/<uuid>.parquet`: immutable data files.
 
-pub mod checkpoint;
+pub(crate) mod checkpoint;
 mod commit;
 mod compaction;
-pub mod legacy;
+pub(crate) mod legacy;
 mod project;
 mod read;
 mod upkeep;
 
-pub use commit::Draft;
+pub(crate) use commit::Draft;
 pub use compaction::CHECKPOINT_INTERVAL;
 pub(crate) use compaction::superseded_checkpoints;
 pub use project::Project;

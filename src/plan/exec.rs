@@ -27,7 +27,7 @@ use super::node::StatementNode;
 use crate::statements::{self, Env, Progress, Request};
 
 /// Runs one statement when executed; its rows are the statement's result.
-pub struct StatementExec {
+pub(crate) struct StatementExec {
     env: Env,
     node: StatementNode,
     input: Option<Arc<dyn ExecutionPlan>>,
@@ -187,14 +187,14 @@ impl ExtensionPlanner for StatementPlanner {
 /// DataFusion's physical planner plus the statement planner. Plans without statement nodes go
 /// to the planner the session had before (so a custom one keeps working for queries).
 #[derive(Debug)]
-pub struct TimeMachineQueryPlanner {
+pub(crate) struct TimeMachineQueryPlanner {
     statements: Arc<StatementPlanner>,
     previous: Arc<dyn QueryPlanner + Send + Sync>,
 }
 
 impl TimeMachineQueryPlanner {
     /// The planner for `env`, falling back to `previous`.
-    pub fn new(env: Env, previous: Arc<dyn QueryPlanner + Send + Sync>) -> Self {
+    pub(crate) fn new(env: Env, previous: Arc<dyn QueryPlanner + Send + Sync>) -> Self {
         Self { statements: Arc::new(StatementPlanner { env }), previous }
     }
 }
@@ -273,7 +273,7 @@ impl QueryPlanner for TimeMachineQueryPlanner {
 /// it moves to sqlparser's Snowflake dialect, the generic-like dialect that parses
 /// `VERSION AS OF`, `TIMESTAMP AS OF` and `FOR SYSTEM_TIME AS OF` without other restrictions
 /// (Databricks and BigQuery require `INTERVAL '1' HOUR` forms); a dialect the user chose stays.
-pub fn install(state: &SessionState, env: Env) -> DfResult<SessionState> {
+pub(crate) fn install(state: &SessionState, env: Env) -> DfResult<SessionState> {
     let previous = Arc::clone(state.query_planner());
     let mut builder = SessionStateBuilder::new_from_existing(state.clone());
     if let Some(config) = builder.config()

@@ -11,6 +11,6 @@ mod rowlevel;
 mod statement;
 mod subqueries;
 
-pub use exec::{StatementExec, TimeMachineQueryPlanner, install};
-pub use node::StatementNode;
-pub use statement::{Planned, plan_statement};
+pub(crate) use exec::install;
+pub(crate) use node::StatementNode;
+pub(crate) use statement::plan_statement;

@@ -14,7 +14,7 @@ use crate::statements::Request;
 
 /// One statement of the time machine, as a `LogicalPlan::Extension`.
 #[derive(Debug, Clone)]
-pub struct StatementNode {
+pub(crate) struct StatementNode {
     /// The statement text, recorded in the log.
     pub(crate) text: String,
     /// What to run.
@@ -27,13 +27,13 @@ pub struct StatementNode {
 
 impl StatementNode {
     /// A node for `request`.
-    pub fn new(text: &str, request: Request, input: Option<LogicalPlan>) -> DfResult<Self> {
+    pub(crate) fn new(text: &str, request: Request, input: Option<LogicalPlan>) -> DfResult<Self> {
         let schema = Arc::new(DFSchema::try_from(request.output_schema())?);
         Ok(Self { text: text.to_string(), request: Arc::new(request), schema, input })
     }
 
     /// The node as a logical plan.
-    pub fn into_plan(self) -> LogicalPlan {
+    pub(crate) fn into_plan(self) -> LogicalPlan {
         LogicalPlan::Extension(Extension { node: Arc::new(self) })
     }
 

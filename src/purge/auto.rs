@@ -24,7 +24,7 @@ const AUTO_DELETE_BUDGET: usize = 1_000;
 
 /// The shortest time between two full purges that the clock (not the commit count) starts: a
 /// project with a grace period of zero would otherwise list `data/` at every statement.
-pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const MIN_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How long after a full purge the next one is due: half the grace period, at least
 /// [`MIN_SWEEP_INTERVAL`].
@@ -58,7 +58,7 @@ async fn sweep_overdue(project: &Project, interval: Duration) -> bool {
 /// statement; a CLI waits for it before exiting. Commits of a process whose clock was checked
 /// lately forget expired versions of the tables they write themselves, so continuous writes at
 /// retention 0 need no purge commit per statement.
-pub fn spawn_auto(project: &Arc<Project>) {
+pub(crate) fn spawn_auto(project: &Arc<Project>) {
     // An empty project has nothing to purge or sweep (and a query on it writes nothing).
     if project.purge_running() || project.state().version == 0 {
         return;

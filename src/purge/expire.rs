@@ -17,7 +17,7 @@ pub(super) fn referenced(state: &ProjectState) -> HashSet<String> {
 /// the files only the forgotten versions referenced. Nothing is deleted here: the sweep deletes
 /// those files once the commit is older than the grace period, so a query planned against a
 /// forgotten version a moment ago still finds them.
-pub async fn forget<F>(project: &Project, statement: &str, compute: F) -> Result<PurgeReport>
+pub(crate) async fn forget<F>(project: &Project, statement: &str, compute: F) -> Result<PurgeReport>
 where
     F: Fn(&ProjectState) -> Result<Vec<Expiry>>,
 {
@@ -26,7 +26,7 @@ where
 
 /// [`forget`] with project properties set in the same commit (PURGE TABLE drops the table's
 /// tags with its versions).
-pub async fn forget_with<F>(project: &Project, statement: &str, compute: F) -> Result<PurgeReport>
+pub(crate) async fn forget_with<F>(project: &Project, statement: &str, compute: F) -> Result<PurgeReport>
 where
     F: Fn(&ProjectState) -> Result<(Vec<Expiry>, BTreeMap<String, String>)>,
 {

@@ -61,7 +61,7 @@ pub(super) fn due(state: &ProjectState, now: DateTime<Utc>, only: Option<&str>) 
 
 /// Reclaims, as one commit, what LIFECYCLE has ended (for the table `only`, or for all).
 /// Returns the partitions and tables reclaimed.
-pub async fn reclaim(project: &Project, statement: &str, only: Option<&str>) -> Result<usize> {
+pub(crate) async fn reclaim(project: &Project, statement: &str, only: Option<&str>) -> Result<usize> {
     project.refresh().await?;
     let now = || project.clock().now();
     if due(&project.state(), now(), only).is_empty() {

@@ -20,9 +20,9 @@ mod report;
 mod run;
 mod sweep;
 
-pub use auto::{MIN_SWEEP_INTERVAL, spawn_auto};
-pub use expire::{forget, forget_with};
-pub use lifecycle::reclaim;
+pub(crate) use auto::spawn_auto;
+pub(crate) use expire::forget_with;
+pub(crate) use lifecycle::reclaim;
 pub use report::PurgeReport;
 pub use run::purge_project;
-pub use sweep::delete_freed;
+pub(crate) use sweep::delete_freed;

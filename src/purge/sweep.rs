@@ -16,7 +16,7 @@ use crate::log::{CHECKPOINT_INTERVAL, Project, parse_number, superseded_checkpoi
 pub(super) const SWEPT_MARKER: &str = "_swept";
 
 /// Deletes the files that purges freed more than a grace period ago (at most `budget`).
-pub async fn delete_freed(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
+pub(crate) async fn delete_freed(project: &Project, budget: usize, report: &mut PurgeReport) -> Result<()> {
     let grace = chrono::Duration::from_std(project.grace()).unwrap_or_default();
     // Commit times come from the project's clock: compare with the same clock.
     let settled = project.clock().now() - grace;

@@ -89,7 +89,7 @@ fn check_columns(columns: &[ColumnDef], partition_columns: &[ColumnDef]) -> Resu
 
 /// CREATE TABLE … AS: the new table, its id and schema (derived from the query at planning).
 #[derive(Debug, Clone)]
-pub struct CreateAsTarget {
+pub(crate) struct CreateAsTarget {
     /// Table name.
     pub name: String,
     /// IF NOT EXISTS given.

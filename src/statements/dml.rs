@@ -18,7 +18,7 @@ use crate::types;
 /// Where an INSERT writes: the table version it was planned against, and its static partition
 /// values.
 #[derive(Debug, Clone)]
-pub struct InsertTarget {
+pub(crate) struct InsertTarget {
     /// The version the statement read (the base of conflict checks).
     pub base: Arc<TableSnapshot>,
     /// One entry per partition column: Some(static value) or None (from the rows).

@@ -12,7 +12,7 @@ use crate::table::SessionTables;
 
 /// What statements run against: the project and the session tables beside it.
 #[derive(Debug, Clone)]
-pub struct Env {
+pub(crate) struct Env {
     /// The project.
     pub project: Arc<Project>,
     /// Session-only tables (their names are taken too).
@@ -32,12 +32,12 @@ pub struct Env {
 
 impl Env {
     /// This Env for planning one statement against `snapshot`.
-    pub fn at(&self, snapshot: Arc<ProjectState>) -> Self {
+    pub(crate) fn at(&self, snapshot: Arc<ProjectState>) -> Self {
         Self { snapshot: Some(snapshot), ..self.clone() }
     }
 
     /// The state the statement plans against: its snapshot, or else the latest state known.
-    pub fn planning_state(&self) -> Arc<ProjectState> {
+    pub(crate) fn planning_state(&self) -> Arc<ProjectState> {
         self.project.state_or(self.snapshot.as_ref())
     }
 

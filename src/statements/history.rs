@@ -15,7 +15,7 @@ use crate::state::model::{ObjectType, format_lsn};
 use crate::state::{ProjectState, TableHistory};
 
 /// Formats a commit time as MaxCompute does: `2020-02-18 14:17:58` (UTC).
-pub fn format_time(t: DateTime<Utc>) -> String {
+pub(crate) fn format_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -30,7 +30,7 @@ fn check_id(id: &str) -> Result<()> {
 
 /// The table that `name` (and optionally `('id'='…')`) designates: with an id, that table (live
 /// or dropped and within retention); without, the live table of that name.
-pub fn resolve<'a>(
+pub(crate) fn resolve<'a>(
     state: &'a ProjectState,
     name: &str,
     id: Option<&str>,
@@ -83,7 +83,7 @@ fn live_or_dropped_hint<'a>(state: &'a ProjectState, name: &str, cut: DateTime<U
 }
 
 /// One history row with its version's LSN and time.
-pub struct HistoryLine {
+pub(crate) struct HistoryLine {
     /// TABLE or PARTITION.
     pub object_type: ObjectType,
     /// ObjectId.
@@ -101,7 +101,7 @@ pub struct HistoryLine {
 }
 
 /// The restorable history of `table`, ordered by LSN.
-pub fn lines(state: &ProjectState, table: &TableHistory, now: DateTime<Utc>) -> Vec<HistoryLine> {
+pub(crate) fn lines(state: &ProjectState, table: &TableHistory, now: DateTime<Utc>) -> Vec<HistoryLine> {
     restorable_or_tagged(state, table, now)
         .iter()
         .flat_map(|e| {
@@ -127,17 +127,17 @@ fn text_schema(names: &[&str]) -> SchemaRef {
 }
 
 /// The columns of SHOW HISTORY FOR TABLE.
-pub fn history_schema() -> SchemaRef {
+pub(crate) fn history_schema() -> SchemaRef {
     text_schema(&["ObjectType", "ObjectId", "ObjectName", "LSN", "Time", "Operation"])
 }
 
 /// The columns of SHOW HISTORY FOR TABLES.
-pub fn tables_schema() -> SchemaRef {
+pub(crate) fn tables_schema() -> SchemaRef {
     text_schema(&["Name", "Id", "Type", "IsPartitioned", "CreateTime", "DropTime"])
 }
 
 /// SHOW HISTORY output: ObjectType, ObjectId, ObjectName, LSN, Time, Operation.
-pub fn history_batch(lines: &[HistoryLine]) -> Result<RecordBatch> {
+pub(crate) fn history_batch(lines: &[HistoryLine]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(
         history_schema(),
         vec![
@@ -153,7 +153,7 @@ pub fn history_batch(lines: &[HistoryLine]) -> Result<RecordBatch> {
 
 /// Tables shown by SHOW HISTORY FOR TABLES: live ones and dropped ones within retention,
 /// by name then creation time.
-pub fn listed_tables(state: &ProjectState, now: DateTime<Utc>) -> Vec<&TableHistory> {
+pub(crate) fn listed_tables(state: &ProjectState, now: DateTime<Utc>) -> Vec<&TableHistory> {
     let cut = cutoff(state, now);
     let mut tables: Vec<&TableHistory> = state.tables.values().filter(|t| !table_expired(t, cut)).collect();
     tables.sort_by(|a, b| (&a.current.name, a.created).cmp(&(&b.current.name, b.created)));
@@ -161,7 +161,7 @@ pub fn listed_tables(state: &ProjectState, now: DateTime<Utc>) -> Vec<&TableHist
 }
 
 /// SHOW HISTORY FOR TABLES output: Name, Id, Type, IsPartitioned, CreateTime, DropTime.
-pub fn tables_batch(tables: &[&TableHistory]) -> Result<RecordBatch> {
+pub(crate) fn tables_batch(tables: &[&TableHistory]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(
         tables_schema(),
         vec![

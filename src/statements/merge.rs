@@ -40,7 +40,7 @@ pub(crate) mod act {
 
 /// A MERGE planned against one version of its target.
 #[derive(Debug, Clone)]
-pub struct MergeTarget {
+pub(crate) struct MergeTarget {
     /// The version the statement read.
     pub base: Arc<TableSnapshot>,
     /// The columns (index among data, then partition columns) that some WHEN MATCHED … UPDATE

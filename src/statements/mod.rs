@@ -12,7 +12,7 @@ mod describe;
 pub(crate) mod dml;
 mod env;
 pub(crate) mod grants;
-pub mod history;
+pub(crate) mod history;
 pub(crate) mod merge;
 mod progress;
 mod properties;
@@ -30,15 +30,13 @@ use std::sync::Arc;
 
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 
-pub use ddl::CreateAsTarget;
-pub use dml::InsertTarget;
-pub use env::Env;
+pub(crate) use env::Env;
 pub(crate) use env::live_table;
-pub use merge::MergeTarget;
+pub(crate) use merge::MergeTarget;
 pub use progress::Progress;
-pub use request::Request;
-pub use result::{ResultKind, StatementResult, count_schema};
-pub use rowlevel::RowChangeTarget;
+pub(crate) use request::Request;
+pub use result::{ResultKind, StatementResult};
+pub(crate) use rowlevel::RowChangeTarget;
 pub(crate) use rowlevel::merge_on_read;
 
 use crate::error::{Error, Result};
@@ -47,7 +45,7 @@ use crate::sql::Statement;
 /// Runs `request` (its text is recorded in the log); `input` holds the rows of INSERT and
 /// CREATE TABLE … AS (one stream per partition of the query, written in parallel) and MERGE (one
 /// stream). After a change, starts the automatic merge and purge.
-pub async fn run(
+pub(crate) async fn run(
     env: &Env,
     text: &str,
     request: &Request,

@@ -15,7 +15,7 @@ use crate::sql::Statement;
 
 /// A statement of the time machine, ready to run.
 #[derive(Debug, Clone)]
-pub enum Request {
+pub(crate) enum Request {
     /// A statement that reads no rows of a query.
     Statement(Statement),
     /// INSERT: the rows of the planned query go into this table.
@@ -33,7 +33,7 @@ pub enum Request {
 
 impl Request {
     /// What the statement returns.
-    pub fn kind(&self) -> ResultKind {
+    pub(crate) fn kind(&self) -> ResultKind {
         match self {
             Request::Insert(_)
             | Request::CreateAs(_)
@@ -56,7 +56,7 @@ impl Request {
     }
 
     /// The schema of the rows it returns.
-    pub fn output_schema(&self) -> SchemaRef {
+    pub(crate) fn output_schema(&self) -> SchemaRef {
         match self {
             Request::Insert(_)
             | Request::CreateAs(_)

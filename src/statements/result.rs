@@ -50,6 +50,6 @@ impl StatementResult {
 }
 
 /// The schema of a write's result: one `count` row, as DataFusion's DML returns.
-pub fn count_schema() -> SchemaRef {
+pub(crate) fn count_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]))
 }

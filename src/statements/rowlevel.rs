@@ -26,7 +26,7 @@ pub(crate) fn merge_on_read(table: &TableSnapshot) -> bool {
 
 /// A DELETE or UPDATE planned against one version of a table.
 #[derive(Debug, Clone)]
-pub struct RowChangeTarget {
+pub(crate) struct RowChangeTarget {
     /// The version the statement read (pinned at planning), with its project.
     pub table: Arc<VersionedTable>,
     /// What happens to the rows.

@@ -73,7 +73,7 @@ async fn a_damaged_checkpoint_falls_back_or_says_which_file() {
     let dir = tempfile::tempdir().unwrap();
     let tm = setup(dir.path()).await;
     tm.project().set_grace(std::time::Duration::ZERO).await.unwrap();
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     let cp_dir = dir.path().join("default/_checkpoints");
     let cp = std::fs::read_dir(&cp_dir).unwrap().next().unwrap().unwrap().path();
     // Log entries behind the checkpoint are gone: a garbled checkpoint is a clear error.
@@ -110,7 +110,7 @@ async fn a_sweep_at_grace_zero_compacts_the_log_behind_the_checkpoint_it_writes(
     let tm = TimeMachine::builder().warehouse(warehouse).build().await.unwrap();
     run(&tm, &["CREATE TABLE a (v BIGINT)", "INSERT INTO a VALUES (1)", "INSERT INTO a VALUES (2)"]).await;
     tm.project().set_grace(std::time::Duration::ZERO).await.unwrap();
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     let numbers = |prefix: &'static str| {
         let store = std::sync::Arc::clone(&store);
         async move {

@@ -136,7 +136,7 @@ async fn crash_at_every_step_at(template: &str, ahead: chrono::Duration) -> usiz
         run(&reopened, &["INSERT INTO t PARTITION (ds='9') VALUES ('next')"]).await;
         assert_eq!(reopened.project().state().live_table("t").unwrap().current.lsn, lsn + 1);
         // A purge removes files the dead statement left; referenced files stay.
-        datafusion_timemachine::purge::purge_project(reopened.project(), usize::MAX).await.unwrap();
+        datafusion_timemachine::purge_project(reopened.project(), usize::MAX).await.unwrap();
         let referenced: HashSet<String> = reopened
             .project()
             .state()

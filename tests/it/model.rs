@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use datafusion_timemachine::purge::purge_project;
+use datafusion_timemachine::purge_project;
 use datafusion_timemachine::state::expiry::{cutoff, restorable};
 use datafusion_timemachine::table::VersionedTable;
 use datafusion_timemachine::{Clock, ManualClock, TimeMachine, Warehouse};

@@ -179,7 +179,7 @@ async fn sigkill_in_the_middle_of_a_large_overwrite_loses_nothing() {
     tm.project().set_grace(Duration::ZERO).await.unwrap();
     tm.execute("SETPROJECT odps.timemachine.retention.days=0").await.unwrap();
     tm.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     let files = walk(&wh.join("default/data"));
     let referenced = tm.project().state().live_table("big").unwrap().referenced_files();
     assert_eq!(files, referenced.len(), "{referenced:?} / freed {:?}", tm.project().state().freed);

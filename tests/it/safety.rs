@@ -85,8 +85,8 @@ async fn a_writer_stalled_across_log_compaction_never_reports_an_invisible_commi
         run(&b, &[&format!("INSERT INTO t VALUES ('from b {i}')")]).await;
     }
     // Twice: the second sweep finds the first one's checkpoint settled and empties A's slot.
-    datafusion_timemachine::purge::purge_project(b.project(), usize::MAX).await.unwrap();
-    datafusion_timemachine::purge::purge_project(b.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(b.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(b.project(), usize::MAX).await.unwrap();
     let slot = object_store::path::Path::from("default/_log/00000000000000000004.json");
     assert!(object_store::ObjectStoreExt::head(store.as_ref(), &slot).await.is_err(), "A's slot was compacted away");
     pause.release();
@@ -147,7 +147,7 @@ async fn a_query_planned_before_a_purge_reads_its_version_to_the_end() {
     let travelled = tm.sql("SELECT a FROM t VERSION AS OF 2").await.unwrap();
     run(&tm, &["INSERT OVERWRITE TABLE t VALUES ('new')"]).await;
     // Retention 0: LSN 2 expires at once; both purges forget it.
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     run(&tm, &["PURGE TABLE t"]).await;
     assert!(tm.execute("SELECT a FROM t VERSION AS OF 2").await.unwrap_err().to_string().contains("expired"));
     for df in [current, travelled] {
@@ -157,7 +157,7 @@ async fn a_query_planned_before_a_purge_reads_its_version_to_the_end() {
     assert_eq!(data_files(dir.path()), 2, "freed, not yet deleted");
     // Once the grace period is over, the next purge deletes them.
     tm.project().set_grace(Duration::ZERO).await.unwrap();
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 1);
     assert_eq!(rows(&tm, "SELECT a FROM t").await, vec!["new"]);
 }
@@ -231,7 +231,7 @@ async fn a_process_whose_clock_runs_days_ahead_expires_nothing() {
     .await;
     let fast_clock = Arc::new(datafusion_timemachine::ManualClock::new(chrono::Utc::now() + chrono::Duration::days(2)));
     let fast = TimeMachine::builder().warehouse(warehouse).clock(fast_clock).build().await.unwrap();
-    let err = datafusion_timemachine::purge::purge_project(fast.project(), usize::MAX).await.unwrap_err().to_string();
+    let err = datafusion_timemachine::purge_project(fast.project(), usize::MAX).await.unwrap_err().to_string();
     assert!(err.contains("ahead of the object store's") && err.contains("NTP"), "{err}");
     // Its statements' automatic purges refuse too, and say so where an operator looks.
     run(&fast, &["INSERT INTO t VALUES ('3')"]).await;

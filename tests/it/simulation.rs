@@ -319,7 +319,7 @@ async fn simulate(seed: u64) -> Outcome {
         actors.push(tokio::spawn(async move {
             let Ok(tm) = TimeMachine::builder().warehouse(warehouse).clock(clock).build().await else { return };
             for _ in 0..6 {
-                let _ = datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await;
+                let _ = datafusion_timemachine::purge_project(tm.project(), usize::MAX).await;
                 purges.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         }));

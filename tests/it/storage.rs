@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use datafusion_timemachine::TimeMachine;
-use datafusion_timemachine::log::CHECKPOINT_INTERVAL;
+use datafusion_timemachine::CHECKPOINT_INTERVAL;
 use datafusion_timemachine::state::model::Operation;
 
 use crate::{rows, run};
@@ -221,34 +221,4 @@ async fn a_damaged_part_of_the_newest_checkpoint_falls_back_to_the_one_before() 
     let reopened = TimeMachine::open(&location).await.unwrap();
     assert_eq!(rows(&reopened, "SELECT count(*) FROM t").await, vec!["120"]);
     assert_eq!(rows(&reopened, "SHOW HISTORY FOR TABLE t").await.len(), 121);
-}
-
-#[tokio::test]
-async fn a_checkpoint_in_the_earlier_json_format_still_opens() {
-    use datafusion_timemachine::log::legacy::Checkpoint;
-    let dir = tempfile::tempdir().unwrap();
-    let location = dir.path().to_str().unwrap().to_string();
-    let tm = appended(&location).await;
-    let state = tm.project().state();
-    let version = state.version;
-    let legacy = serde_json::to_vec(&Checkpoint::from(&*state)).unwrap();
-    let cp = dir.path().join("default/_checkpoints");
-    for e in std::fs::read_dir(&cp).unwrap() {
-        std::fs::remove_file(e.unwrap().path()).unwrap();
-    }
-    std::fs::write(cp.join(format!("{version:020}.json")), legacy).unwrap();
-    for v in 1..=version {
-        std::fs::remove_file(dir.path().join(format!("default/_log/{v:020}.json"))).unwrap();
-    }
-    let reopened = TimeMachine::open(&location).await.unwrap();
-    assert_eq!(rows(&reopened, "SELECT count(*) FROM t").await, vec!["120"]);
-    assert_eq!(rows(&reopened, "SHOW HISTORY FOR TABLE t").await.len(), 121);
-    // The next checkpoint is written in the current format, from the legacy one.
-    reopened.execute("INSERT INTO t VALUES (1)").await.unwrap();
-    datafusion_timemachine::purge::purge_project(reopened.project(), usize::MAX).await.unwrap();
-    std::fs::remove_file(cp.join(format!("{version:020}.json"))).unwrap();
-    assert!(cp.join(format!("{:020}.ckpt", version + 1)).exists());
-    let again = TimeMachine::open(&location).await.unwrap();
-    assert_eq!(rows(&again, "SELECT count(*) FROM t").await, vec!["121"]);
-    assert_eq!(rows(&again, "SELECT count(*) FROM t VERSION AS OF 30").await, vec!["29"]);
 }

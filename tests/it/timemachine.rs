@@ -97,7 +97,7 @@ async fn retention_expires_versions_and_purge_reclaims_their_files() {
     // Retention 0 keeps only the current version.
     run(&tm, &["setproject odps.timemachine.retention.days=0"]).await;
     tm.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 1);
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["6"]);
     // Another process opening the compacted warehouse sees the same.
@@ -125,10 +125,10 @@ async fn dropped_tables_expire_and_their_files_go() {
     tm.project().wait_background().await;
     assert_eq!(data_files(dir.path()), 3);
     clock.advance(Days::hours(23));
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 3, "the drop is younger than a day");
     clock.advance(Days::hours(2));
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 1);
     assert_eq!(tm.project().state().tables.len(), 1);
     assert_eq!(rows(&tm, "SELECT v FROM keep").await, vec!["7"]);
@@ -171,10 +171,10 @@ async fn orphans_from_failed_writes_are_swept_after_the_grace_period() {
     std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
     std::fs::write(&orphan, b"PAR1").unwrap();
     tm.project().set_grace(Duration::from_secs(3600)).await.unwrap();
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert!(orphan.exists(), "a young orphan may belong to a commit in flight");
     tm.project().set_grace(Duration::ZERO).await.unwrap();
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert!(!orphan.exists());
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["1"]);
 }
@@ -237,7 +237,7 @@ async fn a_handle_behind_a_compacted_log_catches_up_from_the_checkpoint() {
     assert_eq!(rows(&b, "SELECT v FROM t").await, vec!["1"]);
     run(&a, &["INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (3)"]).await;
     a.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(a.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(a.project(), usize::MAX).await.unwrap();
     assert!(!dir.path().join(format!("default/_log/{:020}.json", 3)).exists(), "the log was compacted");
     // b last saw commit 2; the entries after it are gone, the checkpoint covers them.
     assert_eq!(rows(&b, "SELECT sum(v) FROM t").await, vec!["6"]);
@@ -279,7 +279,7 @@ async fn lifecycle_reclaims_in_the_automatic_purge_and_the_data_goes_after_reten
     clock.advance(Days::days(2));
     run(&tm, &["INSERT INTO other VALUES (1)"]).await;
     tm.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     // ds=b (changed on day 2) was reclaimed too on day 5; other's one file stays.
     assert_eq!(rows(&tm, "SELECT count(*) FROM l").await, vec!["0"]);
     let state = tm.project().state();
@@ -380,7 +380,7 @@ async fn a_tagged_version_and_its_files_outlive_retention_until_the_tag_goes() {
     }
     clock.advance(Days::days(3));
     tm.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     // The tagged version (LSN 2) stays readable, by any process, with its file; the versions
     // after it stay in the log (the history is a chain) but are not restorable.
     assert_eq!(rows(&tm, "SELECT v FROM t VERSION AS OF 'kept'").await, vec!["1"]);
@@ -391,7 +391,7 @@ async fn a_tagged_version_and_its_files_outlive_retention_until_the_tag_goes() {
     // Dropped, the tag no longer holds anything: the purge frees all but the current file.
     run(&tm, &["ALTER TABLE t DROP TAG kept"]).await;
     tm.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     assert_eq!(data_files(dir.path()), 1);
     assert_eq!(rows(&tm, "SELECT v FROM t").await, vec!["4"]);
     assert!(tm.execute("SELECT v FROM t VERSION AS OF 'kept'").await.unwrap_err().to_string().contains("no tag kept"));
@@ -416,7 +416,7 @@ async fn change_files_live_as_long_as_their_version() {
     clock.advance(Days::days(3));
     run(&tm, &["INSERT INTO t VALUES (3, 'd')"]).await;
     tm.project().wait_background().await;
-    datafusion_timemachine::purge::purge_project(tm.project(), usize::MAX).await.unwrap();
+    datafusion_timemachine::purge_project(tm.project(), usize::MAX).await.unwrap();
     // The UPDATE's version expired: its change file went with the file it replaced.
     assert_eq!(data_files(dir.path()), 2);
     let expired = tm.execute(changes).await.unwrap_err().to_string();
