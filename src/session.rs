@@ -203,7 +203,6 @@ impl TimeMachine {
         let distributed = false;
         let binder = Binder::new(&schema, user.clone(), distributed, &options.default_catalog, &options.default_schema);
         binder.register(&ctx)?;
-
         let env = Env { project, session_tables, progress: Arc::default(), user, local_files, snapshot: None };
         schema.set_view_planner(view_planner(&ctx, binder.clone()));
         catalog.register_schema(&options.default_schema, schema)?;
