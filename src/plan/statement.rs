@@ -27,7 +27,12 @@ pub(crate) struct Planned {
 /// statement's snapshot (`Env::at`, `Binder::bind`), which has caught up with the log: nothing
 /// here refreshes again.
 /// Fails, before anything runs, when the session's user lacks a privilege the statement needs.
-pub(crate) async fn plan_statement(env: &Env, state: &SessionState, text: &str, statement: Statement) -> Result<Planned> {
+pub(crate) async fn plan_statement(
+    env: &Env,
+    state: &SessionState,
+    text: &str,
+    statement: Statement,
+) -> Result<Planned> {
     privileges::check_statement(env, &statement)?;
     // The table a MERGE (or a DELETE or UPDATE, which may become one) writes: reading it is
     // part of writing it.

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use datafusion_timemachine::TimeMachine;
 use datafusion_timemachine::CHECKPOINT_INTERVAL;
+use datafusion_timemachine::TimeMachine;
 use datafusion_timemachine::state::model::Operation;
 
 use crate::{rows, run};
