@@ -68,7 +68,7 @@ impl ProjectSchema {
 
     /// The state as last read, without catching up (for DataFusion's synchronous calls).
     fn known_state(&self) -> Arc<ProjectState> {
-        self.snapshot.clone().unwrap_or_else(|| self.project.state())
+        self.project.state_or(self.snapshot.as_ref())
     }
 
     /// How this schema plans the project's views (once).
