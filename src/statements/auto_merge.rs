@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::log::MaintenanceEvent;
 use crate::state::model::{Partition, TableSchema, partition_spec};
 use crate::state::{ProjectState, TableSnapshot};
-use crate::table::{BLOOM_FILTER_COLUMNS_KEY, bloom_filter_columns};
+use crate::table::{BLOOM_FILTER_COLUMNS_KEY, COMPRESSION_KEY, bloom_filter_columns, compression};
 use crate::table::{merges_by_bucket, small_files};
 
 /// The table property that turns automatic merging on (`true`) or off (`false`, the default).
@@ -28,6 +28,9 @@ const DEFAULT_AUTO_FILES: usize = 64;
 pub(crate) fn check_property(key: &str, value: &str, schema: &TableSchema) -> Result<()> {
     if key == BLOOM_FILTER_COLUMNS_KEY {
         return bloom_filter_columns(value, schema).map(|_| ());
+    }
+    if key == COMPRESSION_KEY {
+        return compression(value).map(|_| ());
     }
     let ok = match key {
         AUTO_KEY => matches!(value.to_lowercase().as_str(), "true" | "false"),

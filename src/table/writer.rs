@@ -20,6 +20,9 @@ use object_store::ObjectStoreExt;
 use crate::error::{Error, Result};
 use crate::log::Project;
 use crate::state::model::{ClusterKind, DataFile, TableSchema};
+use crate::table::file_settings::{
+    BLOOM_FILTER_COLUMNS_KEY, COMPRESSION_KEY, DEFAULT_COMPRESSION, bloom_filter_columns, compression,
+};
 use crate::table::layout::Layout;
 use crate::table::upload::Upload;
 use crate::types;
@@ -39,34 +42,6 @@ const WAITING_LIMIT: usize = 64 << 20;
 const CLUSTERED_WAITING_LIMIT: usize = 256 << 20;
 /// Rows handed to the Parquet encoder at once when writing sorted rows.
 const SORTED_SLICE: usize = 8192;
-
-/// Table property: the data columns whose Parquet files carry bloom filters (comma-separated), so
-/// that `col = value` skips the row groups that cannot hold the value even where min/max cannot
-/// tell (keys in no order). A hash-clustered table's keys always have them.
-pub const BLOOM_FILTER_COLUMNS_KEY: &str = "timemachine.parquet.bloom_filter_columns";
-
-/// The names in the files of the columns a [`BLOOM_FILTER_COLUMNS_KEY`] value names: data columns
-/// of a simple type, else an error naming the one that is not.
-pub fn bloom_filter_columns(value: &str, schema: &TableSchema) -> Result<Vec<String>> {
-    let mut out = vec![];
-    for name in value.split(',').map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()) {
-        let Some(column) = schema.columns.iter().find(|c| c.name == name) else {
-            let partition = schema.partition_columns.iter().any(|c| c.name == name);
-            return Err(Error::invalid(format!(
-                "table property {BLOOM_FILTER_COLUMNS_KEY} names {name}, which is {}",
-                if partition { "a partition column (its files hold no such column)" } else { "no column of the table" }
-            )));
-        };
-        if types::arrow_type(&column.data_type)?.is_nested() {
-            return Err(Error::invalid(format!(
-                "table property {BLOOM_FILTER_COLUMNS_KEY} names {name}, of type {}: bloom filters are for simple types",
-                column.data_type
-            )));
-        }
-        out.push(column.file_name().to_string());
-    }
-    Ok(out)
-}
 
 /// The files a statement wrote, by partition values.
 #[derive(Debug, Default)]
@@ -111,6 +86,8 @@ pub struct PartitionWriter {
     target_bytes: Option<usize>,
     /// Columns (their names in the files) whose files carry bloom filters.
     bloom_filters: Vec<String>,
+    /// The codec of the files' pages.
+    compression: Compression,
     /// Set once the files are closed and handed over: dropping the writer before that (the
     /// statement was cancelled) aborts its uploads and deletes its files.
     finished: bool,
@@ -140,14 +117,19 @@ impl PartitionWriter {
             out: WriteOutput::default(),
             target_bytes: None,
             bloom_filters: vec![],
+            compression: DEFAULT_COMPRESSION,
             finished: false,
         })
     }
 
-    /// Writes files as the table's `properties` ask ([`BLOOM_FILTER_COLUMNS_KEY`]).
+    /// Writes files as the table's `properties` ask ([`BLOOM_FILTER_COLUMNS_KEY`],
+    /// [`COMPRESSION_KEY`]).
     pub fn with_table_properties(mut self, properties: &BTreeMap<String, String>) -> Result<Self> {
         if let Some(value) = properties.get(BLOOM_FILTER_COLUMNS_KEY) {
             self.bloom_filters = bloom_filter_columns(value, &self.schema)?;
+        }
+        if let Some(value) = properties.get(COMPRESSION_KEY) {
+            self.compression = compression(value)?;
         }
         Ok(self)
     }
@@ -229,6 +211,7 @@ impl PartitionWriter {
             out: WriteOutput::default(),
             target_bytes: self.target_bytes,
             bloom_filters: self.bloom_filters.clone(),
+            compression: self.compression,
             finished: false,
         }
     }
@@ -346,7 +329,7 @@ impl PartitionWriter {
     fn open_file(&self, partition_id: &str) -> Result<OpenFile> {
         let path = format!("data/{}/{}/{}.parquet", self.table_id, partition_id, uuid::Uuid::new_v4().simple());
         let sink = Upload::new(Arc::clone(self.project.store()), self.project.path(&path));
-        let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY);
+        let mut props = WriterProperties::builder().set_compression(self.compression);
         // A hash-clustered table is read by its key (`k = c`): bloom filters on the key let a
         // point lookup skip the row groups of its bucket's file that do not hold the value.
         if let Some(layout) = self.layout.as_ref().filter(|l| l.kind == ClusterKind::Hash) {

@@ -374,3 +374,64 @@ async fn a_bloom_filter_property_lets_an_equality_skip_what_min_max_cannot() {
     .await;
     assert_eq!(bloom("p").await, "1 total → 0 matched");
 }
+
+/// The codec of the pages of every data file of `table`'s current version.
+async fn codecs(tm: &TimeMachine, table: &str) -> std::collections::BTreeSet<String> {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let state = tm.project().state();
+    let files: Vec<String> = state
+        .live_table(table)
+        .unwrap()
+        .current
+        .partitions
+        .values()
+        .flat_map(|p| &p.files)
+        .map(|f| f.path.clone())
+        .collect();
+    let mut out = std::collections::BTreeSet::new();
+    for path in files {
+        let bytes = tm.project().store().get(&tm.project().path(&path)).await.unwrap().bytes().await.unwrap();
+        let reader = SerializedFileReader::new(bytes).unwrap();
+        for group in reader.metadata().row_groups() {
+            out.extend(group.columns().iter().map(|c| c.compression().to_string()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_compression_property_chooses_the_codec_of_the_files_written_from_then_on() {
+    let tm = TimeMachine::open("memory://").await.unwrap();
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<std::collections::BTreeSet<_>>();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE d AS SELECT value AS k, 'row ' || value AS v FROM generate_series(1, 1000)",
+            "CREATE TABLE z (k BIGINT, v STRING) TBLPROPERTIES ('timemachine.parquet.compression'='ZSTD(1)')",
+            "INSERT INTO z SELECT * FROM d",
+        ],
+    )
+    .await;
+    // LZ4_RAW unless a table names another: it decodes faster than Snappy (see README, TPC-H).
+    assert_eq!(codecs(&tm, "d").await, names(&["LZ4_RAW"]));
+    assert_eq!(codecs(&tm, "z").await, names(&["ZSTD(ZstdLevel(1))"]));
+    // A bad value is refused with what may be named, and changes nothing.
+    for bad in ["lzo", "lz4", "zstd(99)", "fast"] {
+        let sql = format!("ALTER TABLE d SET TBLPROPERTIES ('timemachine.parquet.compression'='{bad}')");
+        let err = tm.execute(&sql).await.unwrap_err().to_string();
+        assert!(err.contains("timemachine.parquet.compression") && err.contains("snappy, lz4_raw"), "{bad}: {err}");
+    }
+    assert!(!crate::rows(&tm, "SHOW CREATE TABLE d").await.concat().contains("compression"));
+    // Set later: files written from then on use it, the others keep theirs and stay readable.
+    run(
+        &tm,
+        &[
+            "ALTER TABLE d SET TBLPROPERTIES ('timemachine.parquet.compression'='snappy')",
+            "INSERT INTO d SELECT value + 1000, 'new' FROM generate_series(1, 10)",
+        ],
+    )
+    .await;
+    assert_eq!(codecs(&tm, "d").await, names(&["LZ4_RAW", "SNAPPY"]));
+    assert_eq!(crate::rows(&tm, "SELECT count(*), sum(k) FROM d").await, vec!["1010|510555".to_string()]);
+    assert_eq!(crate::rows(&tm, "SELECT count(*), sum(k) FROM z").await, vec!["1000|500500".to_string()]);
+}
