@@ -23,6 +23,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Exe
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 use futures::StreamExt;
 
+use super::compact_views::compact_build_sides;
 use super::node::StatementNode;
 use crate::statements::{self, Env, Progress, Request};
 
@@ -261,7 +262,8 @@ impl QueryPlanner for TimeMachineQueryPlanner {
         if is_merge_on_read(plan)
             && let Some(merging) = merge_session(session)
         {
-            return planner.create_physical_plan(plan, &merging).await;
+            // Its source's text, filtered inside the reader, is copied before the join holds it.
+            return compact_build_sides(planner.create_physical_plan(plan, &merging).await?);
         }
         planner.create_physical_plan(plan, session).await
     }

@@ -2,6 +2,7 @@
 //! statements become a [`StatementNode`] (INSERT and CREATE TABLE … AS with the query they write
 //! as its input); DataFusion's statements are planned by DataFusion.
 
+mod compact_views;
 mod exec;
 mod merge;
 mod node;
