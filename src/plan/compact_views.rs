@@ -16,6 +16,7 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::error::Result as DfResult;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
@@ -32,8 +33,10 @@ pub(super) fn compact_build_sides(plan: Arc<dyn ExecutionPlan>) -> DfResult<Arc<
         }
         let left = Arc::new(CompactViewsExec::new(Arc::clone(join.left()))) as Arc<dyn ExecutionPlan>;
         let right = Arc::clone(join.right());
-        // The join keeps its mode, keys and dynamic filter (wired to the probe side's scan).
-        Ok(Transformed::yes(node.with_new_children(vec![left, right])?))
+        // The join keeps its mode, keys and dynamic filter (wired to the probe side's scan); the
+        // new child has its input's properties.
+        let keep = ReplaceChildrenOptions::new(ChildrenPropertiesMode::Keep);
+        Ok(Transformed::yes(node.replace_children(vec![left, right], keep)?))
     })
     .map(|t| t.data)
 }
