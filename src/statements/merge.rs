@@ -82,7 +82,7 @@ pub(crate) async fn run(
         base.partitions.iter().map(|(k, p)| (k.clone(), p.id.clone())).collect();
     let statics = vec![None; base.schema.partition_columns.len()];
     let (changes, changes_written) =
-        change_writer(&env.project, &base.id, &base.schema, statics.clone(), existing.clone())?;
+        change_writer(&env.project, (&base.id, &base.schema, &base.properties), statics.clone(), existing.clone())?;
     let changed = (changes, Arc::new(target.updated.clone()));
     let kept = rows
         .into_iter()

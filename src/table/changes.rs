@@ -83,14 +83,13 @@ impl ChangeRows {
     }
 }
 
-/// A writer of change files for table `table_id` (of `schema`), fed through the returned
-/// [`ChangeRows`]: the future writes what they send until every clone is dropped, and gives
-/// the files per partition. Run it beside the statement's own writer (`try_join`); dropped
-/// unfinished, it removes what it wrote.
+/// A writer of change files for table `table_id` (of `schema`, written as its `properties` ask:
+/// codec, bloom filters), fed through the returned [`ChangeRows`]: the future writes what they
+/// send until every clone is dropped, and gives the files per partition. Run it beside the
+/// statement's own writer (`try_join`); dropped unfinished, it removes what it wrote.
 pub fn change_writer(
     project: &Arc<Project>,
-    table_id: &str,
-    schema: &TableSchema,
+    (table_id, schema, properties): (&str, &TableSchema, &BTreeMap<String, String>),
     static_values: Vec<Option<String>>,
     ids: BTreeMap<Vec<String>, String>,
 ) -> Result<(ChangeRows, impl Future<Output = Result<ChangeFiles>> + use<>)> {
@@ -98,7 +97,8 @@ pub fn change_writer(
     let arrow = crate::types::table_schema(&changes)?;
     let (tx, rx) = mpsc::unbounded();
     let rows = ChangeRows { tx, schema: Arc::clone(&arrow), data_columns: schema.columns.len() };
-    let writer = PartitionWriter::new(Arc::clone(project), table_id, &changes, static_values, ids)?;
+    let writer = PartitionWriter::new(Arc::clone(project), table_id, &changes, static_values, ids)?
+        .with_table_properties(properties)?;
     let written = async move {
         let out: WriteOutput = writer.write_stream(Box::pin(RecordBatchStreamAdapter::new(arrow, rx))).await?;
         Ok(out.partitions.into_iter().filter(|(_, files)| !files.is_empty()).collect())

@@ -14,7 +14,7 @@ pub const COMPRESSION_KEY: &str = "timemachine.parquet.compression";
 
 /// The codec of files whose table does not name one: LZ4 (raw blocks) decodes faster than Snappy
 /// for about the same size (TPC-H SF1: 202 vs 199 MB, the 22 queries' geomean 0.877 vs 0.914 of
-/// plain DataFusion over Snappy files, in runs of the same hour), and every current Parquet
+/// plain DataFusion over Snappy files, in runs of the same afternoon), and every current Parquet
 /// reader (Arrow, DuckDB, Spark 3.4+, Trino) reads it.
 pub(crate) const DEFAULT_COMPRESSION: Compression = Compression::LZ4_RAW;
 

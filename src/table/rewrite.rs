@@ -208,7 +208,8 @@ async fn write_change(
     let snapshot = table.snapshot();
     let statics = partition.values.iter().cloned().map(Some).collect();
     let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
-    let (changes, changes_written) = change_writer(project, &snapshot.id, &snapshot.schema, statics, ids)?;
+    let (changes, changes_written) =
+        change_writer(project, (&snapshot.id, &snapshot.schema, &snapshot.properties), statics, ids)?;
     let mut plans = vec![];
     for file in copied {
         plans.push((table.scan_file(partition, file, options.clone(), None, &ctx.runtime_env())?, false));

@@ -375,28 +375,33 @@ async fn a_bloom_filter_property_lets_an_equality_skip_what_min_max_cannot() {
     assert_eq!(bloom("p").await, "1 total → 0 matched");
 }
 
-/// The codec of the pages of every data file of `table`'s current version.
-async fn codecs(tm: &TimeMachine, table: &str) -> std::collections::BTreeSet<String> {
+/// The codec of the pages of every data file of `table`'s current version, or with `all`, of
+/// every Parquet file under the table's folder (change files and older versions' files too).
+async fn codecs_of(tm: &TimeMachine, table: &str, all: bool) -> std::collections::BTreeSet<String> {
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    use futures::TryStreamExt;
     let state = tm.project().state();
-    let files: Vec<String> = state
-        .live_table(table)
-        .unwrap()
-        .current
-        .partitions
-        .values()
-        .flat_map(|p| &p.files)
-        .map(|f| f.path.clone())
-        .collect();
+    let current = &state.live_table(table).unwrap().current;
+    let mut files: Vec<object_store::path::Path> =
+        current.partitions.values().flat_map(|p| &p.files).map(|f| tm.project().path(&f.path)).collect();
+    if all {
+        let folder = tm.project().path(&format!("data/{}", current.id));
+        let listed: Vec<_> = tm.project().store().list(Some(&folder)).try_collect().await.unwrap();
+        files = listed.into_iter().map(|m| m.location).filter(|p| p.as_ref().ends_with(".parquet")).collect();
+    }
     let mut out = std::collections::BTreeSet::new();
     for path in files {
-        let bytes = tm.project().store().get(&tm.project().path(&path)).await.unwrap().bytes().await.unwrap();
+        let bytes = tm.project().store().get(&path).await.unwrap().bytes().await.unwrap();
         let reader = SerializedFileReader::new(bytes).unwrap();
         for group in reader.metadata().row_groups() {
             out.extend(group.columns().iter().map(|c| c.compression().to_string()));
         }
     }
     out
+}
+
+async fn codecs(tm: &TimeMachine, table: &str) -> std::collections::BTreeSet<String> {
+    codecs_of(tm, table, false).await
 }
 
 #[tokio::test]
@@ -434,4 +439,11 @@ async fn a_compression_property_chooses_the_codec_of_the_files_written_from_then
     assert_eq!(codecs(&tm, "d").await, names(&["LZ4_RAW", "SNAPPY"]));
     assert_eq!(crate::rows(&tm, "SELECT count(*), sum(k) FROM d").await, vec!["1010|510555".to_string()]);
     assert_eq!(crate::rows(&tm, "SELECT count(*), sum(k) FROM z").await, vec!["1000|500500".to_string()]);
+    // Row-level changes write the table's codec too: new row images and change files.
+    run(&tm, &["UPDATE z SET v = 'changed' WHERE k % 10 = 0", "DELETE FROM z WHERE k % 7 = 0"]).await;
+    assert_eq!(codecs_of(&tm, "z", true).await, names(&["ZSTD(ZstdLevel(1))"]));
+    let merge = "MERGE INTO z t USING (SELECT k, 'merged' AS v FROM d WHERE k % 9 = 0) s ON t.k = s.k \
+                 WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.v)";
+    run(&tm, &[merge]).await;
+    assert_eq!(codecs_of(&tm, "z", true).await, names(&["ZSTD(ZstdLevel(1))"]));
 }
