@@ -88,7 +88,8 @@ pub(crate) async fn run(
         .into_iter()
         .map(|stream| {
             let positions = target.merge_on_read;
-            tallied(stream, (width, positions), Arc::clone(&file_rows), Arc::clone(&tally), &base.name, changed.clone())
+            let name = (base.name.as_str(), target.operation);
+            tallied(stream, (width, positions), Arc::clone(&file_rows), Arc::clone(&tally), name, changed.clone())
         })
         .collect::<Result<Vec<_>>>()?;
     drop(changed);
@@ -101,7 +102,11 @@ pub(crate) async fn run(
     }
     // Copy-on-write counts rows per file; merge-on-read collects their positions.
     let touched: Vec<String> = tally.per_file.into_keys().chain(tally.positions.keys().cloned()).collect();
-    let marked = if target.merge_on_read { vectors(env, base, tally.positions, ctx).await? } else { BTreeMap::new() };
+    let marked = if target.merge_on_read {
+        vectors(env, (base, target.operation), tally.positions, ctx).await?
+    } else {
+        BTreeMap::new()
+    };
     env.commit(text, |state| {
         let mut table = draft(state, base, &touched, (&written, &marked), target.operation)?;
         let changed = super::rowlevel::change_data(&table.actions, &changes);
@@ -112,6 +117,21 @@ pub(crate) async fn run(
     Ok(StatementResult::rows_affected(tally.affected))
 }
 
+/// The error of a target row that several source rows match, in the words of the statement
+/// the user wrote (an `UPDATE … FROM` is planned as a MERGE).
+fn matched_twice(name: &str, operation: Operation) -> String {
+    match operation {
+        Operation::Update => format!(
+            "UPDATE {name}: a row of {name} matches more than one row of the FROM clause; make the WHERE \
+             condition match at most one FROM row per row of {name}"
+        ),
+        _ => format!(
+            "MERGE INTO {name}: a row of {name} matches more than one row of the source; make the ON condition \
+             match at most one source row per target row"
+        ),
+    }
+}
+
 /// The rows of `rows` that stay (all but deleted ones), without the file and act columns,
 /// counted into `tally` as they pass; the rows that change go to `changes` (with the updated
 /// columns whose old values follow the act).
@@ -120,7 +140,7 @@ fn tallied(
     (width, with_positions): (usize, bool),
     file_rows: Arc<HashMap<String, u64>>,
     tally: Arc<Mutex<Tally>>,
-    name: &str,
+    (name, operation): (&str, Operation),
     (changes, updated): (ChangeRows, Arc<Vec<usize>>),
 ) -> Result<SendableRecordBatchStream> {
     let in_schema = rows.schema();
@@ -156,10 +176,7 @@ fn tallied(
                 let seen = tally.per_file.entry(path.to_string()).or_default();
                 *seen += 1;
                 if *seen > file_rows.get(path).copied().unwrap_or(0) {
-                    return Err(DataFusionError::Execution(format!(
-                        "MERGE INTO {name}: a row of {name} matches more than one row of the source; \
-                         make the ON condition match at most one source row per target row"
-                    )));
+                    return Err(DataFusionError::Execution(matched_twice(&name, operation)));
                 }
             }
         }
@@ -257,7 +274,7 @@ fn draft(
 /// without them instead (copy-on-write where it wins). Fails when a row was matched twice.
 async fn vectors(
     env: &Env,
-    base: &Arc<TableSnapshot>,
+    (base, operation): (&Arc<TableSnapshot>, Operation),
     mut positions: HashMap<String, Vec<u64>>,
     ctx: Arc<TaskContext>,
 ) -> Result<BTreeMap<Vec<String>, Vec<DataFile>>> {
@@ -271,11 +288,7 @@ async fn vectors(
             let n = rows.len();
             rows.dedup();
             if rows.len() != n {
-                return Err(Error::invalid(format!(
-                    "MERGE INTO {name}: a row of {name} matches more than one row of the source; \
-                     make the ON condition match at most one source row per target row",
-                    name = base.name
-                )));
+                return Err(Error::invalid(matched_twice(&base.name, operation)));
             }
             let mut all: std::collections::BTreeSet<u64> =
                 file.deleted.iter().flat_map(|d| d.positions.iter().copied()).collect();
