@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{Int32Type, Int64Type, Schema};
-use datafusion::error::DataFusionError;
+use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
@@ -152,8 +152,9 @@ fn tallied(
     let fields = in_schema.fields()[..width].iter().map(|f| f.as_ref().clone().with_nullable(true));
     let out_schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
     let (t, name, out) = (tally, name.to_string(), Arc::clone(&out_schema));
-    let kept = rows.map(move |batch| {
-        let batch = batch?;
+    // Counts a batch into the tally: apart from the sends, which wait, so that the lock is
+    // never held across a wait.
+    let count = move |batch: &RecordBatch| -> DfResult<()> {
         let files = batch.column(width).as_string::<i32>();
         let acts = batch.column(width + 1).as_primitive::<Int32Type>();
         let positions = with_positions.then(|| batch.column(batch.num_columns() - 1).as_primitive::<Int64Type>());
@@ -180,22 +181,32 @@ fn tallied(
                 }
             }
         }
-        drop(tally);
-        let now = crate::types::conformed(&out, batch.columns()[..width].to_vec())?;
-        let is = |code: i32| -> BooleanArray { acts.iter().map(|a| Some(a == Some(code))).collect() };
-        changes.send(&now, &is(act::DELETE), ChangeKind::Delete)?;
-        changes.send(&now, &is(act::INSERT), ChangeKind::Insert)?;
-        let updates = is(act::UPDATE);
-        if updates.true_count() > 0 {
-            let mut before = now.columns().to_vec();
-            for (k, &i) in updated.iter().enumerate() {
-                before[i] = Arc::clone(batch.column(width + 2 + k));
+        Ok(())
+    };
+    let count = Arc::new(count);
+    let kept = rows.then(move |batch| {
+        let (count, changes, updated, out) =
+            (Arc::clone(&count), changes.clone(), Arc::clone(&updated), Arc::clone(&out));
+        async move {
+            let batch = batch?;
+            count(&batch)?;
+            let acts = batch.column(width + 1).as_primitive::<Int32Type>();
+            let now = crate::types::conformed(&out, batch.columns()[..width].to_vec())?;
+            let is = |code: i32| -> BooleanArray { acts.iter().map(|a| Some(a == Some(code))).collect() };
+            changes.send(&now, &is(act::DELETE), ChangeKind::Delete).await?;
+            changes.send(&now, &is(act::INSERT), ChangeKind::Insert).await?;
+            let updates = is(act::UPDATE);
+            if updates.true_count() > 0 {
+                let mut before = now.columns().to_vec();
+                for (k, &i) in updated.iter().enumerate() {
+                    before[i] = Arc::clone(batch.column(width + 2 + k));
+                }
+                changes.send(&crate::types::conformed(&out, before)?, &updates, ChangeKind::Preimage).await?;
+                changes.send(&now, &updates, ChangeKind::Postimage).await?;
             }
-            changes.send(&crate::types::conformed(&out, before)?, &updates, ChangeKind::Preimage)?;
-            changes.send(&now, &updates, ChangeKind::Postimage)?;
+            let keep: BooleanArray = acts.iter().map(|a| Some(a != Some(act::DELETE))).collect();
+            Ok(filter_record_batch(&now, &keep)?)
         }
-        let keep: BooleanArray = acts.iter().map(|a| Some(a != Some(act::DELETE))).collect();
-        Ok(filter_record_batch(&now, &keep)?)
     });
     Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, kept)))
 }

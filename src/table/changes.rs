@@ -13,7 +13,7 @@ use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::channel::mpsc;
+use tokio::sync::mpsc;
 
 use super::writer::{PartitionWriter, WriteOutput};
 use crate::error::Result;
@@ -56,10 +56,15 @@ pub fn change_schema(schema: &TableSchema) -> TableSchema {
 /// The change files written, per partition (by its values).
 pub type ChangeFiles = BTreeMap<Vec<String>, Vec<DataFile>>;
 
+/// How many batches of change rows may wait for the change writer before a sender waits: the
+/// statement runs at the pace of its change writer instead of queueing changed rows in memory
+/// (an UPDATE of every row sends twice the table).
+const QUEUED_BATCHES: usize = 4;
+
 /// Where a statement sends its changed rows; cloned into every stream that finds some.
 #[derive(Clone)]
 pub struct ChangeRows {
-    tx: mpsc::UnboundedSender<DfResult<RecordBatch>>,
+    tx: mpsc::Sender<DfResult<RecordBatch>>,
     schema: SchemaRef,
     /// Data columns of the table (`_change_type` goes after them).
     data_columns: usize,
@@ -67,8 +72,8 @@ pub struct ChangeRows {
 
 impl ChangeRows {
     /// Records the rows of `batch` (the table's columns: data, then partition columns) where
-    /// `mask` is true as changes of `kind`.
-    pub fn send(&self, batch: &RecordBatch, mask: &BooleanArray, kind: ChangeKind) -> DfResult<()> {
+    /// `mask` is true as changes of `kind`; waits while the writer is behind.
+    pub async fn send(&self, batch: &RecordBatch, mask: &BooleanArray, kind: ChangeKind) -> DfResult<()> {
         let rows = filter_record_batch(batch, mask)?;
         if rows.num_rows() == 0 {
             return Ok(());
@@ -78,15 +83,17 @@ impl ChangeRows {
         columns.insert(self.data_columns, kinds);
         let rows = crate::types::conformed(&self.schema, columns)?;
         self.tx
-            .unbounded_send(Ok(rows))
+            .send(Ok(rows))
+            .await
             .map_err(|_| DataFusionError::Execution("the writer of the statement's change files stopped".into()))
     }
 }
 
 /// A writer of change files for table `table_id` (of `schema`, written as its `properties` ask:
 /// codec, bloom filters), fed through the returned [`ChangeRows`]: the future writes what they
-/// send until every clone is dropped, and gives the files per partition. Run it beside the
-/// statement's own writer (`try_join`); dropped unfinished, it removes what it wrote.
+/// send until every clone is dropped, and gives the files per partition. A sender waits while a
+/// few batches wait for the writer: run the future beside the statement's own writer
+/// (`try_join`), never after it. Dropped unfinished, it removes what it wrote.
 pub fn change_writer(
     project: &Arc<Project>,
     (table_id, schema, properties): (&str, &TableSchema, &BTreeMap<String, String>),
@@ -95,12 +102,13 @@ pub fn change_writer(
 ) -> Result<(ChangeRows, impl Future<Output = Result<ChangeFiles>> + use<>)> {
     let changes = change_schema(schema);
     let arrow = crate::types::table_schema(&changes)?;
-    let (tx, rx) = mpsc::unbounded();
+    let (tx, rx) = mpsc::channel(QUEUED_BATCHES);
     let rows = ChangeRows { tx, schema: Arc::clone(&arrow), data_columns: schema.columns.len() };
     let writer = PartitionWriter::new(Arc::clone(project), table_id, &changes, static_values, ids)?
         .with_table_properties(properties)?;
     let written = async move {
-        let out: WriteOutput = writer.write_stream(Box::pin(RecordBatchStreamAdapter::new(arrow, rx))).await?;
+        let rows = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|rows| (rows, rx)) });
+        let out: WriteOutput = writer.write_stream(Box::pin(RecordBatchStreamAdapter::new(arrow, rows))).await?;
         Ok(out.partitions.into_iter().filter(|(_, files)| !files.is_empty()).collect())
     };
     Ok((rows, written))

@@ -52,7 +52,7 @@ pub async fn merge_small_files(
             continue;
         }
         // In the order the files were written, so that rows keep their order.
-        let (files, rows) = write_again(project, table, partition, &small, &options, &ctx, Ok, target_bytes).await?;
+        let (files, rows) = write_again(project, table, partition, &small, &options, &ctx, target_bytes).await?;
         out.rows += rows;
         let removed = small.iter().map(|f| f.key()).collect();
         out.partitions.insert(partition.values.clone(), (removed, files));

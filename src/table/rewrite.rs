@@ -60,17 +60,17 @@ impl RowChange {
     }
 
     /// `batch` after the change, cast to the table's types; the rows it changes go to `changes`.
-    fn apply(&self, batch: &RecordBatch, changes: &ChangeRows) -> DfResult<RecordBatch> {
+    async fn apply(&self, batch: &RecordBatch, changes: &ChangeRows) -> DfResult<RecordBatch> {
         let mask = self.mask(batch)?;
-        self.apply_to(batch, &mask, changes)
+        self.apply_to(batch, &mask, changes).await
     }
 
     /// [`Self::apply`] to the rows of `mask` (the rows the change touches).
-    fn apply_to(&self, batch: &RecordBatch, mask: &BooleanArray, changes: &ChangeRows) -> DfResult<RecordBatch> {
+    async fn apply_to(&self, batch: &RecordBatch, mask: &BooleanArray, changes: &ChangeRows) -> DfResult<RecordBatch> {
         let schema = batch.schema();
         match self {
             RowChange::Delete { .. } => {
-                changes.send(batch, mask, ChangeKind::Delete)?;
+                changes.send(batch, mask, ChangeKind::Delete).await?;
                 let keep: BooleanArray = mask.iter().map(|v| Some(v != Some(true))).collect();
                 Ok(filter_record_batch(batch, &keep)?)
             }
@@ -82,8 +82,8 @@ impl RowChange {
                     columns[*i] = zip(mask, &new.as_ref(), &columns[*i].as_ref())?;
                 }
                 let updated = crate::types::conformed(&schema, columns)?;
-                changes.send(batch, mask, ChangeKind::Preimage)?;
-                changes.send(&updated, mask, ChangeKind::Postimage)?;
+                changes.send(batch, mask, ChangeKind::Preimage).await?;
+                changes.send(&updated, mask, ChangeKind::Postimage).await?;
                 Ok(updated)
             }
         }
@@ -222,13 +222,16 @@ async fn write_change(
     }
     let width = TableProvider::schema(table).fields().len();
     let change = Arc::clone(change);
-    let apply = move |b: RecordBatch, selected: bool| {
-        if !selected {
-            return change.apply(&b, &changes);
-        }
-        let b = b.project(&(0..width).collect::<Vec<_>>())?;
-        let all = BooleanArray::from(vec![true; b.num_rows()]);
-        change.apply_to(&b, &all, &changes)
+    let apply = move |b: RecordBatch, selected: bool| -> BoxFuture<'static, DfResult<RecordBatch>> {
+        let (change, changes) = (Arc::clone(&change), changes.clone());
+        Box::pin(async move {
+            if !selected {
+                return change.apply(&b, &changes).await;
+            }
+            let b = b.project(&(0..width).collect::<Vec<_>>())?;
+            let all = BooleanArray::from(vec![true; b.num_rows()]);
+            change.apply_to(&b, &all, &changes).await
+        })
     };
     let rewritten = write_plans(project, table, partition, plans, ctx, apply, None);
     let ((files, _), changed) = futures::try_join!(rewritten, changes_written)?;
@@ -306,7 +309,7 @@ pub async fn materialize(
 ) -> Result<Vec<DataFile>> {
     let files: Vec<&DataFile> = files.iter().collect();
     let options = parquet_options(&ctx);
-    Ok(write_again(project, table, partition, &files, &options, &ctx, Ok, None).await?.0)
+    Ok(write_again(project, table, partition, &files, &options, &ctx, None).await?.0)
 }
 
 /// The session's Parquet read options, for scans of single files.
@@ -316,32 +319,29 @@ pub(super) fn parquet_options(ctx: &TaskContext) -> TableParquetOptions {
     options
 }
 
-/// Reads `files` of `partition` in order, passes each batch through `map` and writes the rows
-/// as new files of the partition (closed near `target_bytes` when given): the files written and
-/// their rows. Nothing is committed.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn write_again<F>(
+/// Reads the live rows of `files` of `partition` and writes them as new files of the partition
+/// (closed near `target_bytes` when given): the files written and their rows. Nothing is
+/// committed.
+pub(super) async fn write_again(
     project: &Arc<Project>,
     table: &VersionedTable,
     partition: &Partition,
     files: &[&DataFile],
     options: &TableParquetOptions,
     ctx: &Arc<TaskContext>,
-    map: F,
     target_bytes: Option<usize>,
-) -> Result<(Vec<DataFile>, u64)>
-where
-    F: Fn(RecordBatch) -> DfResult<RecordBatch> + Send + Sync + 'static,
-{
+) -> Result<(Vec<DataFile>, u64)> {
     let plans = files
         .iter()
         .map(|f| Ok((table.scan_file(partition, f, options.clone(), None, &ctx.runtime_env())?, false)))
         .collect::<DfResult<Vec<_>>>()?;
-    write_plans(project, table, partition, plans, ctx, move |b, _| map(b), target_bytes).await
+    let same = |b: RecordBatch, _| -> BoxFuture<'static, DfResult<RecordBatch>> { Box::pin(async move { Ok(b) }) };
+    write_plans(project, table, partition, plans, ctx, same, target_bytes).await
 }
 
-/// Runs `plans` in order, passes each batch through `map` (with the flag its plan came with)
-/// and writes the rows as new files of `partition`: the files written and their rows.
+/// Runs `plans` in order, passes each batch through `map` (with the flag its plan came with; a
+/// future, which may wait for the change writer) and writes the rows as new files of
+/// `partition`: the files written and their rows.
 async fn write_plans<F>(
     project: &Arc<Project>,
     table: &VersionedTable,
@@ -352,7 +352,7 @@ async fn write_plans<F>(
     target_bytes: Option<usize>,
 ) -> Result<(Vec<DataFile>, u64)>
 where
-    F: Fn(RecordBatch, bool) -> DfResult<RecordBatch> + Send + Sync + 'static,
+    F: Fn(RecordBatch, bool) -> BoxFuture<'static, DfResult<RecordBatch>> + Send + Sync + 'static,
 {
     let task = Arc::clone(ctx);
     let map = Arc::new(map);
@@ -362,7 +362,10 @@ where
     let rows = futures::stream::iter(plans)
         .map(move |(plan, flag)| {
             let map = Arc::clone(&map);
-            spawned(plan, Arc::clone(&task)).map(move |b| b.and_then(|b| map(b, flag)))
+            spawned(plan, Arc::clone(&task)).then(move |b| match b {
+                Ok(b) => map(b, flag),
+                Err(e) => Box::pin(async move { Err(e) }),
+            })
         })
         .flatten_unordered(parallel);
     let rows: SendableRecordBatchStream = Box::pin(RecordBatchStreamAdapter::new(TableProvider::schema(table), rows));

@@ -129,3 +129,50 @@ async fn applying_the_changes_between_two_versions_to_the_first_gives_the_second
         assert!(checked >= 3, "seed {seed}: only {checked} row-level changes; statements: {applied:#?}");
     }
 }
+
+/// A statement's changed rows wait for the change writer instead of queueing in memory: once a
+/// few batches wait for it, the next send waits too; when the writer runs, every row sent is in
+/// its files.
+#[tokio::test]
+async fn change_rows_wait_for_their_writer_instead_of_queueing() {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{BooleanArray, Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion_timemachine::table::{ChangeKind, change_writer};
+    use futures::FutureExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let tm = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
+    run(&tm, &["CREATE TABLE t (k BIGINT, v STRING)"]).await;
+    let state = tm.project().state();
+    let table = &state.live_table("t").unwrap().current;
+    let (changes, written) =
+        change_writer(tm.project(), (&table.id, &table.schema, &table.properties), vec![], BTreeMap::new()).unwrap();
+    let schema =
+        Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true), Field::new("v", DataType::Utf8, true)]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(Int64Array::from_iter_values(0..1000)), Arc::new(StringArray::from(vec!["x"; 1000]))],
+    )
+    .unwrap();
+    let all = BooleanArray::from(vec![true; 1000]);
+    // Nothing writes yet: the sends complete until the queue is full, then one waits.
+    let mut sent = 0;
+    while changes.send(&batch, &all, ChangeKind::Delete).now_or_never().is_some() {
+        sent += 1;
+        assert!(sent < 64, "{sent} batches of changes queued with nobody writing them");
+    }
+    assert!(sent >= 1, "not even one batch may wait for the writer");
+    // With the writer running beside them, the sends go through (the one that waited included).
+    let sender = async move {
+        for _ in 0..sent + 10 {
+            changes.send(&batch, &all, ChangeKind::Delete).await.unwrap();
+        }
+        drop(changes);
+        Ok(())
+    };
+    let ((), files) = futures::try_join!(sender, written).unwrap();
+    let rows: u64 = files.values().flatten().map(|f| f.rows).sum();
+    assert_eq!(rows, (2 * sent as u64 + 10) * 1000);
+}
