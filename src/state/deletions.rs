@@ -1,7 +1,8 @@
 //! Deletion vectors: the rows of a data file that a version no longer holds (merge-on-read).
 //! DELETE, UPDATE and MERGE on a table in `merge-on-read` mode record the positions of the rows
 //! they remove instead of rewriting the file; scans skip those rows. A vector is inline in the
-//! log entry (positions ascending, as delta-encoded varints in base64), so time travel, RESTORE
+//! log entry (positions ascending, as delta-encoded varints in base64: the gaps between rows, or
+//! ranges of consecutive rows, whichever is shorter), so time travel, RESTORE
 //! and CLONE bring vectors back with the file list at no cost, and the purge has nothing more to
 //! free than the data file.
 
@@ -56,49 +57,117 @@ impl Deletions {
     }
 }
 
+/// Marks the range encoding in the log (`:` is not in base64's alphabet, so a vector logged
+/// before ranges were encoded never starts with it).
+const RANGES: &str = "r:";
+
+/// The most rows one vector may delete when read back (no data file holds more): a garbled
+/// range is refused before it is expanded.
+const MAX_ROWS: u64 = 1 << 32;
+
+/// Two encodings, the shorter one logged: gaps between positions (a byte per row for rows
+/// deleted here and there), or ranges, a (gap, length) pair per run of consecutive rows (a
+/// few bytes per range, whatever its length: a DELETE of a key range of sorted data).
 fn encode<S: Serializer>(positions: &Arc<Vec<u64>>, s: S) -> Result<S::Ok, S::Error> {
-    let mut bytes = Vec::with_capacity(positions.len() * 2);
+    let (mut gaps, mut ranges) = (Vec::with_capacity(positions.len() * 2), vec![]);
     let mut last = 0u64;
     for (i, &p) in positions.iter().enumerate() {
         // The first position as is, then gaps (small for rows deleted close together).
-        let mut v = if i == 0 { p } else { p - last - 1 };
+        varint(&mut gaps, if i == 0 { p } else { p - last - 1 });
         last = p;
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                bytes.push(byte);
-                break;
-            }
-            bytes.push(byte | 0x80);
-        }
     }
-    s.serialize_str(&STANDARD.encode(bytes))
+    let mut i = 0;
+    let mut end = 0u64;
+    while i < positions.len() {
+        let first = positions[i];
+        let mut n = 1;
+        while i + n < positions.len() && first.checked_add(n as u64) == Some(positions[i + n]) {
+            n += 1;
+        }
+        varint(&mut ranges, if i == 0 { first } else { first - end - 1 });
+        varint(&mut ranges, n as u64 - 1);
+        end = first + (n as u64 - 1);
+        i += n;
+    }
+    if ranges.len() < gaps.len() {
+        s.serialize_str(&format!("{RANGES}{}", STANDARD.encode(ranges)))
+    } else {
+        s.serialize_str(&STANDARD.encode(gaps))
+    }
 }
 
-fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Vec<u64>>, D::Error> {
-    let text = String::deserialize(d)?;
-    let bytes = STANDARD.decode(text).map_err(serde::de::Error::custom)?;
-    let mut out: Vec<u64> = vec![];
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The varints of `bytes`.
+fn varints(bytes: &[u8]) -> Result<Vec<u64>, &'static str> {
+    let mut out = vec![];
     let (mut v, mut shift) = (0u64, 0u32);
-    for b in bytes {
+    for &b in bytes {
         if shift > 63 {
-            return Err(serde::de::Error::custom("deletion vector: a position overflows"));
+            return Err("deletion vector: a position overflows");
         }
         v |= u64::from(b & 0x7f) << shift;
         shift += 7;
         if b & 0x80 == 0 {
-            let p = match out.last() {
-                None => Some(v),
-                Some(&last) => last.checked_add(v).and_then(|p| p.checked_add(1)),
-            };
-            let p = p.ok_or_else(|| serde::de::Error::custom("deletion vector: a position overflows"))?;
-            out.push(p);
+            out.push(v);
             (v, shift) = (0, 0);
         }
     }
     if shift != 0 {
-        return Err(serde::de::Error::custom("deletion vector: truncated"));
+        return Err("deletion vector: truncated");
+    }
+    Ok(out)
+}
+
+fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Vec<u64>>, D::Error> {
+    use serde::de::Error;
+    let text = String::deserialize(d)?;
+    let overflow = || D::Error::custom("deletion vector: a position overflows");
+    let (ranges, text) = match text.strip_prefix(RANGES) {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let values = varints(&STANDARD.decode(text).map_err(D::Error::custom)?).map_err(D::Error::custom)?;
+    let mut out: Vec<u64> = vec![];
+    if !ranges {
+        for v in values {
+            let p = match out.last() {
+                None => Some(v),
+                Some(&last) => last.checked_add(v).and_then(|p| p.checked_add(1)),
+            };
+            out.push(p.ok_or_else(overflow)?);
+        }
+        return Ok(Arc::new(out));
+    }
+    if values.len() % 2 != 0 {
+        return Err(D::Error::custom("deletion vector: truncated"));
+    }
+    let mut rows = 0u64;
+    for pair in values.chunks(2) {
+        rows = rows.checked_add(pair[1]).and_then(|r| r.checked_add(1)).ok_or_else(overflow)?;
+    }
+    if rows > MAX_ROWS {
+        return Err(D::Error::custom(format!("deletion vector: {rows} rows, more than a data file holds")));
+    }
+    out.reserve(rows as usize);
+    for pair in values.chunks(2) {
+        let first = match out.last() {
+            None => Some(pair[0]),
+            Some(&last) => last.checked_add(pair[0]).and_then(|p| p.checked_add(1)),
+        };
+        let first = first.ok_or_else(overflow)?;
+        let last = first.checked_add(pair[1]).ok_or_else(overflow)?;
+        out.extend(first..=last);
     }
     Ok(Arc::new(out))
 }
@@ -127,5 +196,39 @@ mod tests {
         let garbled = format!(r#"{{"id":"x","positions":"{past_the_end}"}}"#);
         let err = serde_json::from_str::<Deletions>(&garbled).unwrap_err().to_string();
         assert!(err.contains("overflows"), "{err}");
+    }
+
+    #[test]
+    fn ranges_of_deleted_rows_cost_bytes_per_range_not_per_row() {
+        // 40% of a 6M-row file deleted in ranges of 1,600 rows (a DELETE of a key range on
+        // sorted data): a few kilobytes in the log, not a byte per row.
+        let ranges: BTreeSet<u64> = (0..6_000_000u64).filter(|p| p % 4_000 < 1_600).collect();
+        let d = Deletions::new(ranges.clone());
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.len() < 16_000, "{} bytes for {} rows in 1,500 ranges", json.len(), ranges.len());
+        let back: Deletions = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+        // Spread rows stay about a byte each; mixed shapes and the edges round-trip.
+        for set in [
+            (0..10_000u64).map(|i| i * 100).collect::<BTreeSet<u64>>(),
+            [0, 1, 2, 3, 10, 11, 500, 1 << 40, (1 << 40) + 1, u64::MAX - 1, u64::MAX].into_iter().collect(),
+            [u64::MAX].into_iter().collect(),
+            BTreeSet::new(),
+        ] {
+            let d = Deletions::new(set.clone());
+            let json = serde_json::to_string(&d).unwrap();
+            let back: Deletions = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.positions.iter().copied().collect::<BTreeSet<_>>(), set, "{json}");
+        }
+        // A garbled range is refused, not expanded: a pair cut short, a range of 2^40 rows.
+        for (bytes, error) in [(vec![5u8], "truncated"), (vec![0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20], "more than")] {
+            let garbled = format!(r#"{{"id":"x","positions":"{RANGES}{}"}}"#, STANDARD.encode(bytes));
+            let err = serde_json::from_str::<Deletions>(&garbled).unwrap_err().to_string();
+            assert!(err.contains(error), "{err}");
+        }
+        // Vectors logged before ranges were encoded still read: gaps of 0, 0, 124 after 0.
+        let old = format!(r#"{{"id":"x","positions":"{}"}}"#, STANDARD.encode([0u8, 0, 0, 124]));
+        let back: Deletions = serde_json::from_str(&old).unwrap();
+        assert_eq!(*back.positions, vec![0, 1, 2, 127]);
     }
 }
