@@ -112,9 +112,8 @@ fn only_in(a: Option<&&Partition>, b: Option<&&Partition>) -> Partition {
                     Some(g) if g.key() == f.key() => None,
                     Some(g) => {
                         let rows = Deletions::minus(g.deleted.as_deref(), f.deleted.as_deref());
-                        let only = Some(Arc::new(Deletions::only(rows)));
-                        (!only.as_ref().is_some_and(|d| d.positions.is_empty()))
-                            .then(|| DataFile { deleted: only, ..f.clone() })
+                        let only = Deletions::only(rows);
+                        (only.count() != 0).then(|| DataFile { deleted: Some(Arc::new(only)), ..f.clone() })
                     }
                 })
                 .collect()

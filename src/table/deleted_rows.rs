@@ -9,20 +9,25 @@ use datafusion::parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use crate::state::model::DataFile;
 
 /// The selection of a file of `rows` rows that reads every row but `deleted` (ascending).
-pub(crate) fn skipping(rows: u64, deleted: &[u64]) -> RowSelection {
+pub(crate) fn skipping(rows: u64, deleted: impl Iterator<Item = u64>) -> RowSelection {
     marking(rows, deleted, RowSelector::skip, RowSelector::select)
 }
 
 /// The selection of a file of `rows` rows that reads only `wanted` (ascending).
-pub(crate) fn only(rows: u64, wanted: &[u64]) -> RowSelection {
+pub(crate) fn only(rows: u64, wanted: impl Iterator<Item = u64>) -> RowSelection {
     marking(rows, wanted, RowSelector::select, RowSelector::skip)
 }
 
 /// `marked` (ascending positions) as `mark` runs of one row, the rows between as `rest` runs.
-fn marking(rows: u64, marked: &[u64], mark: fn(usize) -> RowSelector, rest: fn(usize) -> RowSelector) -> RowSelection {
-    let mut selectors = Vec::with_capacity(marked.len() * 2 + 1);
+fn marking(
+    rows: u64,
+    marked: impl Iterator<Item = u64>,
+    mark: fn(usize) -> RowSelector,
+    rest: fn(usize) -> RowSelector,
+) -> RowSelection {
+    let mut selectors = Vec::with_capacity(marked.size_hint().0 * 2 + 1);
     let mut next = 0u64;
-    for &p in marked.iter().filter(|p| **p < rows) {
+    for p in marked.filter(|p| *p < rows) {
         if p > next {
             selectors.push(rest((p - next) as usize));
         }
@@ -38,15 +43,15 @@ fn marking(rows: u64, marked: &[u64], mark: fn(usize) -> RowSelector, rest: fn(u
 /// `pf` (a scan of `file`) reading only the rows `file` still holds.
 pub(crate) fn apply(pf: PartitionedFile, file: &DataFile) -> PartitionedFile {
     match &file.deleted {
-        Some(d) if d.only => pf.with_extension(ParquetRowSelection::new(only(file.rows, &d.positions))),
-        Some(d) => pf.with_extension(ParquetRowSelection::new(skipping(file.rows, &d.positions))),
+        Some(d) if d.only => pf.with_extension(ParquetRowSelection::new(only(file.rows, d.iter()))),
+        Some(d) => pf.with_extension(ParquetRowSelection::new(skipping(file.rows, d.iter()))),
         None => pf,
     }
 }
 
 /// `pf` (a scan of `file`) reading only the rows at `wanted` (ascending).
 pub(crate) fn select(pf: PartitionedFile, file: &DataFile, wanted: &[u64]) -> PartitionedFile {
-    pf.with_extension(ParquetRowSelection::new(only(file.rows, wanted)))
+    pf.with_extension(ParquetRowSelection::new(only(file.rows, wanted.iter().copied())))
 }
 
 #[cfg(test)]
@@ -68,10 +73,10 @@ mod tests {
 
     #[test]
     fn selections_cover_the_file_and_skip_or_keep_exactly_the_positions() {
-        assert_eq!(rows(&skipping(6, &[0, 2, 3]), 6), vec![1, 4, 5]);
-        assert_eq!(rows(&skipping(3, &[2]), 3), vec![0, 1]);
-        assert_eq!(rows(&skipping(3, &[]), 3), vec![0, 1, 2]);
-        assert_eq!(rows(&only(6, &[0, 2, 3]), 6), vec![0, 2, 3]);
-        assert_eq!(rows(&only(4, &[3]), 4), vec![3]);
+        assert_eq!(rows(&skipping(6, [0, 2, 3].into_iter()), 6), vec![1, 4, 5]);
+        assert_eq!(rows(&skipping(3, [2].into_iter()), 3), vec![0, 1]);
+        assert_eq!(rows(&skipping(3, [].into_iter()), 3), vec![0, 1, 2]);
+        assert_eq!(rows(&only(6, [0, 2, 3].into_iter()), 6), vec![0, 2, 3]);
+        assert_eq!(rows(&only(4, [3].into_iter()), 4), vec![3]);
     }
 }

@@ -182,7 +182,7 @@ pub async fn rewrite(
         let mut removed: Vec<String> = copied.iter().chain(&dropped).map(|f| f.key()).collect();
         for (file, positions) in marked {
             removed.push(file.key());
-            let mut all: BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.positions.iter().copied()).collect();
+            let mut all: BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.iter()).collect();
             all.extend(positions);
             files.push(DataFile { deleted: Some(Arc::new(Deletions::new(all))), ..file.clone() });
         }
@@ -281,8 +281,11 @@ async fn touched_rows(
 /// The positions of the rows `file` holds (those its deletion vector does not name).
 fn live_positions(file: &DataFile) -> Vec<u64> {
     match &file.deleted {
-        Some(d) if d.only => d.positions.to_vec(),
-        Some(d) => (0..file.rows).filter(|p| d.positions.binary_search(p).is_err()).collect(),
+        Some(d) if d.only => d.iter().collect(),
+        Some(d) => {
+            let mut deleted = d.iter().peekable();
+            (0..file.rows).filter(|&p| deleted.next_if_eq(&p).is_none()).collect()
+        }
         None => (0..file.rows).collect(),
     }
 }

@@ -64,9 +64,7 @@ impl DeletionVectorsExec {
             .iter()
             .map(|group| {
                 let files = group.iter().map(|f| match vectors.files.get(f.object_meta.location.as_ref()) {
-                    Some((rows, d)) => {
-                        f.clone().with_extension(ParquetRowSelection::new(skipping(*rows, &d.positions)))
-                    }
+                    Some((rows, d)) => f.clone().with_extension(ParquetRowSelection::new(skipping(*rows, d.iter()))),
                     None => f.clone(),
                 });
                 let mut out = datafusion::datasource::physical_plan::FileGroup::new(files.collect());

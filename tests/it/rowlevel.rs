@@ -115,7 +115,7 @@ async fn deletes_write_no_data_file_by_default_and_never_lose_a_concurrent_delet
         let state = tm.project().state();
         let t = state.live_table("t").unwrap();
         let f = t.current.partitions.values().flat_map(|p| p.files.iter()).next().unwrap().clone();
-        f.deleted.map(|d| d.positions.to_vec()).unwrap_or_default()
+        f.deleted.map(|d| d.iter().collect::<Vec<u64>>()).unwrap_or_default()
     };
     assert_eq!(vector(&tm), vec![49]);
     // Two DELETEs planned on the same version delete rows of the same file: the second to
