@@ -15,6 +15,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use tokio::sync::mpsc;
 
+use super::file_settings::changes_compression;
 use super::writer::{PartitionWriter, WriteOutput};
 use crate::error::Result;
 use crate::log::Project;
@@ -105,6 +106,7 @@ pub fn change_writer(
     let (tx, rx) = mpsc::channel(QUEUED_BATCHES);
     let rows = ChangeRows { tx, schema: Arc::clone(&arrow), data_columns: schema.columns.len() };
     let writer = PartitionWriter::new(Arc::clone(project), table_id, &changes, static_values, ids)?
+        .with_default_compression(changes_compression())
         .with_table_properties(properties)?;
     let written = async move {
         let rows = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|rows| (rows, rx)) });

@@ -134,6 +134,12 @@ impl PartitionWriter {
         Ok(self)
     }
 
+    /// Pages compressed with `codec` unless the table's properties name one (set them after).
+    pub(crate) fn with_default_compression(mut self, codec: Compression) -> Self {
+        self.compression = codec;
+        self
+    }
+
     /// Files close once about `bytes` are written (compressed), as well as at the row limit.
     pub fn with_target_file_size(mut self, bytes: usize) -> Self {
         self.target_bytes = Some(bytes);

@@ -446,4 +446,21 @@ async fn a_compression_property_chooses_the_codec_of_the_files_written_from_then
                  WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT VALUES (s.k, s.v)";
     run(&tm, &[merge]).await;
     assert_eq!(codecs_of(&tm, "z", true).await, names(&["ZSTD(ZstdLevel(1))"]));
+    // A table that names no codec: data files LZ4 for scans, change files (cold: only the change
+    // feed reads them) ZSTD(1) for size; one that names a codec gets it for both.
+    run(
+        &tm,
+        &[
+            "CREATE TABLE e AS SELECT * FROM d",
+            "UPDATE e SET v = 'changed' WHERE k % 10 = 0",
+            "CREATE TABLE s TBLPROPERTIES ('timemachine.parquet.compression'='snappy') AS SELECT * FROM d",
+            "UPDATE s SET v = 'changed' WHERE k % 10 = 0",
+        ],
+    )
+    .await;
+    assert_eq!(codecs(&tm, "e").await, names(&["LZ4_RAW"]));
+    assert_eq!(codecs_of(&tm, "e", true).await, names(&["LZ4_RAW", "ZSTD(ZstdLevel(1))"]));
+    assert_eq!(codecs_of(&tm, "s", true).await, names(&["SNAPPY"]));
+    let changes = "SELECT _change_type, count(*) FROM table_changes('e', 2) GROUP BY 1 ORDER BY 1";
+    assert_eq!(crate::rows(&tm, changes).await, vec!["update_postimage|101", "update_preimage|101"]);
 }
