@@ -37,8 +37,10 @@ impl Deletions {
         Self { id, positions: Encoded::of(positions.into_iter()), only: false }
     }
 
-    /// A selection of `positions` (ascending, no repeats) alone (see [`Self::only`]).
-    pub fn only(positions: Vec<u64>) -> Self {
+    /// A selection of `positions` alone (see [`Self::only`]).
+    pub fn only(mut positions: Vec<u64>) -> Self {
+        positions.sort_unstable();
+        positions.dedup();
         Self { id: String::new(), positions: Encoded::of(positions.into_iter()), only: true }
     }
 
@@ -65,7 +67,7 @@ impl Deletions {
         self.positions.iter()
     }
 
-    /// True when position `p` is deleted.
+    /// True when position `p` is deleted (walks the vector up to `p`).
     pub fn contains(&self, p: u64) -> bool {
         self.iter().take_while(|&q| q <= p).any(|q| q == p)
     }

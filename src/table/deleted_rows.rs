@@ -18,20 +18,27 @@ pub(crate) fn only(rows: u64, wanted: impl Iterator<Item = u64>) -> RowSelection
     marking(rows, wanted, RowSelector::select, RowSelector::skip)
 }
 
-/// `marked` (ascending positions) as `mark` runs of one row, the rows between as `rest` runs.
+/// `marked` (ascending positions) as `mark` runs (consecutive positions make one), the rows
+/// between as `rest` runs.
 fn marking(
     rows: u64,
     marked: impl Iterator<Item = u64>,
     mark: fn(usize) -> RowSelector,
     rest: fn(usize) -> RowSelector,
 ) -> RowSelection {
-    let mut selectors = Vec::with_capacity(marked.size_hint().0 * 2 + 1);
+    let mut selectors: Vec<RowSelector> = vec![];
     let mut next = 0u64;
     for p in marked.filter(|p| *p < rows) {
-        if p > next {
-            selectors.push(rest((p - next) as usize));
+        match selectors.last_mut() {
+            // Right after the last marked row: its run grows.
+            Some(last) if p == next => last.row_count += 1,
+            _ => {
+                if p > next {
+                    selectors.push(rest((p - next) as usize));
+                }
+                selectors.push(mark(1));
+            }
         }
-        selectors.push(mark(1));
         next = p + 1;
     }
     if rows > next {
@@ -78,5 +85,11 @@ mod tests {
         assert_eq!(rows(&skipping(3, [].into_iter()), 3), vec![0, 1, 2]);
         assert_eq!(rows(&only(6, [0, 2, 3].into_iter()), 6), vec![0, 2, 3]);
         assert_eq!(rows(&only(4, [3].into_iter()), 4), vec![3]);
+        // Consecutive positions make one run: a range of a million rows is one selector.
+        assert_eq!(rows(&skipping(10, [0, 1, 2, 5, 6, 9].into_iter()), 10), vec![3, 4, 7, 8]);
+        assert_eq!(rows(&only(10, [0, 1, 2, 5, 6, 9].into_iter()), 10), vec![0, 1, 2, 5, 6, 9]);
+        let range = skipping(2_000_000, 500_000..1_500_000);
+        assert_eq!(range.iter().count(), 3);
+        assert_eq!(range.row_count(), 1_000_000);
     }
 }
