@@ -37,6 +37,27 @@ impl Deletions {
         Self { id, positions: Encoded::of(positions.into_iter()), only: false }
     }
 
+    /// A new vector (a fresh id) of the positions of `old` (None: no vector) and `more` (in any
+    /// order, repeats allowed), merged as they are walked: no set of every position is built.
+    pub fn adding(old: Option<&Self>, mut more: Vec<u64>) -> Self {
+        more.sort_unstable();
+        more.dedup();
+        let mut theirs = old.into_iter().flat_map(|d| d.iter()).peekable();
+        let mut ours = more.into_iter().peekable();
+        let merged = std::iter::from_fn(move || match (theirs.peek().copied(), ours.peek().copied()) {
+            (Some(a), Some(b)) if a == b => {
+                ours.next();
+                theirs.next()
+            }
+            (Some(a), Some(b)) if a < b => theirs.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => ours.next(),
+            (Some(_), None) => theirs.next(),
+            (None, None) => None,
+        });
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        Self { id, positions: Encoded::of(merged), only: false }
+    }
+
     /// A selection of `positions` alone (see [`Self::only`]).
     pub fn only(mut positions: Vec<u64>) -> Self {
         positions.sort_unstable();
@@ -327,6 +348,10 @@ mod tests {
                 assert_eq!(back.count(), set.len() as u64);
                 (back, set)
             });
+            let union: BTreeSet<u64> = a.1.union(&b.1).copied().collect();
+            let more: Vec<u64> = b.1.iter().rev().chain(&b.1).copied().collect();
+            assert_eq!(Deletions::adding(Some(&a.0), more.clone()).iter().collect::<BTreeSet<_>>(), union);
+            assert_eq!(Deletions::adding(None, more).iter().collect::<BTreeSet<_>>(), b.1);
             let expected: Vec<u64> = a.1.difference(&b.1).copied().collect();
             assert_eq!(Deletions::minus(Some(&a.0), Some(&b.0)), expected);
             assert_eq!(Deletions::minus(Some(&a.0), None), a.1.iter().copied().collect::<Vec<_>>());

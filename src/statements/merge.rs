@@ -301,9 +301,8 @@ async fn vectors(
             if rows.len() != n {
                 return Err(Error::invalid(matched_twice(&base.name, operation)));
             }
-            let mut all: std::collections::BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.iter()).collect();
-            all.extend(rows.iter().copied());
-            let marked = DataFile { deleted: Some(Arc::new(crate::state::Deletions::new(all))), ..file.clone() };
+            let deleted = crate::state::Deletions::adding(file.deleted.as_deref(), rows);
+            let marked = DataFile { deleted: Some(Arc::new(deleted)), ..file.clone() };
             if (n as u64) * 2 > file.live_rows() {
                 rewrite.push(marked);
             } else {

@@ -2,7 +2,7 @@
 //! and written anew; every other file stays shared with the previous
 //! version, so a change to a few rows of a big table writes one file's worth, not the table.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
@@ -182,9 +182,8 @@ pub async fn rewrite(
         let mut removed: Vec<String> = copied.iter().chain(&dropped).map(|f| f.key()).collect();
         for (file, positions) in marked {
             removed.push(file.key());
-            let mut all: BTreeSet<u64> = file.deleted.iter().flat_map(|d| d.iter()).collect();
-            all.extend(positions);
-            files.push(DataFile { deleted: Some(Arc::new(Deletions::new(all))), ..file.clone() });
+            let deleted = Deletions::adding(file.deleted.as_deref(), positions);
+            files.push(DataFile { deleted: Some(Arc::new(deleted)), ..file.clone() });
         }
         out.partitions.insert(partition.values.clone(), (removed, files));
         out.changes.insert(partition.values.clone(), changed.remove(&partition.values).unwrap_or_default());
