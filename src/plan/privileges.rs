@@ -10,7 +10,7 @@ use datafusion::logical_expr::{DdlStatement, LogicalPlan, WriteOp};
 
 use crate::error::Result;
 use crate::policy::acl::{Acl, Permission, denied};
-use crate::sql::Statement;
+use crate::sql::{MergeKind, Statement};
 use crate::statements::Env;
 use crate::statements::grants::{require, require_on};
 use crate::table::VersionedTable;
@@ -63,7 +63,15 @@ pub(super) fn check_statement(env: &Env, statement: &Statement) -> Result<()> {
         }
         Statement::Truncate { table, .. } => on(Permission::Update, table, format!("truncate table {table}")),
         Statement::Insert(ins) => on(Permission::Update, &ins.table, format!("insert into table {}", ins.table)),
-        Statement::Merge { table, .. } => on(Permission::Update, table, format!("merge into table {table}")),
+        // In the words of what the user wrote: a DELETE or UPDATE that joins is planned as a MERGE.
+        Statement::Merge { table, kind, .. } => {
+            let verb = match kind {
+                MergeKind::Merge => "merge into",
+                MergeKind::Delete => "delete from",
+                MergeKind::Update => "update",
+            };
+            on(Permission::Update, table, format!("{verb} table {table}"))
+        }
         // ShowHistory on the table, or List on the project; `('id'='…')` needs List (checked
         // where the statement runs).
         Statement::ShowHistory { table, id: None, .. }
