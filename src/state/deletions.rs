@@ -33,8 +33,7 @@ pub struct Deletions {
 impl Deletions {
     /// A new vector (a fresh id) of `positions`.
     pub fn new(positions: BTreeSet<u64>) -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        Self { id, positions: Encoded::of(positions.into_iter()), only: false }
+        Self { id: fresh_id(), positions: Encoded::of(positions.into_iter()), only: false }
     }
 
     /// A new vector (a fresh id) of the positions of `old` (None: no vector) and `more` (in any
@@ -54,8 +53,7 @@ impl Deletions {
             (Some(_), None) => theirs.next(),
             (None, None) => None,
         });
-        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-        Self { id, positions: Encoded::of(merged), only: false }
+        Self { id: fresh_id(), positions: Encoded::of(merged), only: false }
     }
 
     /// A selection of `positions` alone (see [`Self::only`]).
@@ -92,6 +90,11 @@ impl Deletions {
     pub fn contains(&self, p: u64) -> bool {
         self.iter().take_while(|&q| q <= p).any(|q| q == p)
     }
+}
+
+/// A new vector's id (see [`Deletions::id`]).
+fn fresh_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
 }
 
 /// Positions as varints: the gaps between them, or (gap, length - 1) per range of consecutive
