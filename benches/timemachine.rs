@@ -95,6 +95,12 @@ struct Args {
     bench: bool,
 }
 
+/// The checkout being measured, read at run time (checkouts sharing a `CARGO_TARGET_DIR` share
+/// this binary; a compile-time path reads whichever built it last).
+fn source_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]

@@ -126,9 +126,16 @@ async fn run_file(path: PathBuf) -> Result<(), Failed> {
     result.map_err(|e| Failed::from(e.display(true).to_string()))
 }
 
+/// The checkout whose `sql-tests/` run: the one cargo runs this harness from. Read at run time,
+/// because every checkout sharing a `CARGO_TARGET_DIR` shares this binary: a compile-time path
+/// would run whichever checkout built it last (a new record once "passed" without running).
+fn source_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn main() {
     let args = Arguments::from_args();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql-tests");
+    let root = source_dir().join("sql-tests");
     let mut files = Vec::new();
     slt_files(&root, &mut files);
     files.sort();

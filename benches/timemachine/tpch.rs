@@ -78,7 +78,7 @@ pub(crate) async fn bench_tpch(data: &Path, answers: &Path, runs: usize) {
     println!("TPCH load {:.1} {:.1}", load.as_secs_f64() * 1000.0, load_clustered.as_secs_f64() * 1000.0);
     let (mut to_plain, mut clustered_to_plain) = (vec![], vec![]);
     for q in 1..=22 {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/tpch/queries/q{q}.sql"));
+        let path = crate::source_dir().join(format!("benches/tpch/queries/q{q}.sql"));
         let sql = std::fs::read_to_string(&path).unwrap();
         // The same query over the clustered lineitem and orders (c_<table>, the others shared);
         // neither name is a column alias in any of the 22 queries (`nation` is).

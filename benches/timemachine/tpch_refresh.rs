@@ -53,7 +53,7 @@ pub(crate) async fn bench_tpch_refresh(data: &Path, runs: usize) {
     exec(&tm, &format!("RESTORE TABLE lineitem TO LSN '{}'", mor.1)).await;
     exec(&tm, "DELETE FROM lineitem WHERE l_orderkey % 97 = 3").await;
     for q in [1, 6] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("benches/tpch/queries/q{q}.sql"));
+        let path = crate::source_dir().join(format!("benches/tpch/queries/q{q}.sql"));
         let after = std::fs::read_to_string(&path).unwrap();
         let before = replace_word(&after, "lineitem", &format!("lineitem VERSION AS OF {}", mor.1));
         let (mut t_after, mut t_before) = (vec![], vec![]);

@@ -268,7 +268,8 @@ fn commands_may_start_with_a_comment_and_tables_show_maxrows() {
 fn the_sample_script_tours_the_time_machine_and_runs_twice() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample.sql");
+    let sample = crate::source_dir().join("data/sample.sql");
+    let sample = sample.to_str().unwrap();
     let first = ok(&wh, &["--echo", "-f", sample]);
     let second = ok(&wh, &["--echo", "-f", sample]);
     assert!(first.contains("-- A bad overwrite that loses a day's rows:\nINSERT OVERWRITE"), "echoed:\n{first}");

@@ -26,6 +26,12 @@ mod transcript_cli;
 
 use datafusion_timemachine::{StatementResult, TimeMachine};
 
+/// The checkout under test, read at run time: checkouts sharing a `CARGO_TARGET_DIR` share this
+/// binary, and a compile-time path would read whichever checkout built it last.
+pub fn source_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), Into::into)
+}
+
 /// Runs statements, panicking with the statement on error.
 pub async fn run(tm: &TimeMachine, sqls: &[&str]) {
     for sql in sqls {

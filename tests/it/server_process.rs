@@ -91,9 +91,13 @@ async fn the_adbc_flight_sql_driver_runs_the_transcript_reads_the_past_and_is_re
     let dir = tempfile::tempdir().unwrap();
     drop(warehouse(dir.path()).await);
     let served = start(dir.path());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/adbc/client.py");
+    let script = crate::source_dir().join("tests/adbc/client.py");
     let uri = format!("grpc://{}", served.addr);
-    let out = Command::new("python3").args([script, &uri, "alice", "alice-pw", "bob", "bob-pw"]).output().unwrap();
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([uri.as_str(), "alice", "alice-pw", "bob", "bob-pw"])
+        .output()
+        .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && stdout.contains("adbc client: ok"), "{stdout}\n{stderr}");
 }
