@@ -219,7 +219,12 @@ fn feed(
             plans.push(rows(project, &end, change.change_files, true, kind, &version)?);
             continue;
         }
-        for (files, kind) in [(change.removed, ChangeKind::Delete), (change.added, ChangeKind::Insert)] {
+        let kinds = if change.updates {
+            [ChangeKind::Preimage, ChangeKind::Postimage]
+        } else {
+            [ChangeKind::Delete, ChangeKind::Insert]
+        };
+        for (files, kind) in [change.removed, change.added].into_iter().zip(kinds) {
             if !files.is_empty() {
                 plans.push(rows(project, &end, files, false, lit(kind.as_str()), &version)?);
             }

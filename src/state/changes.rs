@@ -3,6 +3,8 @@
 //! the version before (files shared by both are untouched rows), or, for a row-level change,
 //! the change files it wrote ([`Action::ChangeData`]): a copy-on-write rewrite carries unchanged
 //! rows into new files, which a difference of file lists would report as deleted and inserted.
+//! A row-level change through deletion vectors alone writes none: its vectors name the rows it
+//! removed and the files it added hold only new rows (an UPDATE's new images).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::deletions::Deletions;
 use super::history::TableHistory;
-use super::model::{Action, DataFile, Partition, PutMode};
+use super::model::{Action, DataFile, Operation, Partition, PutMode};
 use super::snapshot::TableSnapshot;
 
 /// What one version changed in a table's files.
@@ -28,6 +30,9 @@ pub struct VersionChange {
     /// Change files of a row-level change: when present, they alone say what changed (each row
     /// carries its `_change_type`).
     pub change_files: Vec<Partition>,
+    /// An UPDATE without change files (deletion vectors alone): its removed rows are the old
+    /// images of the rows it updated and its added rows their new images.
+    pub updates: bool,
 }
 
 impl TableHistory {
@@ -57,6 +62,8 @@ impl TableHistory {
                 }
             }
             if change.change_files.is_empty() {
+                change.updates =
+                    !entry.history.is_empty() && entry.history.iter().all(|h| h.operation == Operation::Update);
                 // MERGE SMALLFILES moves the same rows into other files: nothing changed.
                 let moved: BTreeSet<&Vec<String>> = entry
                     .actions

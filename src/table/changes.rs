@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use tokio::sync::mpsc;
@@ -65,16 +65,25 @@ const QUEUED_BATCHES: usize = 4;
 /// Where a statement sends its changed rows; cloned into every stream that finds some.
 #[derive(Clone)]
 pub struct ChangeRows {
-    tx: mpsc::Sender<DfResult<RecordBatch>>,
+    /// None: the version's data files alone tell its changes ([`ChangeRows::unneeded`]).
+    tx: Option<mpsc::Sender<DfResult<RecordBatch>>>,
     schema: SchemaRef,
     /// Data columns of the table (`_change_type` goes after them).
     data_columns: usize,
 }
 
 impl ChangeRows {
+    /// A sink for a statement whose changes the feed reads from the data files it leaves (an
+    /// UPDATE through deletion vectors alone: the vectors name the old images, the files it
+    /// adds hold exactly the new ones): what is sent is dropped.
+    pub fn unneeded() -> Self {
+        ChangeRows { tx: None, schema: Arc::new(Schema::empty()), data_columns: 0 }
+    }
+
     /// Records the rows of `batch` (the table's columns: data, then partition columns) where
     /// `mask` is true as changes of `kind`; waits while the writer is behind.
     pub async fn send(&self, batch: &RecordBatch, mask: &BooleanArray, kind: ChangeKind) -> DfResult<()> {
+        let Some(tx) = &self.tx else { return Ok(()) };
         let rows = filter_record_batch(batch, mask)?;
         if rows.num_rows() == 0 {
             return Ok(());
@@ -83,8 +92,7 @@ impl ChangeRows {
         let kinds: ArrayRef = Arc::new(StringArray::from(vec![kind.as_str(); rows.num_rows()]));
         columns.insert(self.data_columns, kinds);
         let rows = crate::types::conformed(&self.schema, columns)?;
-        self.tx
-            .send(Ok(rows))
+        tx.send(Ok(rows))
             .await
             .map_err(|_| DataFusionError::Execution("the writer of the statement's change files stopped".into()))
     }
@@ -104,7 +112,7 @@ pub fn change_writer(
     let changes = change_schema(schema);
     let arrow = crate::types::table_schema(&changes)?;
     let (tx, rx) = mpsc::channel(QUEUED_BATCHES);
-    let rows = ChangeRows { tx, schema: Arc::clone(&arrow), data_columns: schema.columns.len() };
+    let rows = ChangeRows { tx: Some(tx), schema: Arc::clone(&arrow), data_columns: schema.columns.len() };
     let writer = PartitionWriter::new(Arc::clone(project), table_id, &changes, static_values, ids)?
         .with_default_compression(changes_compression())
         .with_table_properties(properties)?;

@@ -162,21 +162,25 @@ pub async fn rewrite(
         }
         touched.push(t);
     }
-    // A DELETE that only marks rows and drops whole files: the version's file lists say exactly
-    // which rows went (the change feed reads them from the old files through the vectors), so
-    // neither the deleted rows' other columns are read nor change files written. Any file
-    // rewritten carries kept rows into a new file, which only change files can tell apart.
-    let exact = matches!(*change, RowChange::Delete { .. }) && touched.iter().all(|t| t.copied.is_empty());
+    // A change that only marks rows and drops whole files: the version's file lists say exactly
+    // which rows went (the change feed reads them from the old files through the vectors) and,
+    // for an UPDATE, the files it adds hold exactly the new images (the feed pairs them as an
+    // UPDATE's), so no change file is written; a DELETE does not even read the rows' other
+    // columns. Any file rewritten carries kept rows into a new file, which only change files
+    // can tell apart.
+    let exact = touched.iter().all(|t| t.copied.is_empty());
+    let deletes = matches!(*change, RowChange::Delete { .. });
     for t in touched {
         let Touched { partition, mut copied, marked, mut dropped } = t;
         if copied.is_empty() && marked.is_empty() && dropped.is_empty() {
             continue;
         }
         let (mut files, mut changed) = (vec![], ChangeFiles::default());
-        if !exact {
+        if !(exact && deletes) {
             // Read like any rewritten file: their rows are the change's rows.
             copied.append(&mut dropped);
-            let written = write_change(project, table, partition, &copied, &marked, &change, &options, &ctx);
+            let read = (copied.as_slice(), marked.as_slice());
+            let written = write_change(project, table, partition, read, &change, !exact, &options, &ctx);
             (files, changed) = Box::pin(written).await?;
         }
         let mut removed: Vec<String> = copied.iter().chain(&dropped).map(|f| f.key()).collect();
@@ -192,23 +196,29 @@ pub async fn rewrite(
 }
 
 /// Writes `change` to `copied` (each written anew) and to the rows of `marked` (read once: their
-/// change rows, and UPDATE's new images): the data files written and the change files.
+/// change rows, and UPDATE's new images): the data files written and, with `change_files`, the
+/// change files.
 #[allow(clippy::too_many_arguments)]
 async fn write_change(
     project: &Arc<Project>,
     table: &VersionedTable,
     partition: &Partition,
-    copied: &[&DataFile],
-    marked: &[(&DataFile, Vec<u64>)],
+    (copied, marked): (&[&DataFile], &[(&DataFile, Vec<u64>)]),
     change: &Arc<RowChange>,
+    change_files: bool,
     options: &TableParquetOptions,
     ctx: &Arc<TaskContext>,
 ) -> Result<(Vec<DataFile>, ChangeFiles)> {
     let snapshot = table.snapshot();
-    let statics = partition.values.iter().cloned().map(Some).collect();
-    let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
-    let (changes, changes_written) =
-        change_writer(project, (&snapshot.id, &snapshot.schema, &snapshot.properties), statics, ids)?;
+    let (changes, changes_written) = if change_files {
+        let statics = partition.values.iter().cloned().map(Some).collect();
+        let ids = BTreeMap::from([(partition.values.clone(), partition.id.clone())]);
+        let (rows, written) =
+            change_writer(project, (&snapshot.id, &snapshot.schema, &snapshot.properties), statics, ids)?;
+        (rows, Box::pin(written) as BoxFuture<'static, Result<ChangeFiles>>)
+    } else {
+        (ChangeRows::unneeded(), Box::pin(async { Ok(ChangeFiles::default()) }) as BoxFuture<'static, _>)
+    };
     let mut plans = vec![];
     for file in copied {
         plans.push((table.scan_file(partition, file, options.clone(), None, &ctx.runtime_env())?, false));

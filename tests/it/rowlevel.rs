@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use datafusion_timemachine::TimeMachine;
 
-use crate::run;
+use crate::{rows, run};
 
 fn files(tm: &TimeMachine, table: &str) -> BTreeSet<String> {
     let state = tm.project().state();
@@ -297,4 +297,58 @@ async fn a_merge_holds_the_rows_its_source_selects_not_the_pages_they_came_from(
     assert_eq!(count(&tm, "SELECT count(*) FROM w WHERE c LIKE '%!'").await, 4124);
     assert_eq!(count(&tm, "SELECT count(*) FROM w WHERE c LIKE '%!' AND k % 97 = 3").await, 4124);
     assert_eq!(count(&tm, "SELECT count(*) FROM w").await, 400000);
+}
+
+#[tokio::test]
+async fn an_update_by_vectors_writes_only_the_new_images_and_the_feed_pairs_them_with_the_old() {
+    // The rows a vector adds are the old images and the files the UPDATE adds hold exactly the
+    // new ones: the feed reads both from the data files, so no change file is written.
+    let dir = tempfile::tempdir().unwrap();
+    let tm = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
+    run(
+        &tm,
+        &[
+            "CREATE TABLE t (k BIGINT, v STRING) PARTITIONED BY (ds STRING)",
+            "INSERT INTO t PARTITION (ds) SELECT value, 'v' || value, CASE WHEN value <= 100 THEN 'a' \
+             WHEN value <= 200 THEN 'b' ELSE 'c' END FROM generate_series(1, 300)",
+            "CREATE TABLE w (k BIGINT, v STRING) PARTITIONED BY (ds STRING) \
+             TBLPROPERTIES ('timemachine.delete.mode'='copy-on-write')",
+            "INSERT INTO w PARTITION (ds) SELECT k, v, ds FROM t",
+        ],
+    )
+    .await;
+    let feed = |t: &'static str, lsn: u64| {
+        let tm = &tm;
+        async move { rows(tm, &format!("SELECT _change_type, k, v, ds FROM table_changes('{t}', {lsn}, {lsn})")).await }
+    };
+    let before = data_files(dir.path());
+    // Vectors in a and b; c's file loses every row (dropped whole, its rows' new images written).
+    let update = "UPDATE {t} SET v = v || '!' WHERE k % 10 = 3 OR ds = 'c'";
+    for t in ["t", "w"] {
+        tm.execute(&update.replace("{t}", t)).await.unwrap();
+    }
+    let id = tm.project().state().live_table("t").unwrap().current.id.clone();
+    let written: Vec<_> =
+        data_files(dir.path()).difference(&before).filter(|p| p.to_string_lossy().contains(&id)).cloned().collect();
+    // Data files of c and b (a's 10 rows stay in its file: a vector).
+    assert!(!written.is_empty());
+    let change_files: Vec<_> = written.iter().filter(|p| columns(p).iter().any(|c| c == "_change_type")).collect();
+    assert!(change_files.is_empty(), "an UPDATE by vectors writes no change file: {change_files:?}");
+    let (t, w) = (feed("t", 3).await, feed("w", 3).await);
+    assert_eq!(t, w, "the same feed as copy-on-write's change files");
+    assert_eq!(t.len(), 240, "{t:?}");
+    assert!(t.contains(&"update_preimage|13|v13|a".to_string()), "{t:?}");
+    assert!(t.contains(&"update_postimage|13|v13!|a".to_string()), "{t:?}");
+    assert!(t.contains(&"update_postimage|300|v300!|c".to_string()), "{t:?}");
+    assert!(!t.iter().any(|r| r.starts_with("delete") || r.starts_with("insert")), "{t:?}");
+    assert_eq!(count(&tm, "SELECT count(*) FROM t WHERE v LIKE '%!'").await, 120);
+    assert_eq!(rows(&tm, "SELECT k, v, ds FROM t").await, rows(&tm, "SELECT k, v, ds FROM w").await);
+}
+
+/// The column names of a Parquet file.
+fn columns(path: &std::path::Path) -> Vec<String> {
+    use datafusion::parquet::file::reader::FileReader;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = datafusion::parquet::file::serialized_reader::SerializedFileReader::new(file).unwrap();
+    reader.metadata().file_metadata().schema_descr().columns().iter().map(|c| c.name().to_string()).collect()
 }
