@@ -11,6 +11,7 @@ mod provider;
 mod rewrite;
 mod session_tables;
 mod stats;
+mod update_pass;
 mod upload;
 mod vectors_exec;
 mod write_commit;

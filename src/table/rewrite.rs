@@ -46,13 +46,13 @@ pub enum RowChange {
 }
 
 impl RowChange {
-    fn predicate(&self) -> Option<Arc<dyn PhysicalExpr>> {
+    pub(super) fn predicate(&self) -> Option<Arc<dyn PhysicalExpr>> {
         let (RowChange::Delete { predicate } | RowChange::Update { predicate, .. }) = self;
         predicate.clone()
     }
 
     /// True for each row of `batch` that the change touches.
-    fn mask(&self, batch: &RecordBatch) -> DfResult<BooleanArray> {
+    pub(super) fn mask(&self, batch: &RecordBatch) -> DfResult<BooleanArray> {
         match self.predicate() {
             Some(predicate) => matching(&predicate, batch),
             None => Ok(BooleanArray::from(vec![true; batch.num_rows()])),
@@ -66,7 +66,12 @@ impl RowChange {
     }
 
     /// [`Self::apply`] to the rows of `mask` (the rows the change touches).
-    async fn apply_to(&self, batch: &RecordBatch, mask: &BooleanArray, changes: &ChangeRows) -> DfResult<RecordBatch> {
+    pub(super) async fn apply_to(
+        &self,
+        batch: &RecordBatch,
+        mask: &BooleanArray,
+        changes: &ChangeRows,
+    ) -> DfResult<RecordBatch> {
         let schema = batch.schema();
         match self {
             RowChange::Delete { .. } => {
@@ -130,6 +135,12 @@ pub async fn rewrite(
     merge_on_read: bool,
 ) -> Result<Rewritten> {
     let options = parquet_options(&ctx);
+    if merge_on_read && matches!(*change, RowChange::Update { .. }) {
+        let once = super::update_pass::update_by_vectors(project, table, partitions, &change, &options, &ctx);
+        if let Some(out) = Box::pin(once).await? {
+            return Ok(out);
+        }
+    }
     let mut out = Rewritten::default();
     let mut touched = vec![];
     // Files are searched side by side: each search is one file's scan, on one core.
@@ -351,20 +362,21 @@ pub(super) async fn write_again(
     write_plans(project, table, partition, plans, ctx, same, target_bytes).await
 }
 
-/// Runs `plans` in order, passes each batch through `map` (with the flag its plan came with; a
+/// Runs `plans` in order, passes each batch through `map` (with the tag its plan came with; a
 /// future, which may wait for the change writer) and writes the rows as new files of
 /// `partition`: the files written and their rows.
-async fn write_plans<F>(
+pub(super) async fn write_plans<T, F>(
     project: &Arc<Project>,
     table: &VersionedTable,
     partition: &Partition,
-    plans: Vec<(Arc<dyn ExecutionPlan>, bool)>,
+    plans: Vec<(Arc<dyn ExecutionPlan>, T)>,
     ctx: &Arc<TaskContext>,
     map: F,
     target_bytes: Option<usize>,
 ) -> Result<(Vec<DataFile>, u64)>
 where
-    F: Fn(RecordBatch, bool) -> BoxFuture<'static, DfResult<RecordBatch>> + Send + Sync + 'static,
+    T: Copy + Send + 'static,
+    F: Fn(RecordBatch, T) -> BoxFuture<'static, DfResult<RecordBatch>> + Send + Sync + 'static,
 {
     let task = Arc::clone(ctx);
     let map = Arc::new(map);

@@ -571,3 +571,10 @@ impl Drop for PartitionWriter {
         }
     }
 }
+
+/// Removes data files written but not to be committed (a statement that changed course); a file
+/// left behind is an orphan the purge sweeps.
+pub(super) async fn discard(project: &Arc<Project>, files: &[DataFile]) {
+    let closed = files.iter().map(|f| project.path(&f.path)).collect();
+    cleanup(Arc::clone(project.store()), vec![], closed).await;
+}

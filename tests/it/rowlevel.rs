@@ -343,6 +343,20 @@ async fn an_update_by_vectors_writes_only_the_new_images_and_the_feed_pairs_them
     assert!(!t.iter().any(|r| r.starts_with("delete") || r.starts_with("insert")), "{t:?}");
     assert_eq!(count(&tm, "SELECT count(*) FROM t WHERE v LIKE '%!'").await, 120);
     assert_eq!(rows(&tm, "SELECT k, v, ds FROM t").await, rows(&tm, "SELECT k, v, ds FROM w").await);
+    // A file that loses most of its rows is rewritten, and only change files can tell its kept
+    // rows from the updated ones: the UPDATE writes them (and nothing else stays behind).
+    let before = data_files(dir.path());
+    tm.execute("UPDATE t SET v = 'x' WHERE ds = 'b' AND k > 120").await.unwrap();
+    let written: Vec<_> =
+        data_files(dir.path()).difference(&before).filter(|p| p.to_string_lossy().contains(&id)).cloned().collect();
+    let change_files = written.iter().filter(|p| columns(p).iter().any(|c| c == "_change_type")).count();
+    assert_eq!((written.len(), change_files), (2, 1), "b's file anew and its change file: {written:?}");
+    let t = feed("t", 4).await;
+    assert_eq!(t.len(), 160, "{t:?}");
+    assert!(t.contains(&"update_preimage|123|v123!|b".to_string()), "{t:?}");
+    assert!(t.contains(&"update_postimage|200|x|b".to_string()), "{t:?}");
+    assert_eq!(count(&tm, "SELECT count(*) FROM t WHERE v = 'x'").await, 80);
+    assert_eq!(count(&tm, "SELECT count(*) FROM t").await, 300);
 }
 
 /// The column names of a Parquet file.
