@@ -199,10 +199,9 @@ fn data_files(dir: &std::path::Path) -> BTreeSet<std::path::PathBuf> {
     out
 }
 
-#[tokio::test]
-async fn a_delete_by_vectors_alone_writes_no_file_and_the_feed_still_names_each_deleted_row() {
-    // A vector (or a file dropped whole) says exactly which rows went, so the change feed reads
-    // them from the old file; the DELETE neither reads nor copies their other columns.
+/// A warehouse on disk whose table t holds 300 rows (k 1..=300, v 'v<k>') in partitions a, b and
+/// c of 100 rows, one file each.
+async fn three_partitions() -> (tempfile::TempDir, TimeMachine) {
     let dir = tempfile::tempdir().unwrap();
     let tm = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
     run(
@@ -214,6 +213,14 @@ async fn a_delete_by_vectors_alone_writes_no_file_and_the_feed_still_names_each_
         ],
     )
     .await;
+    (dir, tm)
+}
+
+#[tokio::test]
+async fn a_delete_by_vectors_alone_writes_no_file_and_the_feed_still_names_each_deleted_row() {
+    // A vector (or a file dropped whole) says exactly which rows went, so the change feed reads
+    // them from the old file; the DELETE neither reads nor copies their other columns.
+    let (dir, tm) = three_partitions().await;
     let feed = |lsn: u64| {
         let tm = &tm;
         async move {
@@ -303,14 +310,10 @@ async fn a_merge_holds_the_rows_its_source_selects_not_the_pages_they_came_from(
 async fn an_update_by_vectors_writes_only_the_new_images_and_the_feed_pairs_them_with_the_old() {
     // The rows a vector adds are the old images and the files the UPDATE adds hold exactly the
     // new ones: the feed reads both from the data files, so no change file is written.
-    let dir = tempfile::tempdir().unwrap();
-    let tm = TimeMachine::open(dir.path().to_str().unwrap()).await.unwrap();
+    let (dir, tm) = three_partitions().await;
     run(
         &tm,
         &[
-            "CREATE TABLE t (k BIGINT, v STRING) PARTITIONED BY (ds STRING)",
-            "INSERT INTO t PARTITION (ds) SELECT value, 'v' || value, CASE WHEN value <= 100 THEN 'a' \
-             WHEN value <= 200 THEN 'b' ELSE 'c' END FROM generate_series(1, 300)",
             "CREATE TABLE w (k BIGINT, v STRING) PARTITIONED BY (ds STRING) \
              TBLPROPERTIES ('timemachine.delete.mode'='copy-on-write')",
             "INSERT INTO w PARTITION (ds) SELECT k, v, ds FROM t",
