@@ -40,7 +40,14 @@ pub(super) async fn update_by_vectors(
     let mut out = Rewritten::default();
     let mut written: Vec<DataFile> = vec![];
     for partition in partitions {
-        let (files, touched) = one_pass(project, table, partition, change, options, ctx).await?;
+        let (files, touched) = match one_pass(project, table, partition, change, options, ctx).await {
+            Ok(found) => found,
+            Err(e) => {
+                // The partitions done so far wrote files no version will reference.
+                super::writer::discard(project, &written).await;
+                return Err(e);
+            }
+        };
         written.extend(files.iter().cloned());
         // Rewritten instead, which only change files can tell apart from the rows it keeps.
         let most = |(f, at): &(&DataFile, Vec<u64>)| {
