@@ -176,6 +176,12 @@ impl DataFile {
         }
     }
 
+    /// True when a row-level change removing `n` of its live rows rewrites the file instead of
+    /// giving it a deletion vector (more than half go: copy-on-write where it wins).
+    pub fn loses_most(&self, n: u64) -> bool {
+        n.saturating_mul(2) > self.live_rows()
+    }
+
     /// What identifies this entry in conflict checks: its path, and its deletion vector if any
     /// (deleting rows of a file replaces the entry under the same path).
     pub fn key(&self) -> String {

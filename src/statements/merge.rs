@@ -303,7 +303,7 @@ async fn vectors(
             }
             let deleted = crate::state::Deletions::adding(file.deleted.as_deref(), rows);
             let marked = DataFile { deleted: Some(Arc::new(deleted)), ..file.clone() };
-            if (n as u64) * 2 > file.live_rows() {
+            if file.loses_most(n as u64) {
                 rewrite.push(marked);
             } else {
                 out.entry(values.clone()).or_default().push(marked);

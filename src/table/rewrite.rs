@@ -165,7 +165,7 @@ pub async fn rewrite(
             out.rows += positions.len() as u64;
             if positions.len() as u64 == file.live_rows() {
                 t.dropped.push(file);
-            } else if merge_on_read && (positions.len() as u64) * 2 <= file.live_rows() {
+            } else if merge_on_read && !file.loses_most(positions.len() as u64) {
                 t.marked.push((file, positions));
             } else {
                 t.copied.push(file);

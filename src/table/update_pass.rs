@@ -50,10 +50,7 @@ pub(super) async fn update_by_vectors(
         };
         written.extend(files.iter().cloned());
         // Rewritten instead, which only change files can tell apart from the rows it keeps.
-        let most = |(f, at): &(&DataFile, Vec<u64>)| {
-            let n = at.len() as u64;
-            n * 2 > f.live_rows() && n < f.live_rows()
-        };
+        let most = |(f, at): &(&DataFile, Vec<u64>)| (at.len() as u64) < f.live_rows() && f.loses_most(at.len() as u64);
         if touched.iter().any(most) {
             super::writer::discard(project, &written).await;
             return Ok(None);
