@@ -2,7 +2,8 @@
 //! by the usual `AWS_*` variables, and local directories.
 //!
 //! `timemachine-executor [--scheduler-host localhost] [--scheduler-port 50050] [--port 50051]
-//! [--grpc-port 50052] [--bind-host 0.0.0.0] [--external-host HOST] [--concurrent-tasks N]`
+//! [--grpc-port 50052] [--bind-host 0.0.0.0] [--external-host HOST] [--concurrent-tasks N]
+//! [--work-dir DIR]`
 
 use clap::Parser;
 use datafusion_timemachine::distributed::{ExecutorOptions, run_executor};
@@ -32,6 +33,10 @@ struct Args {
     /// Tasks run at once (default: the machine's cores).
     #[arg(long)]
     concurrent_tasks: Option<usize>,
+    /// Directory for the shuffle files between stages (default: a new one under the system's
+    /// temporary directory).
+    #[arg(long)]
+    work_dir: Option<String>,
 }
 
 #[tokio::main]
@@ -45,6 +50,7 @@ async fn main() -> std::process::ExitCode {
         scheduler_host: a.scheduler_host,
         scheduler_port: a.scheduler_port,
         vcores: a.concurrent_tasks,
+        work_dir: a.work_dir,
     };
     match run_executor(options).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -72,6 +72,9 @@ pub struct ExecutorOptions {
     pub scheduler_port: u16,
     /// Tasks run at once (default: the cores of the machine).
     pub vcores: Option<usize>,
+    /// Where the executor writes the shuffle files between stages (default: a new directory
+    /// under the system's temporary directory).
+    pub work_dir: Option<String>,
 }
 
 /// Runs a scheduler that decodes versioned tables until the process ends.
@@ -94,6 +97,10 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
 /// Runs an executor that reads shared warehouses (S3 from the `AWS_*` variables, local
 /// directories) until the process ends.
 pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
+    if let Some(dir) = &options.work_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DataFusionError::Configuration(format!("executor work directory {dir}: {e}")))?;
+    }
     let runtime_producer: ballista_core::RuntimeProducer = Arc::new(|_config: &SessionConfig| runtime());
     let defaults = ExecutorProcessConfig::default();
     let config = ExecutorProcessConfig {
@@ -104,6 +111,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_host: options.scheduler_host,
         scheduler_port: options.scheduler_port,
         vcores: options.vcores.unwrap_or(defaults.vcores),
+        work_dir: options.work_dir,
         override_logical_codec: Some(Arc::new(TimeMachineCodec::default())),
         override_physical_codec: Some(Arc::new(TimeMachinePhysicalCodec::default())),
         override_runtime_producer: Some(runtime_producer),
@@ -137,6 +145,7 @@ pub async fn standalone_context(executors: usize) -> Result<SessionContext> {
             scheduler_host: "localhost".into(),
             scheduler_port: port,
             vcores: Some(2),
+            work_dir: None,
         };
         tokio::spawn(async move {
             if let Err(e) = run_executor(executor).await {

@@ -227,7 +227,10 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
     );
     // An executor that finds no scheduler exits: start them once the scheduler listens.
     wait_for_port(port).await;
-    for _ in 0..2 {
+    // Each executor's shuffle files go where it is told (a directory it creates).
+    let work = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = (0..2).map(|i| work.path().join(format!("executor-{i}"))).collect();
+    for dir in &dirs {
         let (flight, grpc) = (free_port(), free_port());
         procs.0.push(
             Command::new(env!("CARGO_BIN_EXE_timemachine-executor"))
@@ -240,6 +243,8 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
                     &port.to_string(),
                 ])
                 .args(["--port", &flight.to_string(), "--grpc-port", &grpc.to_string(), "--concurrent-tasks", "2"])
+                .arg("--work-dir")
+                .arg(dir)
                 .spawn()
                 .unwrap(),
         );
@@ -247,6 +252,18 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
     let url = format!("df://localhost:{port}");
     let cluster = connect(&location, &url).await;
     same_rows_as_local(&local, &cluster).await;
+    let written: usize = dirs.iter().map(|d| std::fs::read_dir(d).map_or(0, |e| e.count())).sum();
+    assert!(written > 0, "no job's shuffle files under {}", work.path().display());
+    // A work directory that cannot be made: the executor says which and stops.
+    let file = work.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_timemachine-executor"))
+        .args(["--scheduler-port", &port.to_string(), "--work-dir"])
+        .arg(file.join("shuffle"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("executor work directory") && err.contains("a-file"), "{err}");
     // The CLI runs on the same cluster.
     let out = Command::new(env!("CARGO_BIN_EXE_timemachine"))
         .args(["--warehouse", &location, "--ballista", &url, "--format", "csv", "-c"])
