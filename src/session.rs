@@ -223,6 +223,11 @@ impl TimeMachine {
         &self.ctx
     }
 
+    /// The session-only tables beside the project's (rows a server stages for a statement).
+    pub(crate) fn session_tables(&self) -> &Arc<crate::table::SessionTables> {
+        &self.env.session_tables
+    }
+
     /// The project.
     pub fn project(&self) -> &Arc<Project> {
         &self.env.project
@@ -294,6 +299,26 @@ impl TimeMachine {
         let (env, state) = self.statement_session().await?;
         let planned = plan_statement(&env, &state, text, statement).await?;
         Ok((planned.kind, Arc::new(planned.plan.schema().as_arrow().clone())))
+    }
+
+    /// The types of the parameters `sql` takes (`?`, `$n`), as far as DataFusion infers them
+    /// from where they stand (`a > ?` takes a's type); text where it cannot tell.
+    pub(crate) async fn parameter_types(&self, sql: &str) -> Result<Vec<datafusion::arrow::datatypes::DataType>> {
+        use datafusion::arrow::datatypes::DataType;
+        let n = crate::sql::params::count(sql)?;
+        if n == 0 {
+            return Ok(vec![]);
+        }
+        let numbered = crate::sql::params::numbered(sql)?;
+        let statement = crate::sql::parse(&numbered)?;
+        let text = numbered.trim().trim_end_matches(';').trim();
+        let (env, state) = self.statement_session().await?;
+        let inferred = match plan_statement(&env, &state, text, statement).await {
+            Ok(planned) => planned.plan.get_parameter_types().unwrap_or_default(),
+            Err(_) => Default::default(),
+        };
+        let of = |i: usize| inferred.get(&format!("${i}")).cloned().flatten().filter(|t| *t != DataType::Null);
+        Ok((1..=n).map(|i| of(i).unwrap_or(DataType::Utf8)).collect())
     }
 
     /// Runs one statement to completion and collects its result.

@@ -18,7 +18,9 @@
 mod auth;
 #[cfg(feature = "cli")]
 mod cli;
+mod ingest;
 mod metadata;
+mod params;
 mod serve;
 mod service;
 mod session;

@@ -2,7 +2,7 @@
 //! finds the caller's session and hands the SQL to it. Statements are planned by GetFlightInfo
 //! (statements with side effects run there, as DataFusion's DDL does) and their rows stream
 //! batch by batch from DoGet; DoPut runs updates and DDL; prepared statements keep their SQL and
-//! plan it afresh at each execution.
+//! the parameters bound to them (`params.rs`), and plan afresh at each execution.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,8 +15,9 @@ use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult,
     Any, CommandGetCatalogs, CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys,
     CommandGetImportedKeys, CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
-    CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementQuery,
-    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest,
+    CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo,
+    TicketStatementQuery,
 };
 use arrow_flight::{
     Action, BasicAuth, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor, FlightEndpoint,
@@ -134,21 +135,21 @@ impl TimeMachineFlightSql {
         let info = FlightInfo::new().try_with_schema(&schema).map_err(|e| Status::internal(e.to_string()))?;
         Ok(info.with_endpoint(endpoint).with_descriptor(descriptor).with_ordered(true))
     }
+}
 
-    /// Runs `sql` as an update: the number of rows written (0 for DDL), or of rows returned.
-    async fn update(&self, session: &Session, sql: &str) -> Result<i64, Status> {
-        let (kind, df) = session.tm.run(sql).await.map_err(to_status)?;
-        match kind {
-            ResultKind::RowsAffected(n) => Ok(n as i64),
-            ResultKind::Ok => Ok(0),
-            ResultKind::Query => {
-                let mut rows = 0;
-                let mut stream = df.execute_stream().await.map_err(|e| to_status(e.into()))?;
-                while let Some(batch) = stream.next().await {
-                    rows += batch.map_err(|e| to_status(e.into()))?.num_rows() as i64;
-                }
-                Ok(rows)
+/// Runs `sql` as an update: the number of rows written (0 for DDL), or of rows returned.
+pub(super) async fn update(session: &Session, sql: &str) -> Result<i64, Status> {
+    let (kind, df) = session.tm.run(sql).await.map_err(to_status)?;
+    match kind {
+        ResultKind::RowsAffected(n) => Ok(n as i64),
+        ResultKind::Ok => Ok(0),
+        ResultKind::Query => {
+            let mut rows = 0;
+            let mut stream = df.execute_stream().await.map_err(|e| to_status(e.into()))?;
+            while let Some(batch) = stream.next().await {
+                rows += batch.map_err(|e| to_status(e.into()))?.num_rows() as i64;
             }
+            Ok(rows)
         }
     }
 }
@@ -175,6 +176,11 @@ fn info_for(
     let info = FlightInfo::new().try_with_schema(schema).map_err(|e| Status::internal(e.to_string()))?;
     let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket));
     Ok(Response::new(info.with_endpoint(endpoint).with_descriptor(descriptor)))
+}
+
+/// The SQL of the session's prepared statement `handle` and the parameters bound to it.
+fn prepared(session: &Session, handle: &str) -> Result<(String, Vec<Vec<datafusion::scalar::ScalarValue>>), Status> {
+    session.prepared(handle).ok_or_else(|| Status::not_found("no such prepared statement (closed?)"))
 }
 
 fn handle_text(bytes: &[u8]) -> Result<String, Status> {
@@ -233,7 +239,8 @@ impl FlightSqlService for TimeMachineFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         let session = self.session(&request).await?;
         let handle = handle_text(&cmd.prepared_statement_handle)?;
-        let sql = session.prepared(&handle).ok_or_else(|| Status::not_found("no such prepared statement (closed?)"))?;
+        let (sql, bound) = prepared(&session, &handle)?;
+        let sql = super::params::query(&sql, &bound)?;
         Ok(Response::new(self.flight_info(&session, &sql, request.into_inner()).await?))
     }
 
@@ -266,7 +273,16 @@ impl FlightSqlService for TimeMachineFlightSql {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
         let session = self.session(&request).await?;
-        self.update(&session, &cmd.query).await
+        update(&session, &cmd.query).await
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        cmd: CommandStatementIngest,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        let session = self.session(&request).await?;
+        super::ingest::ingest(&session, cmd, request.into_inner()).await
     }
 
     async fn do_put_prepared_statement_update(
@@ -276,8 +292,15 @@ impl FlightSqlService for TimeMachineFlightSql {
     ) -> Result<i64, Status> {
         let session = self.session(&request).await?;
         let handle = handle_text(&cmd.prepared_statement_handle)?;
-        let sql = session.prepared(&handle).ok_or_else(|| Status::not_found("no such prepared statement (closed?)"))?;
-        self.update(&session, &sql).await
+        let (sql, bound) = prepared(&session, &handle)?;
+        // Parameters come with the update (or were bound before it).
+        let sent = super::params::bound_rows(request.into_inner()).await?;
+        let rows = if sent.is_empty() { bound } else { sent };
+        let mut written = 0;
+        for statement in super::params::statements(&sql, &rows)? {
+            written += update(&session, &statement).await?;
+        }
+        Ok(written)
     }
 
     async fn do_put_prepared_statement_query(
@@ -286,14 +309,11 @@ impl FlightSqlService for TimeMachineFlightSql {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<DoPutPreparedStatementResult, Status> {
         let session = self.session(&request).await?;
-        let mut data = request.into_inner();
-        while let Some(d) = data.next().await {
-            if !d?.data_body.is_empty() {
-                return Err(Status::unimplemented("not supported: parameters of prepared statements (bind no values)"));
-            }
-        }
         let handle = handle_text(&cmd.prepared_statement_handle)?;
-        session.prepared(&handle).ok_or_else(|| Status::not_found("no such prepared statement (closed?)"))?;
+        let rows = super::params::bound_rows(request.into_inner()).await?;
+        if !session.bind(&handle, rows) {
+            return Err(Status::not_found("no such prepared statement (closed?)"));
+        }
         Ok(DoPutPreparedStatementResult { prepared_statement_handle: Some(cmd.prepared_statement_handle) })
     }
 
@@ -306,14 +326,21 @@ impl FlightSqlService for TimeMachineFlightSql {
         // Planned (privileges checked) but not run: a prepared INSERT runs when executed.
         let (_, schema) = session.tm.describe_result(&query.query).await.map_err(to_status)?;
         let schema = super::wire::plain_schema(&schema);
-        let IpcMessage(dataset_schema) = SchemaAsIpc::new(&schema, &IpcWriteOptions::default())
-            .try_into()
-            .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(e.to_string()))?;
+        let types = session.tm.parameter_types(&query.query).await.map_err(to_status)?;
+        let parameters = super::wire::plain_schema(&super::params::schema(types));
+        let ipc = |schema: &datafusion::arrow::datatypes::Schema| {
+            SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+                .try_into()
+                .map(|IpcMessage(bytes)| bytes)
+                .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(e.to_string()))
+        };
+        let parameter_schema = if parameters.fields().is_empty() { Default::default() } else { ipc(&parameters)? };
+        let dataset_schema = ipc(&schema)?;
         let handle = session.prepare(query.query);
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle.into(),
             dataset_schema,
-            parameter_schema: Default::default(),
+            parameter_schema,
         })
     }
 

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use datafusion::dataframe::DataFrame;
+use datafusion::scalar::ScalarValue;
 use futures::stream::AbortHandle;
 
 use crate::TimeMachine;
@@ -27,8 +28,8 @@ pub(crate) struct Session {
 struct State {
     /// Statements planned by GetFlightInfo, by ticket handle, in the order planned.
     pending: Vec<(String, DataFrame)>,
-    /// Prepared statements: handle → SQL.
-    prepared: HashMap<String, String>,
+    /// Prepared statements: handle → SQL and the rows of parameters last bound.
+    prepared: HashMap<String, (String, Vec<Vec<ScalarValue>>)>,
     /// Results being streamed: handle → what stops them.
     running: HashMap<String, AbortHandle>,
 }
@@ -74,13 +75,25 @@ impl Session {
     /// Keeps a prepared statement; returns its handle.
     pub(crate) fn prepare(&self, sql: String) -> String {
         let handle = uuid::Uuid::new_v4().simple().to_string();
-        self.state().prepared.insert(handle.clone(), sql);
+        self.state().prepared.insert(handle.clone(), (sql, vec![]));
         handle
     }
 
-    /// The SQL of a prepared statement.
-    pub(crate) fn prepared(&self, handle: &str) -> Option<String> {
+    /// The SQL of a prepared statement and the rows of parameters bound to it.
+    pub(crate) fn prepared(&self, handle: &str) -> Option<(String, Vec<Vec<ScalarValue>>)> {
         self.state().prepared.get(handle).cloned()
+    }
+
+    /// Binds rows of parameters to a prepared statement (replacing those bound before); false
+    /// when there is no such statement.
+    pub(crate) fn bind(&self, handle: &str, rows: Vec<Vec<ScalarValue>>) -> bool {
+        match self.state().prepared.get_mut(handle) {
+            Some((_, bound)) => {
+                *bound = rows;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Forgets a prepared statement.

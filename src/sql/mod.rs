@@ -11,6 +11,7 @@ mod dml_merge;
 mod grants;
 mod insert;
 mod odps;
+pub(crate) mod params;
 mod parser;
 mod script;
 mod type_names;

@@ -1,12 +1,14 @@
 """A real Flight SQL client no one here wrote: the ADBC Flight SQL driver (adbc-driver-flightsql),
 through its DB-API, against a running `timemachine serve`. Runs the reference transcript's core,
-reads the past, fetches 1M rows, and checks that a wrong password and a missing privilege are
-refused. Usage: client.py URI USER PASSWORD OTHER_USER OTHER_PASSWORD"""
+reads the past, fetches 1M rows, binds parameters, ingests Arrow tables, and checks that a wrong
+password and a missing privilege are refused. Usage: client.py URI USER PASSWORD OTHER_USER
+OTHER_PASSWORD"""
 
 import sys
 
 import adbc_driver_flightsql.dbapi as flight_sql
 import adbc_driver_manager
+import pyarrow as pa
 
 uri, user, password, other, other_password = sys.argv[1:6]
 
@@ -52,6 +54,37 @@ cur.execute("SELECT value FROM generate_series(1, 1000000)")
 table = cur.fetch_arrow_table()
 assert table.num_rows == 1_000_000, table.num_rows
 
+# Parameters (DB-API's ?): bound as values, never as SQL; a batch of them runs once per row.
+rows("CREATE TABLE test_params (k BIGINT, s STRING)")
+cur.executemany("INSERT INTO test_params VALUES (?, ?)", [(1, "one"), (2, "it's"), (-3, None)])
+assert rows("SELECT k, s FROM test_params ORDER BY k") == [(-3, None), (1, "one"), (2, "it's")]
+cur.execute("SELECT s FROM test_params WHERE k > ? AND s <> ? ORDER BY s", (-1, "x'); DROP TABLE test_params; --"))
+assert cur.fetchall() == [("it's",), ("one",)]
+cur.execute("SELECT ? + 1 AS n, ? AS t", (41, "'--"))
+assert cur.fetchall() == [(42, "'--")]
+assert len(rows("show history for table test_params")) == 4  # CREATE and one APPEND per row
+try:
+    cur.execute("SELECT ? + ?", (1,))
+    raise SystemExit("a statement ran with a parameter missing")
+except adbc_driver_manager.Error as e:
+    assert "takes 2 parameters, 1 was bound" in str(e), e
+
+# Bulk ingest (what pandas' and polars' ADBC writers call): each mode one version of its SQL.
+batch = pa.table({"k": pa.array([10, 11], pa.int64()), "s": ["a", "b"]})
+assert cur.adbc_ingest("test_ingest", batch, mode="create") == 2
+assert cur.adbc_ingest("test_ingest", batch.select(["s", "k"]), mode="append") == 2
+assert rows("SELECT sum(k), count(*) FROM test_ingest") == [(42, 4)]
+assert cur.adbc_ingest("test_ingest", batch.slice(0, 1), mode="replace") == 1
+assert rows("SELECT k, s FROM test_ingest") == [(10, "a")]
+assert [r[5] for r in rows("show history for table test_ingest")] == ["CREATE", "APPEND", "OVERWRITE"]
+rows("restore table test_ingest to LSN '0000000000000002'")
+assert rows("SELECT count(*) FROM test_ingest") == [(4,)]
+try:
+    cur.adbc_ingest("test_ingest", batch, mode="create")
+    raise SystemExit("ingest in create mode replaced an existing table")
+except adbc_driver_manager.Error as e:
+    assert "already exists" in str(e), e
+
 # The catalog calls a BI tool makes.
 objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
 names = [t["table_name"] for c in objects for s in c["catalog_db_schemas"] or [] for t in s["db_schema_tables"] or []]
@@ -76,5 +109,17 @@ try:
     raise SystemExit("a user without Drop dropped the table")
 except adbc_driver_manager.Error as e:
     assert "lacks the Drop permission" in str(e), e
+try:
+    other_cur.adbc_ingest("test_ingest", batch, mode="append")
+    raise SystemExit("a user without Update ingested rows")
+except adbc_driver_manager.Error as e:
+    assert f"user {other} lacks the Update permission" in str(e), e
+try:
+    other_cur.execute("SELECT k FROM test_params WHERE k = ?", (1,))
+    other_cur.fetchall()
+    raise SystemExit("a user without Select read the table through a parameter")
+except adbc_driver_manager.Error as e:
+    assert f"user {other} lacks the Select permission" in str(e), e
 assert rows("select * from test_restore_x;") == [("2",)]
+assert rows("SELECT count(*) FROM test_ingest") == [(4,)]
 print("adbc client: ok")

@@ -9,6 +9,7 @@ use std::time::Duration;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables, SqlInfo};
 use arrow_flight::{FlightInfo, Ticket};
+use datafusion::arrow::array::StringArray;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion_timemachine::TimeMachine;
 use datafusion_timemachine::server::{ServeOptions, Server};
@@ -316,6 +317,20 @@ async fn statements_time_travel_and_prepared_statements_through_the_server() {
     assert_eq!(query(&mut c, "SELECT count(*) FROM t").await.unwrap(), vec!["1"]);
     assert_eq!(insert.execute_update().await.unwrap(), 1);
     assert_eq!(insert.execute_update().await.unwrap(), 1);
+    let info = select.execute().await.unwrap();
+    assert_eq!(lines(&fetch(&mut c, info).await.unwrap()), vec!["3"]);
+    select.close().await.unwrap();
+    // Parameters: an update runs once per bound row (sent with it), a query with its one row.
+    let mut insert = c.prepare("INSERT INTO t PARTITION (ds='3') VALUES (?)".to_string(), None).await.unwrap();
+    let values = StringArray::from(vec!["q'); DROP TABLE t; --", "r"]);
+    insert.set_parameters(RecordBatch::try_from_iter([("a", Arc::new(values) as _)]).unwrap()).unwrap();
+    assert_eq!(insert.execute_update().await.unwrap(), 2);
+    let mut select = c.prepare("SELECT count(*) FROM t WHERE ds = ? OR a = $2".to_string(), None).await.unwrap();
+    let types: Vec<_> = select.parameter_schema().unwrap().fields().iter().map(|f| f.data_type().clone()).collect();
+    assert_eq!(types, vec![datafusion::arrow::datatypes::DataType::Utf8; 2]);
+    let bound =
+        [("p1", Arc::new(StringArray::from(vec!["3"])) as _), ("p2", Arc::new(StringArray::from(vec!["w"])) as _)];
+    select.set_parameters(RecordBatch::try_from_iter(bound).unwrap()).unwrap();
     let info = select.execute().await.unwrap();
     assert_eq!(lines(&fetch(&mut c, info).await.unwrap()), vec!["3"]);
     select.close().await.unwrap();

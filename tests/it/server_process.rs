@@ -79,7 +79,7 @@ fn python_has_adbc() -> bool {
 }
 
 #[tokio::test]
-async fn the_adbc_flight_sql_driver_runs_the_transcript_reads_the_past_and_is_refused_what_it_may_not_do() {
+async fn the_adbc_driver_runs_the_transcript_binds_parameters_ingests_and_is_refused_what_it_may_not_do() {
     if !python_has_adbc() {
         assert!(
             std::env::var_os("TIMEMACHINE_REQUIRE_ADBC").is_none(),

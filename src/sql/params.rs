@@ -1,0 +1,135 @@
+//! Parameters of prepared statements (`?`, `?2`, `$1`): found on the token stream, so that a `?`
+//! inside a string, a comment or a quoted name is not one, and bound by writing each value as a
+//! SQL literal in place of its placeholder. Binding in the text works for every statement this
+//! crate parses (MaxCompute's forms too), and a value can never become SQL: strings are quoted
+//! with their quotes doubled (this dialect has no backslash escapes), other values are written
+//! by DataFusion's unparser.
+
+use std::ops::Range;
+
+use datafusion::logical_expr::lit;
+use datafusion::scalar::ScalarValue;
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
+use datafusion::sql::unparser::Unparser;
+
+use super::dialect::MaxComputeDialect;
+use crate::error::{Error, Result};
+
+/// The placeholders of `sql`: where each is (bytes) and the parameter it names (from 0). A bare
+/// `?` names the one after the previous bare `?`; `?n` and `$n` name parameter n (from 1).
+pub(crate) fn placeholders(sql: &str) -> Result<Vec<(Range<usize>, usize)>> {
+    let tokens =
+        Tokenizer::new(&MaxComputeDialect, sql).tokenize_with_location().map_err(|e| Error::Syntax(e.to_string()))?;
+    let offsets = Offsets::new(sql);
+    let mut next = 0;
+    let mut found = vec![];
+    for t in tokens {
+        let Token::Placeholder(name) = &t.token else { continue };
+        let index = if name == "?" {
+            next += 1;
+            next - 1
+        } else {
+            let number = name.strip_prefix(['?', '$']).and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0);
+            number.ok_or_else(|| {
+                Error::NotSupported(format!("parameter {name}: parameters are ?, ?n or $n (n from 1)"))
+            })? - 1
+        };
+        found.push((offsets.at(t.span.start)..offsets.at(t.span.end), index));
+    }
+    Ok(found)
+}
+
+/// `sql` with every placeholder written `$n`, the form DataFusion infers parameter types for.
+pub(crate) fn numbered(sql: &str) -> Result<String> {
+    let mut out = String::with_capacity(sql.len());
+    let mut at = 0;
+    for (range, index) in placeholders(sql)? {
+        out.push_str(&sql[at..range.start]);
+        out.push_str(&format!("${}", index + 1));
+        at = range.end;
+    }
+    out.push_str(&sql[at..]);
+    Ok(out)
+}
+
+/// How many parameters `sql` takes (the highest one named).
+pub(crate) fn count(sql: &str) -> Result<usize> {
+    Ok(placeholders(sql)?.iter().map(|(_, i)| i + 1).max().unwrap_or(0))
+}
+
+/// `sql` with each placeholder replaced by its value written as a literal.
+pub(crate) fn bind(sql: &str, values: &[ScalarValue]) -> Result<String> {
+    let found = placeholders(sql)?;
+    let wanted = found.iter().map(|(_, i)| i + 1).max().unwrap_or(0);
+    if wanted != values.len() {
+        return Err(Error::Invalid(format!(
+            "the statement takes {wanted} parameter{}, {} {} bound",
+            if wanted == 1 { "" } else { "s" },
+            values.len(),
+            if values.len() == 1 { "was" } else { "were" }
+        )));
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut at = 0;
+    for (range, index) in found {
+        out.push_str(&sql[at..range.start]);
+        out.push_str(&literal(&values[index], index)?);
+        at = range.end;
+    }
+    out.push_str(&sql[at..]);
+    Ok(out)
+}
+
+/// `value` as SQL text: a negative number in parentheses (after a `-` it would open a comment).
+fn literal(value: &ScalarValue, index: usize) -> Result<String> {
+    let text = match value {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+            format!("'{}'", s.replace('\'', "''"))
+        }
+        v => Unparser::default().expr_to_sql(&lit(v.clone())).map(|e| e.to_string()).map_err(|e| {
+            Error::NotSupported(format!("parameter {}: a value of type {} ({e})", index + 1, v.data_type()))
+        })?,
+    };
+    Ok(if text.starts_with('-') { format!("({text})") } else { text })
+}
+
+/// Byte offsets of the tokenizer's (line, column) locations, both counted from 1 in characters.
+struct Offsets<'a> {
+    sql: &'a str,
+    lines: Vec<usize>,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(sql: &'a str) -> Self {
+        let lines = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Self { sql, lines }
+    }
+
+    fn at(&self, l: Location) -> usize {
+        let Some(&start) = self.lines.get((l.line as usize).saturating_sub(1)) else { return self.sql.len() };
+        let line = &self.sql[start..];
+        start + line.char_indices().nth((l.column as usize).saturating_sub(1)).map_or(line.len(), |(i, _)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_found_on_tokens_and_bound_as_literals() {
+        let sql = "SELECT '?', \"?\", a FROM t -- ?\nWHERE a > ? AND b = ? /* ? */";
+        assert_eq!(count(sql).unwrap(), 2);
+        let bound = bind(sql, &[ScalarValue::Int64(Some(-5)), ScalarValue::from("it's")]).unwrap();
+        assert_eq!(bound, "SELECT '?', \"?\", a FROM t -- ?\nWHERE a > (-5) AND b = 'it''s' /* ? */");
+        // Numbered forms name their parameter; a value may be used twice.
+        assert_eq!(bind("SELECT $2, ?1, $2", &[1i64.into(), ScalarValue::Null]).unwrap(), "SELECT NULL, 1, NULL");
+        // Multibyte text before a placeholder, and on another line.
+        assert_eq!(bind("SELECT 'é', ?\n, ?", &[true.into(), 2.5f64.into()]).unwrap(), "SELECT 'é', true\n, 2.5");
+        let e = bind("SELECT ?, ?", &[1i64.into()]).unwrap_err().to_string();
+        assert!(e.contains("takes 2 parameters, 1 was bound"), "{e}");
+        assert!(count("SELECT $x").unwrap_err().to_string().contains("parameters are ?, ?n or $n"));
+        assert_eq!(count("SELECT 1").unwrap(), 0);
+        assert_eq!(numbered("SELECT ?, '?', ?, ?1").unwrap(), "SELECT $1, '?', $2, $1");
+    }
+}
