@@ -1,7 +1,8 @@
 //! Parameters of prepared statements on the wire: the rows a client binds (Arrow batches in a
 //! DoPut, one column per parameter), the parameter schema announced when a statement is
-//! prepared, and the statements they make. A query runs with one row of parameters; an update
-//! runs once per row (a JDBC batch, ADBC's `executemany`), each run its own statement.
+//! prepared, and the statements they make. A query runs with one row of parameters; a batch of
+//! rows (a JDBC batch, ADBC's `executemany`) for `INSERT … VALUES (?, …)` is one INSERT of all
+//! the rows, any other update runs once per row, each run its own statement.
 
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::error::FlightError;
@@ -13,7 +14,9 @@ use futures::TryStreamExt;
 use tonic::Status;
 
 use super::service::to_status;
+use crate::TimeMachine;
 use crate::sql::params;
+use crate::statements::ResultKind;
 
 /// The Arrow batches of a DoPut, and their schema when one came (messages without an Arrow
 /// header, such as a descriptor alone, are skipped).
@@ -49,6 +52,22 @@ pub(crate) fn schema(types: Vec<DataType>) -> Schema {
     )
 }
 
+/// What `sql` returns, planned (privileges checked) but not run. A statement that cannot be
+/// planned with its placeholders unbound (an UPDATE or DELETE evaluates its condition's
+/// constants when planned) is planned with each parameter NULL.
+pub(crate) async fn describe(tm: &TimeMachine, sql: &str) -> Result<(ResultKind, SchemaRef), Status> {
+    match tm.describe_result(sql).await {
+        Ok(described) => Ok(described),
+        Err(e) => match params::count(sql) {
+            Ok(0) | Err(_) => Err(to_status(e)),
+            Ok(n) => {
+                let nulls = params::bind(sql, &vec![ScalarValue::Null; n]).map_err(to_status)?;
+                tm.describe_result(&nulls).await.map_err(to_status)
+            }
+        },
+    }
+}
+
 /// The statements to run for `sql` with the rows `bound`: one per row, or `sql` itself when it
 /// takes no parameter.
 pub(crate) fn statements(sql: &str, bound: &[Vec<ScalarValue>]) -> Result<Vec<String>, Status> {
@@ -61,7 +80,11 @@ pub(crate) fn statements(sql: &str, bound: &[Vec<ScalarValue>]) -> Result<Vec<St
             if wanted == 1 { "" } else { "s" },
             if wanted == 1 { "it" } else { "them" }
         ))),
-        _ => bound.iter().map(|row| params::bind(sql, row).map_err(to_status)).collect(),
+        (_, 1) => Ok(vec![params::bind(sql, &bound[0]).map_err(to_status)?]),
+        _ => match params::bind_values(sql, bound).map_err(to_status)? {
+            Some(one) => Ok(vec![one]),
+            None => bound.iter().map(|row| params::bind(sql, row).map_err(to_status)).collect(),
+        },
     }
 }
 

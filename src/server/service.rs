@@ -324,7 +324,7 @@ impl FlightSqlService for TimeMachineFlightSql {
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let session = self.session(&request).await?;
         // Planned (privileges checked) but not run: a prepared INSERT runs when executed.
-        let (_, schema) = session.tm.describe_result(&query.query).await.map_err(to_status)?;
+        let (_, schema) = super::params::describe(&session.tm, &query.query).await?;
         let schema = super::wire::plain_schema(&schema);
         let types = session.tm.parameter_types(&query.query).await.map_err(to_status)?;
         let parameters = super::wire::plain_schema(&super::params::schema(types));

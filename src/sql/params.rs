@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use datafusion::logical_expr::lit;
 use datafusion::scalar::ScalarValue;
+use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
 use datafusion::sql::unparser::Unparser;
 
@@ -18,13 +19,10 @@ use crate::error::{Error, Result};
 /// The placeholders of `sql`: where each is (bytes) and the parameter it names (from 0). A bare
 /// `?` names the one after the previous bare `?`; `?n` and `$n` name parameter n (from 1).
 pub(crate) fn placeholders(sql: &str) -> Result<Vec<(Range<usize>, usize)>> {
-    let tokens =
-        Tokenizer::new(&MaxComputeDialect, sql).tokenize_with_location().map_err(|e| Error::Syntax(e.to_string()))?;
-    let offsets = Offsets::new(sql);
     let mut next = 0;
     let mut found = vec![];
-    for t in tokens {
-        let Token::Placeholder(name) = &t.token else { continue };
+    for (token, at) in tokens(sql)? {
+        let Token::Placeholder(name) = &token else { continue };
         let index = if name == "?" {
             next += 1;
             next - 1
@@ -34,9 +32,52 @@ pub(crate) fn placeholders(sql: &str) -> Result<Vec<(Range<usize>, usize)>> {
                 Error::NotSupported(format!("parameter {name}: parameters are ?, ?n or $n (n from 1)"))
             })? - 1
         };
-        found.push((offsets.at(t.span.start)..offsets.at(t.span.end), index));
+        found.push((at, index));
     }
     Ok(found)
+}
+
+/// The tokens of `sql` with where each is (bytes).
+fn tokens(sql: &str) -> Result<Vec<(Token, Range<usize>)>> {
+    let tokens =
+        Tokenizer::new(&MaxComputeDialect, sql).tokenize_with_location().map_err(|e| Error::Syntax(e.to_string()))?;
+    let offsets = Offsets::new(sql);
+    Ok(tokens.into_iter().map(|t| (t.token, offsets.at(t.span.start)..offsets.at(t.span.end))).collect())
+}
+
+/// `INSERT … VALUES (…)` with every placeholder in its one row, bound to each of `rows`: one
+/// statement of many rows (one version for a whole batch, all or nothing). None for any other
+/// statement, which then runs once per row.
+pub(crate) fn bind_values(sql: &str, rows: &[Vec<ScalarValue>]) -> Result<Option<String>> {
+    let tokens: Vec<_> = tokens(sql)?.into_iter().filter(|(t, _)| !matches!(t, Token::Whitespace(_))).collect();
+    let word = |i: usize, k: Keyword| matches!(tokens.get(i), Some((Token::Word(w), _)) if w.keyword == k);
+    let Some(values) = tokens.iter().rposition(|(t, _)| matches!(t, Token::Word(w) if w.keyword == Keyword::VALUES))
+    else {
+        return Ok(None);
+    };
+    if !word(0, Keyword::INSERT) || !matches!(tokens.get(values + 1), Some((Token::LParen, _))) {
+        return Ok(None);
+    }
+    // The row's closing parenthesis, then nothing but an optional `;`.
+    let mut depth = 0;
+    let close = tokens[values + 1..].iter().position(|(t, _)| {
+        depth += match t {
+            Token::LParen => 1,
+            Token::RParen => -1,
+            _ => 0,
+        };
+        depth == 0
+    });
+    let Some(close) = close.map(|c| c + values + 1) else { return Ok(None) };
+    if !tokens[close + 1..].iter().all(|(t, _)| matches!(t, Token::SemiColon | Token::EOF)) {
+        return Ok(None);
+    }
+    let row = tokens[values + 1].1.start..tokens[close].1.end;
+    if placeholders(sql)?.iter().any(|(at, _)| at.start < row.start || at.end > row.end) {
+        return Ok(None);
+    }
+    let bound = rows.iter().map(|r| bind(&sql[row.clone()], r)).collect::<Result<Vec<_>>>()?;
+    Ok(Some(format!("{}{}{}", &sql[..row.start], bound.join(", "), &sql[row.end..])))
 }
 
 /// `sql` with every placeholder written `$n`, the form DataFusion infers parameter types for.
@@ -131,5 +172,20 @@ mod tests {
         assert!(count("SELECT $x").unwrap_err().to_string().contains("parameters are ?, ?n or $n"));
         assert_eq!(count("SELECT 1").unwrap(), 0);
         assert_eq!(numbered("SELECT ?, '?', ?, ?1").unwrap(), "SELECT $1, '?', $2, $1");
+    }
+
+    #[test]
+    fn a_batch_of_rows_for_one_values_row_is_one_insert() {
+        let rows = [vec![1i64.into(), ScalarValue::from("a")], vec![(-2i64).into(), ScalarValue::Utf8(None)]];
+        let sql = "INSERT INTO t PARTITION (ds='1') VALUES (?, upper(?));";
+        let one = bind_values(sql, &rows).unwrap().unwrap();
+        assert_eq!(one, "INSERT INTO t PARTITION (ds='1') VALUES (1, upper('a')), ((-2), upper(NULL));");
+        // Placeholders outside the row, more than one row, or anything after it: once per row.
+        assert_eq!(bind_values("INSERT INTO t PARTITION (ds=?) VALUES (?)", &rows).unwrap(), None);
+        assert_eq!(bind_values("INSERT INTO t VALUES (?, ?), (3, 'c')", &rows).unwrap(), None);
+        assert_eq!(bind_values("INSERT INTO t SELECT ?, ?", &rows).unwrap(), None);
+        assert_eq!(bind_values("UPDATE t SET a = ? WHERE b = ?", &rows).unwrap(), None);
+        let e = bind_values("INSERT INTO t VALUES (?, ?, ?)", &rows).unwrap_err().to_string();
+        assert!(e.contains("takes 3 parameters, 2 were bound"), "{e}");
     }
 }

@@ -54,7 +54,7 @@ cur.execute("SELECT value FROM generate_series(1, 1000000)")
 table = cur.fetch_arrow_table()
 assert table.num_rows == 1_000_000, table.num_rows
 
-# Parameters (DB-API's ?): bound as values, never as SQL; a batch of them runs once per row.
+# Parameters (DB-API's ?): bound as values, never as SQL.
 rows("CREATE TABLE test_params (k BIGINT, s STRING)")
 cur.executemany("INSERT INTO test_params VALUES (?, ?)", [(1, "one"), (2, "it's"), (-3, None)])
 assert rows("SELECT k, s FROM test_params ORDER BY k") == [(-3, None), (1, "one"), (2, "it's")]
@@ -62,7 +62,11 @@ cur.execute("SELECT s FROM test_params WHERE k > ? AND s <> ? ORDER BY s", (-1, 
 assert cur.fetchall() == [("it's",), ("one",)]
 cur.execute("SELECT ? + 1 AS n, ? AS t", (41, "'--"))
 assert cur.fetchall() == [(42, "'--")]
-assert len(rows("show history for table test_params")) == 4  # CREATE and one APPEND per row
+# The batch was one INSERT (one version); an UPDATE runs once per row.
+assert [r[5] for r in rows("show history for table test_params")] == ["CREATE", "APPEND"]
+cur.executemany("UPDATE test_params SET s = ? WHERE k = ?", [("uno", 1), ("dos", 2)])
+assert rows("SELECT s FROM test_params WHERE k > 0 ORDER BY k") == [("uno",), ("dos",)]
+assert [r[5] for r in rows("show history for table test_params")][2:] == ["UPDATE", "UPDATE"]
 try:
     cur.execute("SELECT ? + ?", (1,))
     raise SystemExit("a statement ran with a parameter missing")
