@@ -310,11 +310,14 @@ impl TimeMachine {
             return Ok(vec![]);
         }
         let numbered = crate::sql::params::numbered(sql)?;
-        let statement = crate::sql::parse(&numbered)?;
         let text = numbered.trim().trim_end_matches(';').trim();
         let (env, state) = self.statement_session().await?;
-        let inferred = match plan_statement(&env, &state, text, statement).await {
-            Ok(planned) => planned.plan.get_parameter_types().unwrap_or_default(),
+        // A statement that takes a parameter where only a literal parses (`TO LSN ?`) says nothing.
+        let inferred = match crate::sql::parse(&numbered) {
+            Ok(statement) => match plan_statement(&env, &state, text, statement).await {
+                Ok(planned) => planned.plan.get_parameter_types().unwrap_or_default(),
+                Err(_) => Default::default(),
+            },
             Err(_) => Default::default(),
         };
         let of = |i: usize| inferred.get(&format!("${i}")).cloned().flatten().filter(|t| *t != DataType::Null);

@@ -16,7 +16,6 @@ use tonic::Status;
 use super::service::to_status;
 use crate::TimeMachine;
 use crate::sql::params;
-use crate::statements::ResultKind;
 
 /// The Arrow batches of a DoPut, and their schema when one came (messages without an Arrow
 /// header, such as a descriptor alone, are skipped).
@@ -52,17 +51,19 @@ pub(crate) fn schema(types: Vec<DataType>) -> Schema {
     )
 }
 
-/// What `sql` returns, planned (privileges checked) but not run. A statement that cannot be
-/// planned with its placeholders unbound (an UPDATE or DELETE evaluates its condition's
-/// constants when planned) is planned with each parameter NULL.
-pub(crate) async fn describe(tm: &TimeMachine, sql: &str) -> Result<(ResultKind, SchemaRef), Status> {
+/// The schema of what `sql` returns, planned (privileges checked) but not run. A statement that
+/// cannot be planned with its placeholders unbound (an UPDATE or DELETE evaluates its
+/// condition's constants when planned) is planned with each parameter NULL; one that needs
+/// their values to be planned at all (`VERSION AS OF ?`, `TO LSN ?`) is known, and checked,
+/// when it runs: None.
+pub(crate) async fn describe(tm: &TimeMachine, sql: &str) -> Result<Option<SchemaRef>, Status> {
     match tm.describe_result(sql).await {
-        Ok(described) => Ok(described),
+        Ok((_, schema)) => Ok(Some(schema)),
         Err(e) => match params::count(sql) {
             Ok(0) | Err(_) => Err(to_status(e)),
             Ok(n) => {
                 let nulls = params::bind(sql, &vec![ScalarValue::Null; n]).map_err(to_status)?;
-                tm.describe_result(&nulls).await.map_err(to_status)
+                Ok(tm.describe_result(&nulls).await.ok().map(|(_, schema)| schema))
             }
         },
     }

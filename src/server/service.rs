@@ -324,8 +324,7 @@ impl FlightSqlService for TimeMachineFlightSql {
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let session = self.session(&request).await?;
         // Planned (privileges checked) but not run: a prepared INSERT runs when executed.
-        let (_, schema) = super::params::describe(&session.tm, &query.query).await?;
-        let schema = super::wire::plain_schema(&schema);
+        let schema = super::params::describe(&session.tm, &query.query).await?;
         let types = session.tm.parameter_types(&query.query).await.map_err(to_status)?;
         let parameters = super::wire::plain_schema(&super::params::schema(types));
         let ipc = |schema: &datafusion::arrow::datatypes::Schema| {
@@ -335,7 +334,10 @@ impl FlightSqlService for TimeMachineFlightSql {
                 .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(e.to_string()))
         };
         let parameter_schema = if parameters.fields().is_empty() { Default::default() } else { ipc(&parameters)? };
-        let dataset_schema = ipc(&schema)?;
+        let dataset_schema = match schema {
+            Some(schema) => ipc(&super::wire::plain_schema(&schema))?,
+            None => Default::default(),
+        };
         let handle = session.prepare(query.query);
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle.into(),

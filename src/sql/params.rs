@@ -127,6 +127,9 @@ fn literal(value: &ScalarValue, index: usize) -> Result<String> {
         ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
             format!("'{}'", s.replace('\'', "''"))
         }
+        // The unparser would write `NaN` and `inf` as names.
+        ScalarValue::Float64(Some(f)) if !f.is_finite() => format!("CAST('{f}' AS DOUBLE)"),
+        ScalarValue::Float32(Some(f)) if !f.is_finite() => format!("CAST('{f}' AS FLOAT)"),
         v => Unparser::default().expr_to_sql(&lit(v.clone())).map(|e| e.to_string()).map_err(|e| {
             Error::NotSupported(format!("parameter {}: a value of type {} ({e})", index + 1, v.data_type()))
         })?,
@@ -167,6 +170,12 @@ mod tests {
         assert_eq!(bind("SELECT $2, ?1, $2", &[1i64.into(), ScalarValue::Null]).unwrap(), "SELECT NULL, 1, NULL");
         // Multibyte text before a placeholder, and on another line.
         assert_eq!(bind("SELECT 'é', ?\n, ?", &[true.into(), 2.5f64.into()]).unwrap(), "SELECT 'é', true\n, 2.5");
+        let odd = [f64::NAN.into(), f64::NEG_INFINITY.into(), f32::INFINITY.into()];
+        let sql = "SELECT ?, ?, ?";
+        assert_eq!(
+            bind(sql, &odd).unwrap(),
+            "SELECT CAST('NaN' AS DOUBLE), CAST('-inf' AS DOUBLE), CAST('inf' AS FLOAT)"
+        );
         let e = bind("SELECT ?, ?", &[1i64.into()]).unwrap_err().to_string();
         assert!(e.contains("takes 2 parameters, 1 was bound"), "{e}");
         assert!(count("SELECT $x").unwrap_err().to_string().contains("parameters are ?, ?n or $n"));

@@ -46,8 +46,10 @@ rows('INSERT OVERWRITE TABLE test_restore_part_x partition(ds="20191201") values
 rows('INSERT OVERWRITE TABLE test_restore_part_x partition(ds="20191202") values ("2");')
 assert rows("list partitions test_restore_part_x;") == [("ds=20191201",), ("ds=20191202",)]
 
-# The past in FROM.
+# The past in FROM (the version a parameter too).
 assert rows("SELECT a FROM test_restore_x VERSION AS OF 3") == [("1",)]
+cur.execute("SELECT a FROM test_restore_x VERSION AS OF ?", (4,))
+assert cur.fetchall() == [("2",)]
 
 # A million rows, as Arrow.
 cur.execute("SELECT value FROM generate_series(1, 1000000)")
@@ -81,7 +83,8 @@ assert rows("SELECT sum(k), count(*) FROM test_ingest") == [(42, 4)]
 assert cur.adbc_ingest("test_ingest", batch.slice(0, 1), mode="replace") == 1
 assert rows("SELECT k, s FROM test_ingest") == [(10, "a")]
 assert [r[5] for r in rows("show history for table test_ingest")] == ["CREATE", "APPEND", "OVERWRITE"]
-rows("restore table test_ingest to LSN '0000000000000002'")
+cur.execute("restore table test_ingest to LSN ?", ("0000000000000002",))
+cur.fetchall()
 assert rows("SELECT count(*) FROM test_ingest") == [(4,)]
 try:
     cur.adbc_ingest("test_ingest", batch, mode="create")
