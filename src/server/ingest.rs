@@ -3,13 +3,22 @@
 //! so privileges, versions and SHOW HISTORY are those of the SQL it stands for. Create makes
 //! `CREATE TABLE t AS SELECT …` (one CREATE version), append `INSERT INTO t (columns) SELECT …`
 //! (an APPEND), replace `INSERT OVERWRITE TABLE t SELECT …` (an OVERWRITE: the rows it replaces
-//! stay restorable). The batches wait in a session-only table of the caller's while it runs.
+//! stay restorable). The batches reach the statement through a session-only table of the
+//! caller's, read once as they arrive: an ingest of any size holds a few batches in memory.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use arrow_flight::decode::{DecodedPayload, FlightDataDecoder};
+use arrow_flight::error::FlightError;
 use arrow_flight::sql::server::PeekableFlightDataStream;
 use arrow_flight::sql::{CommandStatementIngest, TableExistsOption as Exists, TableNotExistOption as Missing};
-use datafusion::datasource::MemTable;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use futures::TryStreamExt;
 use tonic::Status;
 
 use super::service::update;
@@ -34,10 +43,7 @@ pub(crate) async fn ingest(
     let table = plain_name(&cmd.table)?;
     let options = cmd.table_definition_options.unwrap_or_default();
     let (missing, exists) = (options.if_not_exist(), options.if_exists());
-    let (schema, batches) = super::params::batches(data).await?;
-    let Some(schema) = schema else {
-        return Err(Status::invalid_argument("bulk ingest sent no schema"));
-    };
+    let (schema, rows) = stream_of(data).await?;
     let present = session.tm.project().state().live_table(&table).is_some();
     // A session-only table of the caller's, for this statement only.
     let source = format!("__ingest_{}", uuid::Uuid::new_v4().simple());
@@ -55,13 +61,73 @@ pub(crate) async fn ingest(
             )));
         }
     };
-    let rows = MemTable::try_new(schema, vec![batches]).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    let once = Arc::new(Once { schema: Arc::clone(&schema), rows: Mutex::new(Some(rows)) });
+    let rows = StreamingTable::try_new(schema, vec![once]).map_err(|e| Status::internal(e.to_string()))?;
     let staged = session.tm.session_tables();
     staged.insert(source.clone(), Arc::new(rows));
     let written = update(session, &sql).await;
     // The batches go whatever happened.
     staged.remove(&source);
     written
+}
+
+/// The schema the client's first message gives, and its batches as they come (never all in
+/// memory at once: the statement writes them as it reads them).
+async fn stream_of(data: PeekableFlightDataStream) -> Result<(SchemaRef, SendableRecordBatchStream), Status> {
+    let mut decoded = FlightDataDecoder::new(data.map_err(FlightError::from));
+    let schema = loop {
+        match decoded.try_next().await.map_err(malformed)?.map(|d| d.payload) {
+            Some(DecodedPayload::Schema(schema)) => break schema,
+            Some(DecodedPayload::None) => continue,
+            Some(DecodedPayload::RecordBatch(_)) | None => {
+                return Err(Status::invalid_argument("bulk ingest sent no schema before its rows"));
+            }
+        }
+    };
+    let batches = decoded.try_filter_map(|d| {
+        std::future::ready(match d.payload {
+            DecodedPayload::RecordBatch(batch) => Ok(Some(batch)),
+            DecodedPayload::None => Ok(None),
+            DecodedPayload::Schema(_) => Err(FlightError::protocol("a second schema in one bulk ingest")),
+        })
+    });
+    let batches = batches.map_err(|e| DataFusionError::External(Box::new(malformed(e))));
+    Ok((Arc::clone(&schema), Box::pin(RecordBatchStreamAdapter::new(schema, batches))))
+}
+
+fn malformed(e: FlightError) -> Status {
+    Status::invalid_argument(format!("malformed Arrow data: {e}"))
+}
+
+/// The client's batches as a table that can be read once.
+struct Once {
+    schema: SchemaRef,
+    rows: Mutex<Option<SendableRecordBatchStream>>,
+}
+
+impl std::fmt::Debug for Once {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ingested batches")
+    }
+}
+
+impl PartitionStream for Once {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        match self.rows.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(rows) => rows,
+            None => {
+                let read = DataFusionError::Execution("the ingested batches were read already".into());
+                Box::pin(RecordBatchStreamAdapter::new(
+                    Arc::clone(&self.schema),
+                    futures::stream::once(async { Err(read) }),
+                ))
+            }
+        }
+    }
 }
 
 /// `name` if it is a plain table name (letters, digits, `_`, not starting with a digit).
