@@ -91,6 +91,13 @@ try:
     raise SystemExit("ingest in create mode replaced an existing table")
 except adbc_driver_manager.Error as e:
     assert "already exists" in str(e), e
+try:
+    cur.adbc_ingest("test_ingest", pa.table({"nope": pa.array([1], pa.int64())}), mode="append")
+    raise SystemExit("rows of a column the table lacks were ingested")
+except adbc_driver_manager.Error as e:
+    assert "nope" in str(e), e
+assert rows("SELECT count(*) FROM test_ingest") == [(4,)]
+assert len(rows("show history for table test_ingest")) == 4  # CREATE, APPEND, OVERWRITE, RESTORE
 
 # The catalog calls a BI tool makes.
 objects = conn.adbc_get_objects(depth="tables").read_all().to_pylist()
