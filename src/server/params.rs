@@ -19,7 +19,7 @@ use crate::sql::params;
 
 /// The Arrow batches of a DoPut, and their schema when one came (messages without an Arrow
 /// header, such as a descriptor alone, are skipped).
-pub(crate) async fn batches(data: PeekableFlightDataStream) -> Result<(Option<SchemaRef>, Vec<RecordBatch>), Status> {
+async fn batches(data: PeekableFlightDataStream) -> Result<(Option<SchemaRef>, Vec<RecordBatch>), Status> {
     let data = data.map_err(FlightError::from).try_filter(|d| std::future::ready(!d.data_header.is_empty()));
     let mut stream = FlightRecordBatchStream::new_from_flight_data(data);
     let mut batches = vec![];
@@ -69,8 +69,8 @@ pub(crate) async fn describe(tm: &TimeMachine, sql: &str) -> Result<Option<Schem
     }
 }
 
-/// The statements to run for `sql` with the rows `bound`: one per row, or `sql` itself when it
-/// takes no parameter.
+/// The statements to run for `sql` with the rows `bound`: `sql` itself when it takes no
+/// parameter, one INSERT of every row for `INSERT … VALUES (?, …)`, else one per row.
 pub(crate) fn statements(sql: &str, bound: &[Vec<ScalarValue>]) -> Result<Vec<String>, Status> {
     let wanted = params::count(sql).map_err(to_status)?;
     match (wanted, bound.len()) {
