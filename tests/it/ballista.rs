@@ -281,6 +281,24 @@ async fn a_cluster_of_separate_processes_returns_what_local_execution_returns() 
     assert_eq!(crate::server::query(&mut client, sql).await.unwrap(), vec!["1|8", "2|8"]);
     let plan = crate::server::query(&mut client, &format!("EXPLAIN {sql}")).await.unwrap().join("\n");
     assert!(plan.contains("distributed_plan") && plan.contains("ResolvedStage"), "{plan}");
+    // Bulk ingest through a server whose queries run on the cluster: the client's batches are
+    // read where they arrive.
+    let batch = datafusion::arrow::record_batch::RecordBatch::try_from_iter([(
+        "amount",
+        std::sync::Arc::new(datafusion::arrow::array::Int64Array::from(vec![5, 6])) as _,
+    )])
+    .unwrap();
+    let options = arrow_flight::sql::TableDefinitionOptions {
+        if_not_exist: arrow_flight::sql::TableNotExistOption::Create as i32,
+        if_exists: arrow_flight::sql::TableExistsOption::Fail as i32,
+    };
+    let command = arrow_flight::sql::CommandStatementIngest {
+        table_definition_options: Some(options),
+        table: "ingested".into(),
+        ..Default::default()
+    };
+    assert_eq!(client.execute_ingest(command, futures::stream::iter([Ok(batch)])).await.unwrap(), 2);
+    assert_eq!(crate::server::query(&mut client, "SELECT sum(amount) FROM ingested").await.unwrap(), vec!["11"]);
     server.shutdown().await;
     drop(procs);
 }
