@@ -23,6 +23,7 @@ use tonic::Status;
 
 use super::service::update;
 use super::session::Session;
+use crate::state::model::ColumnDef;
 
 /// Ingests the batches of `data` into the table `cmd` names: the number of rows written.
 pub(crate) async fn ingest(
@@ -44,7 +45,11 @@ pub(crate) async fn ingest(
     let options = cmd.table_definition_options.unwrap_or_default();
     let (missing, exists) = (options.if_not_exist(), options.if_exists());
     let (schema, rows) = stream_of(data).await?;
-    let present = session.tm.project().state().live_table(&table).is_some();
+    let current: Option<Vec<ColumnDef>> = session.tm.project().state().live_table(&table).map(|t| {
+        let schema = &t.current.schema;
+        schema.columns.iter().chain(&schema.partition_columns).cloned().collect()
+    });
+    let present = current.is_some();
     // A session-only table of the caller's, for this statement only.
     let source = format!("__ingest_{}", uuid::Uuid::new_v4().simple());
     let columns = schema.fields().iter().map(|f| quoted(f.name())).collect::<Vec<_>>().join(", ");
@@ -54,7 +59,11 @@ pub(crate) async fn ingest(
             return Err(Status::not_found(format!("table {table} does not exist (ingest in a mode that creates it)")));
         }
         (true, _, Exists::Append) => format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM {source}"),
-        (true, _, Exists::Replace) => format!("INSERT OVERWRITE TABLE {table} SELECT {columns} FROM {source}"),
+        (true, _, Exists::Replace) => {
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let by_name = in_table_order(&table, current.as_deref().unwrap_or_default(), &names)?;
+            format!("INSERT OVERWRITE TABLE {table} SELECT {by_name} FROM {source}")
+        }
         (true, _, _) => {
             return Err(Status::already_exists(format!(
                 "table {table} already exists (ingest in append or replace mode)"
@@ -128,6 +137,21 @@ impl PartitionStream for Once {
             }
         }
     }
+}
+
+/// The batches' columns `names` in the order of the table's `columns` (INSERT OVERWRITE takes
+/// them by position): each of the table's columns once, and no other.
+fn in_table_order(table: &str, columns: &[ColumnDef], names: &[&str]) -> Result<String, Status> {
+    if let Some(extra) = names.iter().find(|n| !columns.iter().any(|c| c.name.eq_ignore_ascii_case(n))) {
+        return Err(Status::invalid_argument(format!("table {table} has no column {extra}")));
+    }
+    let find = |c: &ColumnDef| names.iter().find(|n| c.name.eq_ignore_ascii_case(n));
+    let ordered = columns.iter().map(|c| {
+        find(c).map(|n| quoted(n)).ok_or_else(|| {
+            Status::invalid_argument(format!("replacing the rows of {table} needs its column {}", c.name))
+        })
+    });
+    Ok(ordered.collect::<Result<Vec<_>, _>>()?.join(", "))
 }
 
 /// `name` if it is a plain table name (letters, digits, `_`, not starting with a digit).

@@ -80,7 +80,7 @@ batch = pa.table({"k": pa.array([10, 11], pa.int64()), "s": ["a", "b"]})
 assert cur.adbc_ingest("test_ingest", batch, mode="create") == 2
 assert cur.adbc_ingest("test_ingest", batch.select(["s", "k"]), mode="append") == 2
 assert rows("SELECT sum(k), count(*) FROM test_ingest") == [(42, 4)]
-assert cur.adbc_ingest("test_ingest", batch.slice(0, 1), mode="replace") == 1
+assert cur.adbc_ingest("test_ingest", batch.select(["s", "k"]).slice(0, 1), mode="replace") == 1
 assert rows("SELECT k, s FROM test_ingest") == [(10, "a")]
 assert [r[5] for r in rows("show history for table test_ingest")] == ["CREATE", "APPEND", "OVERWRITE"]
 cur.execute("restore table test_ingest to LSN ?", ("0000000000000002",))
@@ -96,6 +96,11 @@ try:
     raise SystemExit("rows of a column the table lacks were ingested")
 except adbc_driver_manager.Error as e:
     assert "nope" in str(e), e
+try:
+    cur.adbc_ingest("test_ingest", batch.select(["k"]), mode="replace")
+    raise SystemExit("a replace without every column of the table ran")
+except adbc_driver_manager.Error as e:
+    assert "needs its column s" in str(e), e
 assert rows("SELECT count(*) FROM test_ingest") == [(4,)]
 assert len(rows("show history for table test_ingest")) == 4  # CREATE, APPEND, OVERWRITE, RESTORE
 
