@@ -12,7 +12,7 @@ use crate::catalog::{Binder, ProjectSchema, register_dates};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::log::Project;
-use crate::plan::{StatementNode, install, plan_statement};
+use crate::plan::{Planned, StatementNode, install, plan_statement};
 use crate::statements::{Env, Request, ResultKind, StatementResult};
 use crate::warehouse::Warehouse;
 
@@ -294,10 +294,7 @@ impl TimeMachine {
     /// What [`TimeMachine::run`] would return, without running anything: the kind of result
     /// and its schema (a prepared statement's description). Privileges are checked as for a run.
     pub async fn describe_result(&self, sql: &str) -> Result<(ResultKind, datafusion::arrow::datatypes::SchemaRef)> {
-        let statement = crate::sql::parse(sql)?;
-        let text = sql.trim().trim_end_matches(';').trim();
-        let (env, state) = self.statement_session().await?;
-        let planned = plan_statement(&env, &state, text, statement).await?;
+        let planned = self.plan_only(sql).await?;
         Ok((planned.kind, Arc::new(planned.plan.schema().as_arrow().clone())))
     }
 
@@ -309,19 +306,21 @@ impl TimeMachine {
         if n == 0 {
             return Ok(vec![]);
         }
-        let numbered = crate::sql::params::numbered(sql)?;
-        let text = numbered.trim().trim_end_matches(';').trim();
-        let (env, state) = self.statement_session().await?;
         // A statement that takes a parameter where only a literal parses (`TO LSN ?`) says nothing.
-        let inferred = match crate::sql::parse(&numbered) {
-            Ok(statement) => match plan_statement(&env, &state, text, statement).await {
-                Ok(planned) => planned.plan.get_parameter_types().unwrap_or_default(),
-                Err(_) => Default::default(),
-            },
+        let inferred = match self.plan_only(&crate::sql::params::numbered(sql)?).await {
+            Ok(planned) => planned.plan.get_parameter_types().unwrap_or_default(),
             Err(_) => Default::default(),
         };
         let of = |i: usize| inferred.get(&format!("${i}")).cloned().flatten().filter(|t| *t != DataType::Null);
         Ok((1..=n).map(|i| of(i).unwrap_or(DataType::Utf8)).collect())
+    }
+
+    /// `sql` planned (privileges checked) and not run.
+    async fn plan_only(&self, sql: &str) -> Result<Planned> {
+        let statement = crate::sql::parse(sql)?;
+        let text = sql.trim().trim_end_matches(';').trim();
+        let (env, state) = self.statement_session().await?;
+        plan_statement(&env, &state, text, statement).await
     }
 
     /// Runs one statement to completion and collects its result.

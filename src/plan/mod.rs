@@ -14,4 +14,4 @@ mod subqueries;
 
 pub(crate) use exec::install;
 pub(crate) use node::StatementNode;
-pub(crate) use statement::plan_statement;
+pub(crate) use statement::{Planned, plan_statement};

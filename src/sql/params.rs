@@ -73,20 +73,28 @@ pub(crate) fn bind_values(sql: &str, rows: &[Vec<ScalarValue>]) -> Result<Option
         return Ok(None);
     }
     let row = tokens[values + 1].1.start..tokens[close].1.end;
-    if placeholders(sql)?.iter().any(|(at, _)| at.start < row.start || at.end > row.end) {
+    let found = placeholders(sql)?;
+    if found.iter().any(|(at, _)| at.start < row.start || at.end > row.end) {
         return Ok(None);
     }
-    let bound = rows.iter().map(|r| bind(&sql[row.clone()], r)).collect::<Result<Vec<_>>>()?;
+    // The row's placeholders, found once, where they stand in the row's text.
+    let found: Vec<_> = found.into_iter().map(|(at, i)| (at.start - row.start..at.end - row.start, i)).collect();
+    let bound = rows.iter().map(|r| bind_found(&sql[row.clone()], &found, r)).collect::<Result<Vec<_>>>()?;
     Ok(Some(format!("{}{}{}", &sql[..row.start], bound.join(", "), &sql[row.end..])))
 }
 
 /// `sql` with every placeholder written `$n`, the form DataFusion infers parameter types for.
 pub(crate) fn numbered(sql: &str) -> Result<String> {
+    substitute(sql, &placeholders(sql)?, |index| Ok(format!("${}", index + 1)))
+}
+
+/// `sql` with each of the placeholders `found` replaced by what `text` gives for its parameter.
+fn substitute(sql: &str, found: &[(Range<usize>, usize)], text: impl Fn(usize) -> Result<String>) -> Result<String> {
     let mut out = String::with_capacity(sql.len());
     let mut at = 0;
-    for (range, index) in placeholders(sql)? {
+    for (range, index) in found {
         out.push_str(&sql[at..range.start]);
-        out.push_str(&format!("${}", index + 1));
+        out.push_str(&text(*index)?);
         at = range.end;
     }
     out.push_str(&sql[at..]);
@@ -101,6 +109,11 @@ pub(crate) fn count(sql: &str) -> Result<usize> {
 /// `sql` with each placeholder replaced by its value written as a literal.
 pub(crate) fn bind(sql: &str, values: &[ScalarValue]) -> Result<String> {
     let found = placeholders(sql)?;
+    bind_found(sql, &found, values)
+}
+
+/// `sql` with the placeholders `found` in it bound to `values`.
+fn bind_found(sql: &str, found: &[(Range<usize>, usize)], values: &[ScalarValue]) -> Result<String> {
     let wanted = found.iter().map(|(_, i)| i + 1).max().unwrap_or(0);
     if wanted != values.len() {
         return Err(Error::Invalid(format!(
@@ -110,15 +123,7 @@ pub(crate) fn bind(sql: &str, values: &[ScalarValue]) -> Result<String> {
             if values.len() == 1 { "was" } else { "were" }
         )));
     }
-    let mut out = String::with_capacity(sql.len());
-    let mut at = 0;
-    for (range, index) in found {
-        out.push_str(&sql[at..range.start]);
-        out.push_str(&literal(&values[index], index)?);
-        at = range.end;
-    }
-    out.push_str(&sql[at..]);
-    Ok(out)
+    substitute(sql, found, |index| literal(&values[index], index))
 }
 
 /// `value` as SQL text: a negative number in parentheses (after a `-` it would open a comment).
